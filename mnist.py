@@ -1,0 +1,164 @@
+"""Read the MNIST handwritten digits from IDX files into numpy arrays.
+
+The IDX format (http://yann.lecun.com/exdb/mnist/) is tiny: two zero bytes, a type code, the number of
+dimensions, each dimension as a big-endian uint32, then the raw values. MNIST ships four such files,
+gzip-compressed:
+
+    train-images-idx3-ubyte.gz  60000 x 28 x 28 uint8    train-labels-idx1-ubyte.gz  60000 uint8
+    t10k-images-idx3-ubyte.gz   10000 x 28 x 28 uint8    t10k-labels-idx1-ubyte.gz   10000 uint8
+
+Every problem with a file raises MnistError, whose message names the file and what is wrong.
+"""
+
+import gzip
+import math
+import os
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+SPLITS = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+IMAGE_SIZE = 28
+
+# IDX type code -> numpy dtype; multi-byte values are big-endian.
+IDX_TYPES = {
+    0x08: np.dtype("u1"),
+    0x09: np.dtype("i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+class MnistError(ValueError):
+    """A missing, unreadable or malformed MNIST file; the message names the file."""
+
+
+def default_data_dir():
+    """The folder holding the MNIST files: $MNIST_DIR if set, else data/ beside this file."""
+    return Path(os.environ.get("MNIST_DIR") or Path(__file__).resolve().parent / "data")
+
+
+def read_idx(path):
+    """Read one IDX file (gzipped or not) into an array of the shape and type its header gives."""
+    path = Path(path)
+    data = _read_bytes(path)
+
+    def fail(problem):
+        raise MnistError(f"{path}: {problem}")
+
+    if len(data) < 4:
+        fail(f"incomplete IDX header ({len(data)} bytes, need at least 4)")
+    if data[0] != 0 or data[1] != 0:
+        fail("not an IDX file (the first two bytes must be zero)")
+    type_code, ndim = data[2], data[3]
+    if type_code not in IDX_TYPES:
+        fail(f"unknown IDX type code 0x{type_code:02x}")
+    if ndim == 0:
+        fail("IDX header declares zero dimensions")
+    header_size = 4 + 4 * ndim
+    if len(data) < header_size:
+        fail(f"incomplete IDX header ({len(data)} bytes, need {header_size} for {ndim} dimensions)")
+    shape = tuple(int(n) for n in np.frombuffer(data, ">u4", count=ndim, offset=4))
+    dtype = IDX_TYPES[type_code]
+    expected = header_size + math.prod(shape) * dtype.itemsize  # exact: np.prod would wrap at 2**64
+    if len(data) != expected:
+        kind = "truncated" if len(data) < expected else "overlong"
+        fail(f"{kind}: {len(data)} bytes, but the header {shape} needs exactly {expected}")
+    return np.frombuffer(data, dtype, offset=header_size).reshape(shape)
+
+
+def _read_bytes(path):
+    """The file's content, decompressed when it is gzip (recognised by its magic bytes)."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise MnistError(f"{path}: file not found") from None
+    except OSError as error:
+        raise MnistError(f"{path}: cannot read ({error.strerror})") from None
+    if raw[:2] != GZIP_MAGIC:
+        if path.suffix == ".gz":
+            raise MnistError(f"{path}: not a gzip file, although its name ends in .gz")
+        return raw
+    try:
+        return gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error) as error:
+        raise MnistError(f"{path}: broken gzip data ({error or 'truncated'})") from None
+
+
+def find_file(data_dir, name):
+    """Path of `name` in data_dir, compressed (name.gz) or not; MnistError when neither exists."""
+    data_dir = Path(data_dir)
+    for candidate in (data_dir / f"{name}.gz", data_dir / name):
+        if candidate.exists():
+            return candidate
+    raise MnistError(
+        f"{data_dir / (name + '.gz')}: file not found; run ./download-mnist.sh "
+        "or set MNIST_DIR to the folder that holds the MNIST files"
+    )
+
+
+def load_split(split="train", data_dir=None):
+    """One split of MNIST, validated.
+
+    Returns images: (N, 28, 28) uint8 (0 = background, 255 = ink) and labels: (N,) uint8 in 0..9,
+    N = 60000 for "train" and 10000 for "test".
+    """
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+    data_dir = default_data_dir() if data_dir is None else Path(data_dir)
+    image_path, label_path = (find_file(data_dir, name) for name in SPLITS[split])
+    images, labels = read_idx(image_path), read_idx(label_path)
+    _check_type(image_path, images, (None, IMAGE_SIZE, IMAGE_SIZE), "N x 28 x 28")
+    _check_type(label_path, labels, (None,), "N")
+    if len(images) != len(labels):
+        raise MnistError(f"{image_path}: {len(images)} images, but {label_path.name} has {len(labels)} labels")
+    if labels.size and labels.max() > 9:
+        raise MnistError(f"{label_path}: label {labels.max()} is not a digit 0-9")
+    return images, labels
+
+
+def _check_type(path, array, shape, described):
+    """Refuse an IDX array that is not uint8 of the given shape (None: any length)."""
+    if array.dtype != np.uint8:
+        raise MnistError(f"{path}: values are {array.dtype}, expected unsigned bytes")
+    if len(array.shape) != len(shape) or any(want not in (None, got) for want, got in zip(shape, array.shape)):
+        raise MnistError(f"{path}: shape {array.shape}, expected {described}")
+
+
+def as_inputs(images):
+    """Network inputs from images: (N, 28, 28) uint8 -> (N, 784) float32 in [0, 1]."""
+    x = images.reshape(len(images), math.prod(images.shape[1:])).astype(np.float32)
+    x /= 255
+    return x
+
+
+def shuffled_inputs(images, labels, rng, max_shift=0, out=None):
+    """One epoch's training data: the images in a random order, each moved by a random whole number
+    of pixels, at most max_shift, up or down and left or right (a digit moved a little is still the
+    same digit, so the network sees new examples every epoch).
+
+    images: (N, 28, 28) uint8, labels: (N,). Returns (N, 784) float32 in [0, 1], written into `out`
+    when given, and the labels in the same order.
+    """
+    n = len(images)
+    order = rng.permutation(n)
+    out = np.empty((n, IMAGE_SIZE * IMAGE_SIZE), np.float32) if out is None else out
+    pictures = out.reshape(n, IMAGE_SIZE, IMAGE_SIZE)
+    m = max_shift
+    padded = np.pad(images, ((0, 0), (m, m), (m, m))) if m else images
+    offsets = rng.integers(0, 2 * m + 1, size=(n, 2))
+    # One slice per possible shift, each copying all the images that drew it: a loop over at most
+    # (2 m + 1)^2 shifts, never over images.
+    for dy in range(2 * m + 1):
+        for dx in range(2 * m + 1):
+            rows = np.flatnonzero((offsets[:, 0] == dy) & (offsets[:, 1] == dx))
+            pictures[rows] = padded[order[rows], dy : dy + IMAGE_SIZE, dx : dx + IMAGE_SIZE]
+    out /= 255
+    return out, labels[order]

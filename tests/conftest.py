@@ -1,0 +1,69 @@
+"""Shared test set-up: the repository on sys.path, IDX writing, small fake MNIST files, the real ones.
+
+Helpers reach the tests as fixtures (`write_idx`, `fake_mnist`, `mnist_dir`), so no test imports this file.
+"""
+
+import gzip
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the tests import mnist, nn, ... as top-level modules
+
+# IDX type codes as the format defines them, written out here rather than taken from mnist.py.
+IDX_TYPE_CODES = {"u1": 0x08, "i1": 0x09, "i2": 0x0B, "i4": 0x0C, "f4": 0x0D, "f8": 0x0E}
+MNIST_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+FAKE_SIZES = {"train": 12, "test": 5}
+
+
+def write_idx(path, array, compress=None):
+    """Write `array` to `path` as an IDX file, gzipped when `compress` is true (None: when path ends in .gz)."""
+    path = Path(path)
+    array = np.asarray(array)
+    code = IDX_TYPE_CODES[array.dtype.kind + str(array.dtype.itemsize)]
+    header = bytes([0, 0, code, array.ndim]) + np.array(array.shape, ">u4").tobytes()
+    data = header + array.astype(array.dtype.newbyteorder(">")).tobytes()
+    if compress is None:
+        compress = path.suffix == ".gz"
+    path.write_bytes(gzip.compress(data) if compress else data)
+    return path
+
+
+@pytest.fixture(name="write_idx")
+def write_idx_fixture():
+    """The `write_idx(path, array, compress=None)` helper."""
+    return write_idx
+
+
+@pytest.fixture
+def fake_mnist(tmp_path):
+    """A folder with small valid gzipped MNIST files: 12 train and 5 test images, labels counting 0..9."""
+    folder = tmp_path / "fake-mnist"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for split, (images_name, labels_name) in MNIST_FILES.items():
+        n = FAKE_SIZES[split]
+        images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        write_idx(folder / f"{images_name}.gz", images)
+        write_idx(folder / f"{labels_name}.gz", np.arange(n, dtype=np.uint8) % 10)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def mnist_dir():
+    """The folder with the real MNIST files, from $MNIST_DIR; the test is skipped without it."""
+    if not os.environ.get("MNIST_DIR"):
+        pytest.skip("MNIST_DIR is not set: real-data tests need the MNIST files")
+    folder = Path(os.environ["MNIST_DIR"])
+    names = [name for pair in MNIST_FILES.values() for name in pair]
+    missing = [name for name in names if not (folder / f"{name}.gz").exists() and not (folder / name).exists()]
+    if missing:
+        pytest.skip(f"MNIST_DIR={folder} lacks {', '.join(missing)}: real-data tests need the MNIST files")
+    return folder

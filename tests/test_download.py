@@ -1,0 +1,242 @@
+"""Tests for download-mnist.sh, run against local mirrors only (file:// and servers on 127.0.0.1).
+
+Every run sets MNIST_MIRROR, so the real mirrors on the internet are never contacted. Most tests use
+four small fake .gz files checked against their own sums file (MNIST_SHA256SUMS); the test marked
+`needs_real_mnist` checks the built-in canonical sums against the real data in $MNIST_DIR.
+"""
+
+import functools
+import gzip
+import hashlib
+import http.server
+import os
+import signal
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parent.parent / "download-mnist.sh"
+NAMES = [
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+]
+
+needs_real_mnist = pytest.mark.skipif(
+    not os.environ.get("MNIST_DIR"), reason="set MNIST_DIR to a folder with the real MNIST files"
+)
+
+
+def run(*args, mirrors, sums=None, **env):
+    """Run the script with MNIST_MIRROR set to `mirrors` (a list) and optionally a sums file."""
+    environ = {key: value for key, value in os.environ.items() if key != "MNIST_SHA256SUMS"}
+    environ.update(env, MNIST_MIRROR=" ".join(mirrors))
+    if sums is not None:
+        environ["MNIST_SHA256SUMS"] = str(sums)
+    return subprocess.run(
+        [str(SCRIPT), *map(str, args)], env=environ, capture_output=True, text=True, timeout=60
+    )
+
+
+def write_sums(path, files):
+    """A sums file in `sha256sum` format for the {name: content} dict `files`."""
+    path.write_text("".join(f"{hashlib.sha256(data).hexdigest()}  {name}\n" for name, data in files.items()))
+    return path
+
+
+def assert_holds_exactly(folder, files):
+    """`folder` holds these {name: content} files and nothing else: no temporary or partial file."""
+    assert sorted(os.listdir(folder)) == sorted(files)
+    for name, data in files.items():
+        assert (folder / name).read_bytes() == data
+
+
+@pytest.fixture
+def fake(tmp_path):
+    """A folder with four small gzip files under the MNIST names, their sums file and contents."""
+    folder = tmp_path / "mirror"
+    folder.mkdir()
+    files = {name: gzip.compress(f"fake {name}\n".encode() * 50, mtime=0) for name in NAMES}
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    return folder, write_sums(tmp_path / "SHA256SUMS", files), files
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves files from its `directory` (404 for missing ones), without logging each request."""
+
+    def log_message(self, *args):
+        pass
+
+
+class HtmlErrorHandler(QuietHandler):
+    """Like some mirrors: an HTML error page with status 200 for every path."""
+
+    def do_GET(self):
+        body = b"<!DOCTYPE html><html><body>Not here</body></html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class HalfFileHandler(QuietHandler):
+    """Announces a file's full length, sends only its first half, then closes the connection."""
+
+    def do_GET(self):
+        data = Path(self.translate_path(self.path)).read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data[: len(data) // 2])
+        self.close_connection = True
+
+
+@pytest.fixture
+def serve():
+    """serve(handler_class, folder) starts an HTTP server on 127.0.0.1 and returns its URL."""
+    servers = []
+
+    def start(handler_class, folder):
+        handler = functools.partial(handler_class, directory=str(folder))
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        # A short poll interval makes shutdown() quick (the default waits up to half a second).
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}/"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def test_all_four_from_a_file_mirror(fake, tmp_path):
+    folder, sums, files = fake
+    dest = tmp_path / "data"  # does not exist yet: the script creates it
+    result = run(dest, mirrors=[folder.as_uri()], sums=sums)
+    assert result.returncode == 0, result.stderr
+    assert_holds_exactly(dest, files)
+    for name in NAMES:
+        assert f"{name}: ok (downloaded from {folder.as_uri()})" in result.stdout
+
+
+def test_folder_from_MNIST_DIR_when_no_argument(fake, tmp_path):
+    folder, sums, files = fake
+    result = run(mirrors=[folder.as_uri()], sums=sums, MNIST_DIR=str(tmp_path / "data"))
+    assert result.returncode == 0, result.stderr
+    assert_holds_exactly(tmp_path / "data", files)
+
+
+@pytest.mark.parametrize("bad_handler", [QuietHandler, HtmlErrorHandler], ids=["404", "html-200"])
+def test_a_bad_first_mirror_falls_back_to_the_second(fake, tmp_path, serve, bad_handler):
+    folder, sums, files = fake
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    bad, good = serve(bad_handler, empty), serve(QuietHandler, folder)
+    result = run(tmp_path / "data", mirrors=[bad, good], sums=sums)
+    assert result.returncode == 0, result.stderr
+    assert_holds_exactly(tmp_path / "data", files)
+    assert result.stdout.count(f"ok (downloaded from {good})") == 4
+
+
+def test_a_wrong_sum_is_refused(fake, tmp_path):
+    folder, _, files = fake
+    sums = write_sums(tmp_path / "wrong-sums", {**files, NAMES[0]: b"other content"})
+    result = run(tmp_path / "data", mirrors=[folder.as_uri()], sums=sums)
+    assert result.returncode != 0
+    assert f"{NAMES[0]}: FAILED" in result.stderr
+    assert "sha256 mismatch" in result.stderr
+    # The three others are fine; nothing at all is left under the refused name.
+    assert_holds_exactly(tmp_path / "data", {name: files[name] for name in NAMES[1:]})
+
+
+@needs_real_mnist
+def test_real_data_against_the_canonical_sums(tmp_path):
+    """The training images in $MNIST_DIR are a reconstruction, so the canonical sum refuses them."""
+    real = Path(os.environ["MNIST_DIR"])
+    result = run(tmp_path / "data", mirrors=[real.as_uri()])
+    assert result.returncode != 0
+    assert "train-images-idx3-ubyte.gz: FAILED" in result.stderr
+    assert "sha256 mismatch" in result.stderr
+    for name in NAMES[1:]:
+        assert f"{name}: ok (downloaded from" in result.stdout
+    assert sorted(os.listdir(tmp_path / "data")) == sorted(NAMES[1:])
+
+
+def test_a_rerun_fetches_nothing(fake, tmp_path):
+    folder, sums, files = fake
+    assert run(tmp_path / "data", mirrors=[folder.as_uri()], sums=sums).returncode == 0
+    # A mirror that does not exist proves the second run downloads nothing.
+    result = run(tmp_path / "data", mirrors=[(tmp_path / "nowhere").as_uri()], sums=sums)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("ok (cached)") == 4
+    assert_holds_exactly(tmp_path / "data", files)
+
+
+def test_a_connection_closed_mid_file_leaves_nothing(fake, tmp_path, serve):
+    folder, sums, _ = fake
+    result = run(tmp_path / "data", mirrors=[serve(HalfFileHandler, folder)], sums=sums)
+    assert result.returncode != 0
+    for name in NAMES:
+        assert f"{name}: FAILED" in result.stderr
+    assert_holds_exactly(tmp_path / "data", {})
+
+
+def test_a_corrupt_existing_file_is_replaced(fake, tmp_path):
+    folder, sums, files = fake
+    dest = tmp_path / "data"
+    dest.mkdir()
+    (dest / NAMES[1]).write_bytes(b"corrupt")
+    result = run(dest, mirrors=[folder.as_uri()], sums=sums)
+    assert result.returncode == 0, result.stderr
+    assert f"warning: {dest / NAMES[1]} does not verify" in result.stderr
+    assert_holds_exactly(dest, files)
+
+
+def test_ctrl_c_leaves_no_temporary_file(fake, tmp_path, serve):
+    """Interrupt while a download is under way, as Ctrl-C does: the whole process group gets SIGINT."""
+    folder, sums, _ = fake
+    sending, release = threading.Event(), threading.Event()
+
+    class StallingHandler(QuietHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            self.wfile.write(b"\x1f\x8b")
+            self.wfile.flush()
+            sending.set()
+            release.wait(timeout=30)
+
+    environ = dict(os.environ, MNIST_MIRROR=serve(StallingHandler, folder), MNIST_SHA256SUMS=str(sums))
+    script = subprocess.Popen([str(SCRIPT), str(tmp_path / "data")], env=environ, start_new_session=True)
+    try:
+        assert sending.wait(timeout=30)
+        os.killpg(script.pid, signal.SIGINT)
+        assert script.wait(timeout=30) != 0
+    finally:
+        release.set()
+    assert_holds_exactly(tmp_path / "data", {})
+
+
+def test_sums_file_without_an_entry_is_an_error(fake, tmp_path):
+    folder, _, files = fake
+    sums = write_sums(tmp_path / "short-sums", {name: files[name] for name in NAMES[1:]})
+    result = run(tmp_path / "data", mirrors=[folder.as_uri()], sums=sums)
+    assert result.returncode == 1
+    assert f"has no sum for {NAMES[0]}" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_help_and_unknown_option(tmp_path):
+    result = run("--help", mirrors=[(tmp_path / "nowhere").as_uri()])
+    assert result.returncode == 0
+    assert "Usage:" in result.stdout
+    result = run("--bogus", mirrors=[(tmp_path / "nowhere").as_uri()])
+    assert result.returncode == 2
+    assert "unknown option: --bogus" in result.stderr

@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""Plot MNIST digits in a grid, each titled with its label.
+
+    ./read_display_mnist.py                          # the first ten training images, on screen
+    ./read_display_mnist.py --split test --start 100 --count 20 --output digits.png
+"""
+
+import argparse
+import math
+import sys
+
+import cli
+import mnist
+import plots
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--split", choices=mnist.SPLITS, default="train", help="which images (default: train)")
+    parser.add_argument("--start", type=cli.non_negative_int, default=0, help="index of the first image (default: 0)")
+    parser.add_argument("--count", type=cli.positive_int, default=10, help="how many images (default: 10)")
+    parser.add_argument("--data-dir", help="folder with the MNIST files (default: $MNIST_DIR, else data/)")
+    parser.add_argument("--output", help="write the picture to this PNG file instead of showing it")
+    return parser
+
+
+def draw_digits(figure, images, labels, start):
+    """Draw images (N, 28, 28) uint8 in a grid of at most ten columns, titled with index and label."""
+    columns = min(len(images), 5 if len(images) <= 10 else 10)
+    rows = math.ceil(len(images) / columns)
+    figure.set_size_inches(1.6 * columns, 1.8 * rows)
+    for i, (image, label) in enumerate(zip(images, labels)):
+        axes = figure.add_subplot(rows, columns, i + 1)
+        axes.imshow(image, cmap="gray_r", vmin=0, vmax=255)
+        axes.set_title(f"#{start + i}: {label}", fontsize=10)
+        axes.axis("off")
+    figure.tight_layout()
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        images, labels = mnist.load_split(args.split, args.data_dir)
+    except mnist.MnistError as error:
+        sys.exit(f"error: {error}")
+    end = args.start + args.count
+    if end > len(images):
+        parser.error(f"--start {args.start} --count {args.count} goes past the {len(images)} {args.split} images")
+    figure = plots.new_figure(args.output)
+    draw_digits(figure, images[args.start:end], labels[args.start:end], args.start)
+    plots.save_or_show(figure, args.output, default_name=f"mnist-{args.split}-{args.start}.png")
+
+
+if __name__ == "__main__":
+    main()

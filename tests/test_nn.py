@@ -1,0 +1,230 @@
+"""The network's mathematics: gradients against finite differences, stability, optimizers, seeds."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import nn
+
+STEP = 1e-6  # central differences in float64: truncation ~STEP^2, rounding ~1e-16 / STEP
+
+
+def small_network(activation, loss, seed=0, sizes=(6, 5, 4, 3)):
+    return nn.Network(list(sizes), activation, loss, np.random.default_rng(seed), dtype=np.float64)
+
+
+def small_batch(seed=1, batch=7, inputs=6, classes=3):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(batch, inputs)), rng.integers(0, classes, batch)
+
+
+def analytic_gradients(network, x, labels):
+    """Backpropagation's gradients for weights and biases (copies) and for the input."""
+    _, grad_logits = network.cost(network.forward(x), labels)
+    grad_x = network.backward(grad_logits, need_input_grad=True).copy()
+    return [g.copy() for g in network.gradients()], grad_x
+
+
+def numeric_gradient(cost_of, array):
+    """d cost / d array by central differences, one element at a time (array is perturbed in place)."""
+    grad = np.zeros_like(array)
+    for i in np.ndindex(array.shape):
+        saved = array[i]
+        array[i] = saved + STEP
+        up = cost_of()
+        array[i] = saved - STEP
+        down = cost_of()
+        array[i] = saved
+        grad[i] = (up - down) / (2 * STEP)
+    return grad
+
+
+def relative_error(a, b):
+    return np.linalg.norm(a - b) / max(np.linalg.norm(a) + np.linalg.norm(b), 1e-12)
+
+
+@pytest.mark.parametrize("loss", nn.LOSSES)
+@pytest.mark.parametrize("activation", ["sigmoid", "relu", "leaky-relu", "tanh"])
+def test_gradients_match_finite_differences(activation, loss):
+    network = small_network(activation, loss)
+    x, labels = small_batch()
+    network.forward(x)
+    # ReLU's kink at 0 would break the finite difference; this seed keeps every unit well away from it.
+    pre_activations = [layer.input @ layer.weights + layer.bias for layer in network.layers]
+    assert min(np.abs(z).min() for z in pre_activations) > 1e3 * STEP
+
+    def cost():
+        return network.cost(network.forward(x), labels)[0]
+
+    grads, grad_x = analytic_gradients(network, x, labels)
+    for parameter, grad in zip(network.parameters(), grads):
+        assert relative_error(grad, numeric_gradient(cost, parameter)) < 1e-6
+    assert relative_error(grad_x, numeric_gradient(cost, x)) < 1e-6
+
+
+def test_gradient_of_a_network_without_hidden_layers():
+    network = small_network("relu", "cross-entropy", sizes=(6, 3))
+    x, labels = small_batch()
+    grads, grad_x = analytic_gradients(network, x, labels)
+    cost = lambda: network.cost(network.forward(x), labels)[0]  # noqa: E731
+    assert relative_error(grads[0], numeric_gradient(cost, network.layers[0].weights)) < 1e-6
+    assert relative_error(grad_x, numeric_gradient(cost, x)) < 1e-6
+
+
+def test_batch_gradient_is_the_mean_of_per_sample_gradients():
+    network = small_network("tanh", "cross-entropy")
+    x, labels = small_batch()
+    batch_grads, _ = analytic_gradients(network, x, labels)
+    per_sample = [analytic_gradients(network, x[i : i + 1], labels[i : i + 1])[0] for i in range(len(x))]
+    for k, grad in enumerate(batch_grads):
+        np.testing.assert_allclose(grad, np.mean([sample[k] for sample in per_sample], axis=0), rtol=1e-10, atol=1e-12)
+
+
+def test_softmax_rows_are_probabilities():
+    logits = np.random.default_rng(0).normal(scale=5, size=(20, 10)).astype(np.float32)
+    p = nn.softmax(logits)
+    assert p.dtype == np.float32 and (p >= 0).all()
+    np.testing.assert_allclose(p.sum(axis=1), 1, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_extreme_inputs_stay_finite_without_warnings(dtype):
+    extreme = np.array([[1000, -1000, 0], [-1000, -1000, -1000], [1000, 1000, -1000]], dtype)
+    labels = np.array([1, 0, 2])
+    with warnings.catch_warnings(), np.errstate(over="raise", divide="raise", invalid="raise"):
+        warnings.simplefilter("error")
+        p = nn.softmax(extreme)
+        s = nn.sigmoid(extreme.copy())
+        ce_cost, ce_grad = nn.cross_entropy(extreme, labels)
+        mse_cost, mse_grad = nn.quadratic(extreme, labels)
+    assert np.isfinite(p).all() and np.isfinite(s).all() and np.isfinite(ce_grad).all() and np.isfinite(mse_grad).all()
+    assert ce_cost == pytest.approx((2000 + math.log(3) + 2000 + math.log(2)) / 3) and math.isfinite(mse_cost)
+    np.testing.assert_array_equal(s[0], [1, 0, 0.5])
+    np.testing.assert_allclose(p[1], [1 / 3] * 3)
+
+
+def test_sigmoid_matches_its_definition():
+    z = np.linspace(-30, 30, 101)
+    np.testing.assert_allclose(nn.sigmoid(z.copy()), 1 / (1 + np.exp(-z)), rtol=1e-12, atol=1e-15)
+
+
+def test_float32_by_default():
+    network = nn.Network([4, 3, 2])
+    assert all(p.dtype == np.float32 for p in network.parameters())
+    assert network.forward(np.ones((2, 4), np.float32)).dtype == np.float32
+
+
+XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
+XOR_LABELS = np.array([0, 1, 1, 0])
+
+
+def train_toy(network, optimizer, rate, epochs, x=XOR_X, labels=XOR_LABELS, batch_size=4, seed=0):
+    """Train for some epochs, shuffled by `seed`; returns each epoch's mean cost."""
+    rng, costs = np.random.default_rng(seed), []
+    for _ in range(epochs):
+        order = rng.permutation(len(x))
+        costs.append(nn.train_epoch(network, optimizer, x[order], labels[order], batch_size, lambda batch: rate)[0])
+    return costs
+
+
+OPTIMIZERS = {
+    "sgd": (lambda ps: nn.SGD(ps), 0.5),
+    "momentum": (lambda ps: nn.SGD(ps, momentum=0.9), 0.1),
+    "nesterov": (lambda ps: nn.SGD(ps, momentum=0.9, nesterov=True), 0.1),
+    "adam": (lambda ps: nn.Adam(ps), 0.01),
+    "sgd+decay": (lambda ps: nn.SGD(ps, weight_decay=1e-3), 0.5),
+    "adam+decay": (lambda ps: nn.Adam(ps, weight_decay=1e-3), 0.01),
+}
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_each_optimizer_lowers_the_loss(name):
+    make, rate = OPTIMIZERS[name]
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(64, 5)).astype(np.float32)
+    labels = (x[:, 0] + x[:, 1] > 0).astype(int)
+    network = nn.Network([5, 8, 2], "tanh", rng=rng)
+    costs = train_toy(network, make(network.parameters()), rate, 30, x, labels, batch_size=16)
+    assert costs[-1] < 0.5 * costs[0]
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "relu", "tanh", "leaky-relu"])
+def test_a_tiny_network_learns_xor(activation):
+    network = nn.Network([2, 8, 2], activation, rng=np.random.default_rng(1))
+    train_toy(network, nn.Adam(network.parameters()), 0.05, 300)
+    assert (network.probabilities(XOR_X).argmax(axis=1) == XOR_LABELS).all()
+
+
+def test_the_original_sigmoid_quadratic_network_learns_xor():
+    network = nn.Network([2, 8, 2], "sigmoid", "mse", np.random.default_rng(1), init="plain")
+    train_toy(network, nn.SGD(network.parameters(), momentum=0.9), 2.0, 1000)
+    assert (network.probabilities(XOR_X).argmax(axis=1) == XOR_LABELS).all()
+
+
+def trained_weights(seed):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(100, 5)).astype(np.float32)
+    labels = rng.integers(0, 3, 100)
+    network = nn.Network([5, 16, 3], "relu", rng=rng)
+    train_toy(network, nn.Adam(network.parameters()), 0.01, 5, x, labels, batch_size=10, seed=seed)
+    return network.parameters()
+
+
+def test_same_seed_gives_identical_weights_and_another_seed_different_ones():
+    first, again, other = trained_weights(7), trained_weights(7), trained_weights(8)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert not any(np.array_equal(a, c) for a, c in zip(first[::2], other[::2]))
+
+
+def test_a_diverging_run_stops_with_divergence_error():
+    network = nn.Network([2, 8, 2], "relu", rng=np.random.default_rng(0))
+    with pytest.raises(nn.DivergenceError, match="cost"):
+        train_toy(network, nn.SGD(network.parameters()), 1e30, 5)
+
+
+@pytest.mark.parametrize(
+    "schedule, start, middle, end",
+    [("constant", 1, 1, 1), ("linear", 1, 0.505, 0.01), ("cosine", 1, 0.505, 0.01), ("step", 1, 0.1, 0.01)],
+)
+def test_learning_rate_schedules(schedule, start, middle, end):
+    rates = [nn.learning_rate(schedule, 1.0, progress) for progress in (0.0, 0.5, 1.0)]
+    assert rates == pytest.approx([start, middle, end])
+
+
+def test_learning_rates_never_rise():
+    for schedule in nn.SCHEDULES:
+        rates = [nn.learning_rate(schedule, 0.1, p) for p in np.linspace(0, 1, 50)]
+        assert all(later <= earlier for earlier, later in zip(rates, rates[1:]))
+
+
+def test_unknown_names_are_refused():
+    with pytest.raises(ValueError):
+        nn.Network([2, 2], activation="swish")
+    with pytest.raises(ValueError):
+        nn.learning_rate("exponential", 0.1, 0.5)
+
+
+def test_optimizer_steps_follow_their_textbook_formulas():
+    rng = np.random.default_rng(0)
+    start, grads = rng.normal(size=(3, 4)), [rng.normal(size=(3, 4)) for _ in range(3)]
+    adam, heavy_ball, nesterov = start.copy(), start.copy(), start.copy()
+    adam_opt, heavy_opt = nn.Adam([adam], weight_decay=0.1), nn.SGD([heavy_ball], momentum=0.9, weight_decay=0.1)
+    nesterov_opt = nn.SGD([nesterov], momentum=0.9, nesterov=True)
+    w, m, v, t = start.copy(), 0, 0, 0
+    hb, hb_velocity, nv, nv_velocity = start.copy(), 0, start.copy(), 0
+    for g in grads:
+        t += 1
+        g_decayed = g + 0.1 * w
+        m, v = 0.9 * m + 0.1 * g_decayed, 0.999 * v + 0.001 * g_decayed**2
+        w = w - 0.01 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+        hb_velocity = 0.9 * hb_velocity + g + 0.1 * hb
+        hb = hb - 0.01 * hb_velocity
+        nv_velocity = 0.9 * nv_velocity + g
+        nv = nv - 0.01 * (g + 0.9 * nv_velocity)
+        for optimizer in (adam_opt, heavy_opt, nesterov_opt):
+            optimizer.step([g.copy()], 0.01)
+    np.testing.assert_allclose(adam, w, rtol=1e-6)
+    np.testing.assert_allclose(heavy_ball, hb, rtol=1e-12)
+    np.testing.assert_allclose(nesterov, nv, rtol=1e-12)

@@ -330,4 +330,4 @@ def train_epoch(network, optimizer, x, labels, batch_size, learning_rates, max_c
             network.backward(grad_logits)
             optimizer.step(network.gradients(), learning_rates(batch))
             total_cost += cost * len(targets)
-    return total_cost / len(x), correct / len(x)
+    return total_cost / len(x), float(correct / len(x))

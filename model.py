@@ -1,0 +1,86 @@
+"""Save a trained network to an .npz file and load it back.
+
+The file is a plain numpy archive, read with allow_pickle=False so that opening a model can never
+run code: one array per weight matrix and bias vector (weights0, bias0, weights1, ...) and a JSON
+header holding the architecture, how inputs are made from pixels, and metadata such as the test
+accuracy and the flags it was trained with.
+"""
+
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+import nn
+
+FORMAT = "handwriting-recognition network"
+VERSION = 1
+# How a network input is made from a 28 x 28 uint8 image: row by row, pixel / 255 (0 paper, 1 ink).
+INPUT = {"height": 28, "width": 28, "scale": 1 / 255, "ink": "bright"}
+
+
+class ModelError(ValueError):
+    """A file that is not a model this project wrote, or is damaged; the message names the file."""
+
+
+def save(network, path, metadata=None):
+    """Write `network` and a JSON-able `metadata` dict to `path` atomically (temporary file, rename)."""
+    path = Path(path)
+    header = {"format": FORMAT, "version": VERSION, "sizes": network.sizes, "activation": network.activation,
+              "loss": network.loss, "input": INPUT, "metadata": metadata or {}}
+    arrays = {"header": np.array(json.dumps(header))}
+    for i, layer in enumerate(network.layers):
+        arrays[f"weights{i}"], arrays[f"bias{i}"] = layer.weights, layer.bias
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(temporary, "wb") as file:  # a file object: np.savez would append .npz to a name
+            np.savez(file, **arrays)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def load(path):
+    """Read a model file; returns (network, metadata). Raises ModelError naming the file when it is
+    missing, not ours, of an unknown version, or inconsistent."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except FileNotFoundError:
+        raise ModelError(f"{path}: no such model file; train one with ./train.py --save {path}") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise ModelError(f"{path}: not a model file written by train.py --save ({error})") from None
+    header = _read_header(path, arrays)
+    network = nn.Network(header["sizes"], header["activation"], header["loss"])
+    for i, layer in enumerate(network.layers):
+        for name, target in ((f"weights{i}", layer.weights), (f"bias{i}", layer.bias)):
+            array = arrays.get(name)
+            if array is None or array.shape != target.shape or array.dtype.kind != "f":
+                found = "missing" if array is None else f"{array.dtype} {array.shape}"
+                raise ModelError(f"{path}: {name} is {found}, expected float {target.shape}")
+            target[...] = array
+    return network, header["metadata"]
+
+
+def _read_header(path, arrays):
+    """The checked JSON header of a model file's arrays."""
+    try:
+        header = json.loads(str(arrays["header"]))
+    except (KeyError, ValueError):
+        raise ModelError(f"{path}: not a model file written by train.py --save (no header)") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise ModelError(f"{path}: not a model file written by train.py --save")
+    if header.get("version") != VERSION:
+        raise ModelError(f"{path}: model format version {header.get('version')!r}; this program reads version {VERSION}")
+    sizes = header.get("sizes")
+    if not (isinstance(sizes, list) and len(sizes) >= 2 and all(isinstance(n, int) and n > 0 for n in sizes)):
+        raise ModelError(f"{path}: bad layer sizes {sizes!r}")
+    if header.get("activation") not in nn.ACTIVATIONS or header.get("loss") not in nn.LOSSES:
+        raise ModelError(f"{path}: unknown activation {header.get('activation')!r} or loss {header.get('loss')!r}")
+    if header.get("input") != INPUT:
+        raise ModelError(f"{path}: its inputs are made differently from pixels: {header.get('input')!r}")
+    header.setdefault("metadata", {})
+    return header

@@ -1,0 +1,139 @@
+"""Saving and loading networks: identical predictions back, and clean refusals of anything else."""
+
+import json
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+
+import model
+import nn
+from conftest import ROOT
+
+
+@pytest.fixture
+def network():
+    return nn.Network([784, 32, 16, 10], "tanh", rng=np.random.default_rng(5))
+
+
+@pytest.fixture
+def saved(tmp_path, network):
+    path = tmp_path / "net.npz"
+    model.save(network, path, {"test_accuracy": 0.5})
+    return path
+
+
+def rewrite(source, target, change):
+    """Copy a model file with `change(arrays)` applied to its arrays (a dict name -> array)."""
+    with np.load(source) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    change(arrays)
+    with open(target, "wb") as file:
+        np.savez(file, **arrays)
+
+
+def test_a_loaded_network_predicts_exactly_as_the_saved_one(network, saved):
+    loaded, metadata = model.load(saved)
+    x = np.random.default_rng(0).random((50, 784), dtype=np.float32)
+    np.testing.assert_array_equal(loaded.probabilities(x), network.probabilities(x))
+    assert (loaded.sizes, loaded.activation, loaded.loss) == ([784, 32, 16, 10], "tanh", "cross-entropy")
+    assert metadata == {"test_accuracy": 0.5}
+
+
+def test_save_leaves_no_temporary_file_and_keeps_the_name_as_given(tmp_path, network):
+    model.save(network, tmp_path / "plain-name")
+    assert [p.name for p in tmp_path.iterdir()] == ["plain-name"]
+
+
+def header_change(**changes):
+    def change(arrays):
+        header = json.loads(str(arrays["header"]))
+        header.update(changes)
+        arrays["header"] = np.array(json.dumps(header))
+
+    return change
+
+
+@pytest.mark.parametrize(
+    "change, complaint",
+    [
+        (header_change(version=99), "version 99"),
+        (header_change(format="something else"), "not a model file"),
+        (header_change(sizes=[784, -1, 10]), "bad layer sizes"),
+        (header_change(activation="swish"), "unknown activation"),
+        (header_change(input={"scale": 1}), "inputs are made differently"),
+        (lambda arrays: arrays.pop("header"), "no header"),
+        (lambda arrays: arrays.pop("bias1"), "bias1 is missing"),
+        (lambda arrays: arrays.update(weights0=np.zeros((784, 31), np.float32)), r"weights0 is float32 \(784, 31\)"),
+        (lambda arrays: arrays.update(weights2=np.zeros((16, 10), np.int64)), "weights2 is int64"),
+    ],
+)
+def test_inconsistent_or_foreign_files_are_refused_naming_the_file(tmp_path, saved, change, complaint):
+    broken = tmp_path / "broken.npz"
+    rewrite(saved, broken, change)
+    with pytest.raises(model.ModelError, match=f"^{broken}: .*{complaint}"):
+        model.load(broken)
+
+
+def test_truncated_file_is_refused(tmp_path, saved):
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(saved.read_bytes()[: saved.stat().st_size // 2])
+    with pytest.raises(model.ModelError, match=f"^{truncated}: not a model file"):
+        model.load(truncated)
+
+
+def test_corrupted_bytes_are_refused(tmp_path, saved):
+    corrupted = tmp_path / "corrupted.npz"
+    data = bytearray(saved.read_bytes())
+    data[len(data) // 3 : len(data) // 3 + 64] = bytes(64)  # zeros in the middle of the weights
+    corrupted.write_bytes(bytes(data))
+    with pytest.raises(model.ModelError, match=f"^{corrupted}: "):
+        model.load(corrupted)
+
+
+def test_pickled_objects_are_never_loaded(tmp_path):
+    pickled = tmp_path / "pickled.npz"
+    with open(pickled, "wb") as file:
+        np.savez(file, header=np.array([{"format": model.FORMAT}], dtype=object))
+    with pytest.raises(model.ModelError, match="not a model file"):
+        model.load(pickled)
+
+
+def test_other_files_and_missing_files_are_refused(tmp_path):
+    text = tmp_path / "notes.npz"
+    text.write_text("hello")
+    with pytest.raises(model.ModelError, match=f"^{text}: not a model file"):
+        model.load(text)
+    archive = tmp_path / "other.npz"
+    with zipfile.ZipFile(archive, "w") as file:
+        file.writestr("readme.txt", "not numpy")
+    with pytest.raises(model.ModelError, match=f"^{archive}: "):
+        model.load(archive)
+    with pytest.raises(model.ModelError, match="no such model file"):
+        model.load(tmp_path / "missing.npz")
+
+
+def test_train_py_saves_loads_and_goes_on_training(tmp_path, mnist_dir):
+    path = tmp_path / "model.npz"
+    common = [sys.executable, str(ROOT / "train.py"), "--data-dir", str(mnist_dir), "--limit", "3000", "--quiet"]
+    first = subprocess.run([*common, "--hidden", "32", "--epochs", "2", "--save", str(path)],
+                           capture_output=True, text=True, check=True)
+    accuracy = first.stdout.splitlines()[0]
+    evaluated = subprocess.run([*common, "--load", str(path)], capture_output=True, text=True, check=True)
+    assert evaluated.stdout.splitlines()[0] == accuracy  # --load alone evaluates: the same figure
+    subprocess.run([*common, "--load", str(path), "--epochs", "1", "--save", str(path)],
+                   capture_output=True, text=True, check=True)
+    network, metadata = model.load(path)
+    assert network.sizes == [784, 32, 10] and metadata["rounds"] == 3
+    assert metadata["flags"]["epochs"] == 1 and 0 < metadata["test_accuracy"] <= 1 and metadata["date"]
+
+
+def test_train_py_refuses_a_bad_model_file_in_one_line(tmp_path, mnist_dir):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"PK\x03\x04 nonsense")
+    result = subprocess.run([sys.executable, str(ROOT / "train.py"), "--data-dir", str(mnist_dir), "--load", str(bad)],
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and str(bad) in result.stderr and "Traceback" not in result.stderr

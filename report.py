@@ -1,0 +1,227 @@
+"""Pictures and tables that show what a trained network learned.
+
+    matrix = confusion_matrix(test_labels, probabilities.argmax(axis=1))
+    print(class_table(matrix))
+    paths = write_plots("plots", history, network, test_images, test_labels, probabilities)
+
+write_plots draws four PNG files: training.png (cost and accuracy round by round), confusion.png
+(which digit was taken for which), mistakes.png (the test digits the network got wrong most
+confidently) and weights.png (what the first layer's units look for in an image). It draws on plain
+matplotlib Figures, never through pyplot, so it needs no display and no GUI backend.
+"""
+
+import math
+from pathlib import Path
+
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.colors import PowerNorm
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+import mnist
+import plots
+
+GALLERY_ROWS, GALLERY_COLUMNS = 4, 6
+WEIGHT_UNITS = 32  # enough units to see the kinds of strokes they look for, few enough to see each
+
+
+# ----------------------------------------------------------------------------------------------
+# Numbers.
+
+
+def confusion_matrix(labels, predicted, classes=10):
+    """How often each digit was taken for each digit.
+
+    labels, predicted: (N,) ints in 0..classes-1. Returns a (classes, classes) int64 matrix of image
+    counts: row = the true digit, column = the predicted one, so the diagonal holds the right answers.
+    """
+    labels, predicted = np.asarray(labels, np.int64), np.asarray(predicted, np.int64)
+    values = np.concatenate([labels.ravel(), predicted.ravel()])
+    if labels.shape != predicted.shape or labels.ndim != 1 or np.any((values < 0) | (values >= classes)):
+        raise ValueError(f"labels and predicted must be two equally long lists of ints in 0..{classes - 1}")
+    # Each pair becomes one number, true * classes + predicted, so a single bincount counts them all.
+    pairs = labels * classes + predicted
+    return np.bincount(pairs, minlength=classes * classes).reshape(classes, classes)
+
+
+def class_table(matrix):
+    """Precision, recall, F1 and image count for each digit as aligned text, then the accuracy.
+
+    matrix: (classes, classes) counts from confusion_matrix. Precision: of the images called this
+    digit, the percentage that were; recall: of the images of this digit, the percentage recognized;
+    F1: the harmonic mean of the two. A digit that was never predicted has no precision: "-".
+    """
+    matrix = np.asarray(matrix)
+    right, images, called = np.diag(matrix), matrix.sum(axis=1), matrix.sum(axis=0)
+    # F1 = 2 p r / (p + r) = 2 right / (images + called): this form has a value (0) even when a digit
+    # was never predicted and its precision has none.
+    lines = [f"{'digit':>5}  {'precision':>9}  {'recall':>6}  {'f1':>6}  {'images':>6}"]
+    for digit in range(len(matrix)):
+        precision = _percent(right[digit], called[digit])
+        recall = _percent(right[digit], images[digit])
+        f1 = _percent(2 * right[digit], images[digit] + called[digit])
+        lines.append(f"{digit:>5}  {precision:>9}  {recall:>6}  {f1:>6}  {images[digit]:>6}")
+    total = matrix.sum()
+    lines.append(f"accuracy {_percent(right.sum(), total)} ({right.sum()} of {total} images)")
+    return "\n".join(lines)
+
+
+def _percent(part, whole):
+    """part / whole as a percentage with one decimal, or "-" when whole is 0 (nothing to divide)."""
+    return f"{part / whole:.1%}" if whole else "-"
+
+
+def confident_mistakes(labels, probabilities, count):
+    """Indices of up to `count` misclassified images, the most confident mistake first.
+
+    labels: (N,) ints; probabilities: (N, classes), the network's outputs. The confidence of a mistake
+    is the probability the network gave to its wrong answer.
+    """
+    predicted = probabilities.argmax(axis=1)
+    wrong = np.flatnonzero(predicted != labels)
+    confidence = probabilities[wrong, predicted[wrong]]
+    return wrong[np.argsort(-confidence, kind="stable")[:count]]
+
+
+# ----------------------------------------------------------------------------------------------
+# Pictures. Each function draws one picture on a new Figure sized for what it shows.
+
+
+def write_plots(plot_dir, history, network, test_images, test_labels, probabilities):
+    """Write training.png, confusion.png, mistakes.png and weights.png into plot_dir (made if
+    missing); returns their paths, in that order.
+
+    history: one dict per completed training round, {"round": 1, "cost": 0.29, "train": 0.916,
+    "validation": 0.96 or None, "test": 0.955, "seconds": 1.3}, accuracies as fractions;
+    test_images: (N, 28, 28) uint8; test_labels: (N,) ints; probabilities: (N, 10), the network's
+    outputs for the test images.
+    """
+    plot_dir = Path(plot_dir)
+    plot_dir.mkdir(parents=True, exist_ok=True)
+    matrix = confusion_matrix(test_labels, probabilities.argmax(axis=1))
+    figures = {
+        "training.png": training_figure(history),
+        "confusion.png": confusion_figure(matrix),
+        "mistakes.png": mistakes_figure(test_images, test_labels, probabilities),
+        "weights.png": weights_figure(network.layers[0].weights, digit_templates=len(network.layers) == 1),
+    }
+    for name, figure in figures.items():
+        plots.save_png(figure, plot_dir / name)
+    return [plot_dir / name for name in figures]
+
+
+def training_figure(history):
+    """Cost (left axis) and train, validation and test accuracy in percent (right axis) per round.
+
+    Without any rounds (a network loaded only to be evaluated) the picture says so: an old picture
+    in the same folder is then replaced rather than left to describe some other training.
+    """
+    figure = Figure(figsize=(8, 4.5), layout="constrained")
+    cost_axes = figure.add_subplot()
+    if not history:
+        cost_axes.text(0.5, 0.5, "no training rounds: nothing to plot", ha="center", va="center", fontsize=14)
+        cost_axes.set_axis_off()
+        return figure
+    rounds = [entry["round"] for entry in history]
+    cost_axes.plot(rounds, [entry["cost"] for entry in history], "o--", color="black", label="cost (left axis)")
+    cost_axes.set_xlabel("training round")
+    cost_axes.set_ylabel("cost, mean over the round")
+    # Whole rounds only, and half a round of room either side, which also keeps a single round readable.
+    cost_axes.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    cost_axes.set_xlim(rounds[0] - 0.5, rounds[-1] + 0.5)
+    accuracy_axes = cost_axes.twinx()
+    # The train accuracy is counted while the round changes the weights, on shifted images: it can
+    # trail the test accuracy early on.
+    curves = (("train", "train accuracy (during the round)", "tab:blue"),
+              ("validation", "validation accuracy", "tab:orange"), ("test", "test accuracy", "tab:green"))
+    for key, label, colour in curves:
+        values = [entry.get(key) for entry in history]
+        if any(value is not None for value in values):
+            percent = [math.nan if value is None else 100 * value for value in values]
+            accuracy_axes.plot(rounds, percent, "o-", color=colour, label=label)
+    accuracy_axes.set_ylabel("accuracy (%)")
+    # Below the axes, so that the legend never hides a curve.
+    lines = cost_axes.get_lines() + accuracy_axes.get_lines()
+    cost_axes.legend(handles=lines, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=len(lines), fontsize=9)
+    cost_axes.set_title("Training: cost and accuracy after each round")
+    return figure
+
+
+def confusion_figure(matrix):
+    """The confusion matrix (classes, classes) as a grid of counts, the mistakes in shades of red.
+
+    The diagonal (right answers) is drawn in a neutral colour: its counts are a hundred times the
+    mistakes' and would leave every mistake the same pale shade.
+    """
+    classes = len(matrix)
+    is_mistake = ~np.eye(classes, dtype=bool)
+    # A square root scale, so that a cell with 2 mistakes is still visibly red next to one with 50.
+    norm = PowerNorm(0.5, vmin=0, vmax=max(1, matrix[is_mistake].max()))
+    colours = colormaps["Reds"].with_extremes(bad="#dde6ef")  # "bad": the masked diagonal
+    figure = Figure(figsize=(6.4, 5.6), layout="constrained")
+    axes = figure.add_subplot()
+    image = axes.imshow(np.ma.masked_array(matrix, mask=~is_mistake), cmap=colours, norm=norm)
+    for true, said in np.ndindex(matrix.shape):
+        count = matrix[true, said]
+        if count:  # empty cells stay empty, so that the mistakes stand out
+            dark = is_mistake[true, said] and norm(count) > 0.6
+            axes.text(said, true, count, ha="center", va="center", fontsize=8, color="white" if dark else "black",
+                      fontweight="normal" if is_mistake[true, said] else "bold")
+    axes.set_xticks(range(classes))
+    axes.set_yticks(range(classes))
+    axes.set_xlabel("predicted digit")
+    axes.set_ylabel("true digit")
+    right, total = np.trace(matrix), matrix.sum()
+    axes.set_title(f"Test images: {right} of {total} right ({_percent(right, total)})")
+    figure.colorbar(image, label="test images taken for the wrong digit", shrink=0.8,
+                    ticks=MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
+    return figure
+
+
+def mistakes_figure(images, labels, probabilities):
+    """A gallery of the test images (N, 28, 28) uint8 misclassified most confidently, each titled with
+    its label, the network's answer and the probability it gave that answer."""
+    shown = confident_mistakes(labels, probabilities, GALLERY_ROWS * GALLERY_COLUMNS)
+    rows = max(1, math.ceil(len(shown) / GALLERY_COLUMNS))
+    figure = Figure(figsize=(1.6 * GALLERY_COLUMNS, 1.75 * rows + 0.4), layout="constrained")
+    if not len(shown):
+        figure.text(0.5, 0.5, "No mistakes: every test image was recognized", ha="center", va="center", fontsize=14)
+        return figure
+    mistakes = np.count_nonzero(probabilities.argmax(axis=1) != labels)
+    figure.suptitle(f"The {len(shown)} most confident of {mistakes} mistakes on the test images")
+    for i, index in enumerate(shown):
+        said = probabilities[index].argmax()
+        axes = figure.add_subplot(rows, GALLERY_COLUMNS, i + 1)
+        axes.imshow(images[index], cmap="gray_r", vmin=0, vmax=255)
+        axes.set_title(f"true {labels[index]}, said {said} ({probabilities[index, said]:.2f})", fontsize=9)
+        axes.axis("off")
+    return figure
+
+
+def weights_figure(weights, digit_templates=False):
+    """The first layer's weights (784, units) as one 28 x 28 picture per unit, for the first
+    WEIGHT_UNITS units: red where ink raises the unit's input, blue where it lowers it.
+
+    digit_templates: the layer is the output layer (a network without hidden layers), so its units
+    are the ten digits. Each unit has its own symmetric colour scale: the shapes matter, not how
+    large one unit's weights are next to another's.
+    """
+    units = weights.shape[1]
+    shown = min(units, WEIGHT_UNITS)
+    columns = min(shown, 5 if shown <= 10 else 8)
+    rows = math.ceil(shown / columns)
+    figure = Figure(figsize=(1.15 * columns, 1.3 * rows + 0.7), layout="constrained")
+    for unit in range(shown):
+        picture = weights[:, unit].reshape(mnist.IMAGE_SIZE, mnist.IMAGE_SIZE)
+        limit = np.abs(picture).max() or 1.0  # an all-zero unit still needs a scale of nonzero width
+        axes = figure.add_subplot(rows, columns, unit + 1)
+        axes.imshow(picture, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
+        axes.set_title(f"digit {unit}" if digit_templates else f"unit {unit}", fontsize=9)
+        axes.axis("off")
+    if digit_templates:
+        title = "Weights from the pixels to each digit (no hidden layer)"
+    else:
+        title = f"First-layer weights of hidden units 0-{shown - 1} (of {units})"
+    figure.suptitle(f"{title}\nred: ink there raises the unit, blue: lowers it", fontsize=11)
+    return figure

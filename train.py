@@ -7,6 +7,8 @@
 """
 
 import argparse
+import collections
+import datetime
 import sys
 import time
 
@@ -14,9 +16,12 @@ import numpy as np
 
 import cli
 import mnist
+import model
 import nn
+import report
 
 DEFAULT_SHIFT = 1
+DEFAULT_EPOCHS = 20
 DEFAULT_LEARNING_RATES = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adam": 0.001}
 
 
@@ -32,7 +37,8 @@ def build_parser():
     add("--init", choices=nn.INITIALIZATIONS, default="scaled",
         help="scaled: He (ReLU) or Glorot (others); plain: the original's uniform in [-0.5, 0.5]")
     add("--optimizer", choices=DEFAULT_LEARNING_RATES, default="adam", help="(default: adam)")
-    add("--epochs", type=cli.non_negative_int, default=20, help="training rounds over the data (default: 20)")
+    add("--epochs", type=cli.non_negative_int,
+        help=f"training rounds over the data (default: {DEFAULT_EPOCHS}, or 0 with --load: evaluate only)")
     add("--batch-size", type=cli.non_negative_int, default=128,
         help="images per gradient step; 0: the whole training set, as the original (default: 128)")
     add("--lr", type=cli.positive_float, help="learning rate (default: " +
@@ -47,14 +53,20 @@ def build_parser():
         help=f"move each training image by up to N pixels at random, anew each round (default: {DEFAULT_SHIFT}; 0: off)")
     add("--validation", type=cli.non_negative_int, default=0,
         help="hold out the last N training images, report them each round and keep the best round")
+    add("--save", metavar="FILE.npz", help="write the trained network to this file")
+    add("--load", metavar="FILE.npz", help="start from a saved network (its own architecture; the layer flags are ignored)")
+    add("--plot-dir", metavar="DIR", help="write pictures of training and of the results into DIR")
     add("--quiet", action="store_true", help="print only the final accuracy")
     return parser
 
 
+Data = collections.namedtuple(
+    "Data", "train_images train_labels validation_x validation_labels test_images test_x test_labels")
+
+
 def load_data(parser, args):
-    """(train_images, train_labels, validation_x, validation_labels, test_x, test_labels) as the flags
-    ask: training images stay uint8 (N, 28, 28), as each round shuffles and shifts them anew; the
-    others are network inputs (N, 784) float32."""
+    """The images and labels as the flags ask. Training images stay uint8 (N, 28, 28), as each round
+    shuffles and shifts them anew; validation_x and test_x are network inputs (N, 784) float32."""
     try:
         train_images, train_labels = mnist.load_split("train", args.data_dir)
         test_images, test_labels = mnist.load_split("test", args.data_dir)
@@ -66,56 +78,54 @@ def load_data(parser, args):
     if args.limit and args.limit > available:
         parser.error(f"--limit {args.limit} is more than the {available} training images available")
     train_end = args.limit or available
-    return (train_images[:train_end], train_labels[:train_end], mnist.as_inputs(train_images[available:]),
-            train_labels[available:], mnist.as_inputs(test_images), test_labels)
+    return Data(train_images[:train_end], train_labels[:train_end], mnist.as_inputs(train_images[available:]),
+                train_labels[available:], test_images, mnist.as_inputs(test_images), test_labels)
 
 
 def describe_first(network, x, label):
     """The original's two lines about one image."""
     output = network.probabilities(x[None])[0]
-    np.set_printoptions(precision=2, suppress=True)
-    print(f"output vector of first image: {output}")
+    print(f"output vector of first image: {np.array2string(output, precision=2, suppress_small=True)}")
     print(f"classification of first image: {output.argmax()} with confidence {output.max():.2f}; real label {label}")
 
 
-def train(network, optimizer, args, data, log):
-    """Train for args.epochs rounds; returns the number of the round whose weights the network keeps.
+def train(network, optimizer, args, data, history, log):
+    """Train for args.epochs rounds, appending each round's figures to `history`; returns the number
+    of the round whose weights the network keeps.
 
     With validation images, that is the round that classified them best; otherwise the last one. On
     Ctrl-C the network keeps the last complete round's weights (or the best one's) and training ends.
     """
-    train_images, train_labels, validation_x, validation_labels, test_x, test_labels = data
     rng = np.random.default_rng([args.seed, 1])
-    batch_size = args.batch_size or len(train_images)
-    batches = -(-len(train_images) // batch_size)
+    batch_size = args.batch_size or len(data.train_images)
+    batches = -(-len(data.train_images) // batch_size)
     train_x = None  # each round's shuffled, shifted inputs, in one buffer reused round after round
-    base_rate = args.lr or DEFAULT_LEARNING_RATES[args.optimizer]
     kept_round, kept_weights, best_validation = 0, snapshot(network), -1.0
     # A cost a thousand times the untrained network's means the steps have blown up: stop early.
-    first = mnist.as_inputs(train_images[:1000])
-    max_cost = 1000 * max(1.0, network.cost(network.forward(first), train_labels[:1000])[0])
+    first = mnist.as_inputs(data.train_images[:1000])
+    max_cost = 1000 * max(1.0, network.cost(network.forward(first), data.train_labels[:1000])[0])
     for epoch in range(args.epochs):
         def rate(batch):
-            return nn.learning_rate(args.lr_schedule, base_rate, (epoch * batches + batch) / (args.epochs * batches))
+            return nn.learning_rate(args.lr_schedule, args.lr, (epoch * batches + batch) / (args.epochs * batches))
 
         try:
             start = time.perf_counter()
-            train_x, labels = mnist.shuffled_inputs(train_images, train_labels, rng, args.shift, train_x)
+            train_x, labels = mnist.shuffled_inputs(data.train_images, data.train_labels, rng, args.shift, train_x)
             cost, train_accuracy = nn.train_epoch(network, optimizer, train_x, labels, batch_size, rate, max_cost)
             seconds = time.perf_counter() - start
-            line = f"cost after training round {epoch + 1}: {cost:.4f}  train {train_accuracy:.2%}"
-            if len(validation_x):
-                validation_accuracy = nn.accuracy(network, validation_x, validation_labels)
-                line += f"  validation {validation_accuracy:.2%}"
-            line += f"  test {nn.accuracy(network, test_x, test_labels):.2%}  ({seconds:.1f} s)"
+            validation = nn.accuracy(network, data.validation_x, data.validation_labels) if args.validation else None
+            test = nn.accuracy(network, data.test_x, data.test_labels)
         except KeyboardInterrupt:
             log(f"interrupted in round {epoch + 1}; keeping the weights after round {kept_round}")
             restore(network, kept_weights)
             raise
-        log(line)
-        if not len(validation_x) or validation_accuracy > best_validation:
-            kept_round, kept_weights = epoch + 1, snapshot(network)
-            best_validation = validation_accuracy if len(validation_x) else best_validation
+        history.append({"round": epoch + 1, "cost": cost, "train": train_accuracy, "validation": validation,
+                        "test": test, "seconds": seconds})
+        log(f"cost after training round {epoch + 1}: {cost:.4f}  train {train_accuracy:.2%}"
+            + (f"  validation {validation:.2%}" if args.validation else "")
+            + f"  test {test:.2%}  ({seconds:.2f} s)")
+        if validation is None or validation > best_validation:
+            kept_round, kept_weights, best_validation = epoch + 1, snapshot(network), validation
     restore(network, kept_weights)
     return kept_round
 
@@ -136,32 +146,66 @@ def make_optimizer(network, args):
     return nn.SGD(network.parameters(), momentum, args.optimizer == "nesterov", args.weight_decay)
 
 
+def make_network(args, log):
+    """A new network as the flags describe, or the one in --load's file (its own architecture).
+    Returns it and the number of rounds it has been trained already."""
+    if not args.load:
+        network = nn.Network([mnist.IMAGE_SIZE**2, *args.hidden, 10], args.activation, args.loss,
+                             np.random.default_rng([args.seed, 0]), args.init)
+        return network, 0
+    try:
+        network, metadata = model.load(args.load)
+    except model.ModelError as error:
+        sys.exit(f"error: {error}")
+    sizes = "-".join(map(str, network.sizes))
+    log(f"loaded {args.load}: {sizes} {network.activation} network, trained {metadata.get('rounds', '?')} rounds")
+    return network, metadata.get("rounds", 0)
+
+
+def report_results(network, args, data, history, rounds):
+    """After training: the accuracy, the class table, the --save file and the --plot-dir pictures."""
+    probabilities = network.probabilities(data.test_x)
+    predicted = probabilities.argmax(axis=1)
+    accuracy = float(np.mean(predicted == data.test_labels))
+    print(f"correctly recognized images after training: {accuracy:.2%}")
+    if not args.quiet:
+        describe_first(network, data.test_x[0], data.test_labels[0])
+        print(report.class_table(report.confusion_matrix(data.test_labels, predicted)))
+    if args.save:
+        ignored = {"save", "quiet"} | ({"hidden", "activation", "loss", "init"} if args.load else set())
+        flags = {name: value for name, value in vars(args).items() if name not in ignored}
+        model.save(network, args.save, {"test_accuracy": accuracy, "rounds": rounds, "flags": flags,
+                                        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds")})
+        print(f"saved the network to {args.save}")
+    if args.plot_dir:
+        paths = report.write_plots(args.plot_dir, history, network, data.test_images, data.test_labels, probabilities)
+        print(f"wrote {', '.join(str(path) for path in paths)}")
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.epochs = (0 if args.load else DEFAULT_EPOCHS) if args.epochs is None else args.epochs
+    args.lr = args.lr or DEFAULT_LEARNING_RATES[args.optimizer]
     data = load_data(parser, args)
-    test_x, test_labels = data[4], data[5]
     log = (lambda line: None) if args.quiet else print
-    network = nn.Network([mnist.IMAGE_SIZE**2, *args.hidden, 10], args.activation, args.loss,
-                         np.random.default_rng([args.seed, 0]), args.init)
-    optimizer = make_optimizer(network, args)
+    network, rounds_before = make_network(args, log)
     if not args.quiet:
-        describe_first(network, test_x[0], test_labels[0])
-        print(f"correctly recognized images after initialization: {nn.accuracy(network, test_x, test_labels):.2%}")
-    start, interrupted = time.perf_counter(), False
+        describe_first(network, data.test_x[0], data.test_labels[0])
+        print(f"correctly recognized images after {'loading' if args.load else 'initialization'}: "
+              f"{nn.accuracy(network, data.test_x, data.test_labels):.2%}")
+    start, history, interrupted, kept_round = time.perf_counter(), [], False, 0
     try:
-        kept_round = train(network, optimizer, args, data, log)
+        kept_round = train(network, make_optimizer(network, args), args, data, history, log)
         if kept_round != args.epochs:
             log(f"keeping the weights after round {kept_round}, the best on the validation images")
     except nn.DivergenceError as error:
-        rate = args.lr or DEFAULT_LEARNING_RATES[args.optimizer]
-        sys.exit(f"error: training diverged: {error}; try a smaller learning rate than --lr {rate}")
+        sys.exit(f"error: training diverged: {error}; try a smaller learning rate than --lr {args.lr}")
     except KeyboardInterrupt:
         interrupted = True
-    log(f"training took {time.perf_counter() - start:.1f} s")
-    print(f"correctly recognized images after training: {nn.accuracy(network, test_x, test_labels):.2%}")
-    if not args.quiet:
-        describe_first(network, test_x[0], test_labels[0])
+    if args.epochs:
+        log(f"training took {time.perf_counter() - start:.1f} s")
+    report_results(network, args, data, history, rounds_before + kept_round)
     if interrupted:
         sys.exit(130)
 

@@ -25,7 +25,7 @@ def test_trains_on_a_subset_of_real_mnist_and_prints_the_original_lines(mnist_di
         r"output vector of first image: \[.*\]",
         r"classification of first image: \d with confidence [01]\.\d\d; real label 7",
         r"correctly recognized images after initialization: \d+\.\d\d%",
-        r"cost after training round 1: \d+\.\d+  train \d+\.\d\d%  test \d+\.\d\d%  \(\d+\.\d s\)",
+        r"cost after training round 1: \d+\.\d+  train \d+\.\d\d%  test \d+\.\d\d%  \(\d+\.\d\d s\)",
         r"cost after training round 2: ",
         r"classification of first image: 7 with confidence [01]\.\d\d; real label 7",
     ]:

@@ -78,6 +78,9 @@ def _read_header(path, arrays):
     sizes = header.get("sizes")
     if not (isinstance(sizes, list) and len(sizes) >= 2 and all(isinstance(n, int) and n > 0 for n in sizes)):
         raise ModelError(f"{path}: bad layer sizes {sizes!r}")
+    pixels = INPUT["height"] * INPUT["width"]
+    if sizes[0] != pixels or sizes[-1] != 10:
+        raise ModelError(f"{path}: a {sizes[0]}-input, {sizes[-1]}-output network; digits need {pixels} and 10")
     if header.get("activation") not in nn.ACTIVATIONS or header.get("loss") not in nn.LOSSES:
         raise ModelError(f"{path}: unknown activation {header.get('activation')!r} or loss {header.get('loss')!r}")
     if header.get("input") != INPUT:

@@ -62,6 +62,8 @@ def header_change(**changes):
         (header_change(version=99), "version 99"),
         (header_change(format="something else"), "not a model file"),
         (header_change(sizes=[784, -1, 10]), "bad layer sizes"),
+        (header_change(sizes=[100, 10]), "a 100-input, 10-output network"),
+        (header_change(sizes=[784, 5]), "a 784-input, 5-output network"),
         (header_change(activation="swish"), "unknown activation"),
         (header_change(input={"scale": 1}), "inputs are made differently"),
         (lambda arrays: arrays.pop("header"), "no header"),

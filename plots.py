@@ -36,11 +36,14 @@ def save_or_show(figure, output, default_name):
 
 
 def save_png(figure, path):
-    """Write `figure` to `path` as PNG atomically: a reader never sees a half-written file."""
+    """Write `figure` to `path` as PNG atomically: a reader never sees a half-written file.
+    Raises OSError naming `path` (not the temporary file) when it cannot be written."""
     path = Path(path)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         figure.savefig(temporary, format="png", dpi=100)
         os.replace(temporary, path)
+    except OSError as error:
+        raise OSError(error.errno, error.strerror, str(path)) from None
     finally:
         temporary.unlink(missing_ok=True)

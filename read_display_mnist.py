@@ -49,7 +49,10 @@ def main(argv=None):
         parser.error(f"--start {args.start} --count {args.count} goes past the {len(images)} {args.split} images")
     figure = plots.new_figure(args.output)
     draw_digits(figure, images[args.start:end], labels[args.start:end], args.start)
-    plots.save_or_show(figure, args.output, default_name=f"mnist-{args.split}-{args.start}.png")
+    try:
+        plots.save_or_show(figure, args.output, default_name=f"mnist-{args.split}-{args.start}.png")
+    except OSError as error:
+        sys.exit(f"error: {error.filename}: cannot write ({error.strerror})")
 
 
 if __name__ == "__main__":

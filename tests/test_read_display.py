@@ -65,3 +65,10 @@ def test_out_of_range_selection_is_a_usage_error(tmp_path, fake_mnist, args, com
     assert complaint in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "digits.png").exists()
+
+
+def test_an_unwritable_output_gives_one_line_naming_it(tmp_path, fake_mnist):
+    target = tmp_path / "no-such-folder" / "digits.png"
+    result = run_headless("--data-dir", fake_mnist, "--output", target, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and str(target) in result.stderr and "Traceback" not in result.stderr

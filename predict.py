@@ -1,0 +1,311 @@
+#!/usr/bin/env python3
+"""Recognize handwritten digits in pictures with a trained network.
+
+    ./predict.py digit.png                            # with model.npz, from ./train.py --save model.npz
+    ./predict.py --model small.npz one.jpg two.png --output predictions.png
+    ./predict.py --test-index 0 7 42                  # digits of the MNIST test set, with their labels
+    ./predict.py digit.png --test-index 0             # both: the pictures come before --test-index
+
+A picture may be a PNG or JPEG of any size, in colour or grey, dark ink on light paper or light on
+dark. It is made to look like an MNIST digit first: paper 0, ink 1, cropped to the ink, strokes as
+wide as MNIST's, scaled so that the longer side is 20 pixels, and placed in a 28 x 28 frame with its
+centre of mass at the centre.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+import matplotlib.image
+import numpy as np
+
+import cli
+import mnist
+import model
+import plots
+
+DIGIT_SIZE = 20  # MNIST scaled each digit to fit a 20 x 20 box ...
+FRAME_SIZE = mnist.IMAGE_SIZE  # ... and centred it in a 28 x 28 frame
+CENTRE = FRAME_SIZE / 2  # where the centre of mass of every MNIST digit is, in pixel indices
+# How bright red, green and blue look (ITU-R BT.601 luma, as Pillow and JPEG use it).
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+# Differences from the paper over this many times its spread (as a standard deviation) are not chance.
+SPREAD_MARGIN = 6
+MIN_CONTRAST = 0.1  # ink differs from paper by at least a tenth of black to white, or it is not ink
+STRONGEST_PERCENTILE = 99  # the strongest strokes: the top 1% of what differs from the paper
+# Marks weaker than a fifth of the strongest strokes are not strokes: that is above the shadows and
+# grain of a photograph, yet keeps most of the grey edge that MNIST's strokes have.
+FAINT = 0.2
+# Stroke width over the digit's longer side, measured by stroke_width on MNIST digits enlarged 8
+# times: 5% of them are thinner than THINNEST, half thinner than TYPICAL.
+THINNEST = 0.06
+TYPICAL = 0.09
+DEFAULT_PICTURE = "predict.png"  # where --show draws when there is no screen
+
+
+class ImageError(ValueError):
+    """A picture that cannot be read or holds no ink; the caller names the file."""
+
+
+def read_image(path):
+    """The picture in `path` in grey as stored: (H, W) float32 in [0, 1], 0 = black, 1 = white.
+
+    Transparent parts count as white paper: drawing programs often save ink on a transparent,
+    black-coloured background, which would otherwise be all ink.
+    """
+    try:
+        # Any format but "png" lets Pillow recognise the file by its content, so that a JPEG
+        # named .png is read too; PNGs still come back as floats in [0, 1].
+        picture = matplotlib.image.imread(path, format="by content")
+    except FileNotFoundError:
+        raise ImageError("no such file") from None
+    except OSError as error:
+        if error.strerror:  # from the operating system: a folder, no permission, ...
+            raise ImageError(f"cannot read ({error.strerror})") from None
+        raise ImageError("not a picture that can be read (PNG, JPEG, ...), or a damaged one") from None
+    except (SyntaxError, ValueError):  # how Pillow reports some damaged files
+        raise ImageError("not a picture that can be read (PNG, JPEG, ...), or a damaged one") from None
+    if picture.dtype.kind in "ui":  # JPEG and others: whole numbers up to the type's maximum
+        picture = picture.astype(np.float32) / np.iinfo(picture.dtype).max
+    if picture.ndim == 2:
+        return picture
+    grey = picture[..., :3] @ LUMA
+    if picture.shape[2] == 4:
+        alpha = picture[..., 3]
+        grey = alpha * grey + (1 - alpha)
+    return grey
+
+
+def normalize(grey):
+    """Ink from a grey picture: (H, W) float32 in [0, 1], 1 = white -> (H, W) float32 in [0, 1],
+    0 = paper, 1 = ink, be the ink darker or lighter than the paper. Raises ImageError when there
+    is no ink.
+
+    Paper is never pure white in a scan or a photograph, nor ink pure black, so both levels are
+    measured: the paper is what most of the picture is, and the ink is what differs from it by
+    more than the paper's grain and uneven light can explain.
+    """
+    paper = np.median(grey)
+    difference = grey - paper
+    # The median absolute difference, scaled to a standard deviation: how much the paper varies
+    # (grain, uneven light), which the strokes, far fewer pixels than the paper, barely change.
+    spread = 1.4826 * np.median(np.abs(difference))
+    marked = np.abs(difference) > max(SPREAD_MARGIN * spread, MIN_CONTRAST)
+    if not marked.any():
+        raise ImageError("no ink found: the picture is blank, or all one colour")
+    dark_ink = np.count_nonzero(difference[marked] < 0) * 2 >= np.count_nonzero(marked)
+    ink = -difference if dark_ink else difference
+    # Faint marks (shadows, grain, JPEG ringing around strokes) would stretch the bounding box over
+    # the page and pull the centre of mass; they are far weaker than the strongest strokes. The
+    # strongest, not the typical marked pixel: a shadow can mark more pixels than the ink does.
+    strongest = np.percentile(ink[marked], STRONGEST_PERCENTILE)
+    floor = max(SPREAD_MARGIN * spread, FAINT * strongest)
+    strength = np.median(ink[ink > floor])  # typical ink: the stronger half of it becomes 1
+    # Subtracting the floor, rather than cutting below it, keeps the anti-aliased edges of the
+    # strokes a smooth ramp from paper to ink, as in MNIST.
+    return np.clip((ink - floor) / (strength - floor), 0, 1).astype(np.float32)
+
+
+def to_mnist(ink):
+    """The digit as MNIST made its digits: (H, W) float32 in [0, 1], 0 = paper -> (28, 28) float32
+    in [0, 1], the ink's bounding box scaled to 20 pixels on its longer side (keeping the aspect
+    ratio) and its centre of mass at the frame's centre (14, 14), in pixel indices. Strokes far
+    thinner than MNIST's are widened first (see thicken)."""
+    rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    if not rows.size:
+        raise ImageError("no ink found: the picture is blank, or all one colour")
+    digit = thicken(ink[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1])
+    scale = DIGIT_SIZE / max(digit.shape)
+    height, width = (max(1, round(n * scale)) for n in digit.shape)
+    digit = resize_weights(height, digit.shape[0]) @ digit @ resize_weights(width, digit.shape[1]).T
+    return centre(np.minimum(digit, 1))  # weighted means of ink, but rounding can pass 1 by a hair
+
+
+def thicken(digit):
+    """(h, w) float32 ink cropped to a digit -> the same, or larger when its strokes are much thinner
+    than MNIST's: then widened to MNIST's typical width.
+
+    A pen on paper, photographed or scanned, draws far thinner lines for the digit's size than the
+    pens of the forms MNIST was made from. Shrunk to 20 pixels they would become faint one-pixel
+    lines, and the network, which never saw such lines, would guess.
+    """
+    size = max(digit.shape)
+    width = stroke_width(digit)
+    if width >= THINNEST * size:
+        return digit
+    return dilate(digit, round(TYPICAL * size - width) + 1)
+
+
+def stroke_width(ink):
+    """The strokes' mean width in pixels, from (H, W) ink in [0, 1]: twice the area of the solid ink
+    over the length of its outline (a stroke w wide and L long covers w L pixels, its outline 2 L)."""
+    solid = np.pad(ink > 0.5, 1)  # beyond the border is paper
+    inside = solid.copy()  # solid pixels whose four neighbours are solid too
+    inside[1:] &= solid[:-1]
+    inside[:-1] &= solid[1:]
+    inside[:, 1:] &= solid[:, :-1]
+    inside[:, :-1] &= solid[:, 1:]
+    return 2 * np.count_nonzero(solid) / max(np.count_nonzero(solid & ~inside), 1)
+
+
+def dilate(ink, size):
+    """(H, W) ink -> (H + size - 1, W + size - 1): each pixel the largest of the size x size square
+    around it, so every stroke grows size - 1 pixels wider."""
+    for axis in (0, 1):  # a square is a row of pixels swept along a column: one axis at a time
+        padding = [(0, 0), (0, 0)]
+        padding[axis] = (size - 1, size - 1)
+        ink = np.lib.stride_tricks.sliding_window_view(np.pad(ink, padding), size, axis=axis).max(axis=-1)
+    return ink
+
+
+def resize_weights(n_out, n_in):
+    """(n_out, n_in) float32 weights that resample a row of n_in pixels to n_out pixels: W @ row.
+
+    Shrinking averages the input pixels each output pixel covers (in proportion to how much of
+    them it covers), so that thin strokes turn grey instead of vanishing between samples.
+    Enlarging interpolates linearly between the two nearest input pixels.
+    """
+    ratio = n_in / n_out
+    inputs = np.arange(n_in)
+    if ratio >= 1:
+        edges = np.arange(n_out + 1) * ratio  # output pixel i spans [edges[i], edges[i + 1]) of input pixels
+        overlap = np.minimum(edges[1:, None], inputs + 1) - np.maximum(edges[:-1, None], inputs)
+        return (np.maximum(overlap, 0) / ratio).astype(np.float32)
+    # Output pixel centres in input coordinates, kept within the outermost input pixel centres.
+    centres = np.clip((np.arange(n_out) + 0.5) * ratio - 0.5, 0, n_in - 1)
+    return np.maximum(1 - np.abs(centres[:, None] - inputs), 0).astype(np.float32)
+
+
+def centre(digit):
+    """(h, w) float32 ink, h and w at most 28 -> a (28, 28) frame holding it moved by whole pixels so that
+    its centre of mass is nearest (14, 14); what would move past the border is cut off."""
+    height, width = digit.shape
+    mass = digit.sum()
+    centre_row = digit.sum(axis=1) @ np.arange(height) / mass
+    centre_column = digit.sum(axis=0) @ np.arange(width) / mass
+    top, left = round(CENTRE - centre_row), round(CENTRE - centre_column)
+    frame = np.zeros((FRAME_SIZE, FRAME_SIZE), np.float32)
+    y0, y1 = max(top, 0), min(top + height, FRAME_SIZE)
+    x0, x1 = max(left, 0), min(left + width, FRAME_SIZE)
+    frame[y0:y1, x0:x1] = digit[y0 - top : y1 - top, x0 - left : x1 - left]
+    return frame
+
+
+def preprocess(path):
+    """The picture in `path`: (H, W) float32 grey as stored (1 = white), and the digit made from it,
+    (28, 28) float32 in [0, 1] (0 = paper, 1 = ink) like a row of mnist.as_inputs once reshaped.
+    Raises ImageError."""
+    grey = read_image(path)
+    return grey, to_mnist(normalize(grey))
+
+
+def describe(name, probabilities):
+    """`name: 7 (confidence 0.98); then 1 (0.01), 9 (0.00)` from the (10,) probabilities."""
+    best, second, third = np.argsort(-probabilities, kind="stable")[:3]
+    return (f"{name}: {best} (confidence {probabilities[best]:.2f}); "
+            f"then {second} ({probabilities[second]:.2f}), {third} ({probabilities[third]:.2f})")
+
+
+def draw_rows(figure, rows):
+    """One row per picture: the picture, the network's 28 x 28 input, and the ten probabilities.
+
+    rows: (title, picture (H, W) float32 grey with 1 = white, digit (28, 28) float32 with 1 = ink,
+    probabilities (10,)) tuples.
+    """
+    # Matplotlib cannot draw a picture more than 2^16 pixels high: many rows get thinner instead.
+    figure.set_size_inches(9, min(2.2 * len(rows), 600))
+    axes = figure.subplots(len(rows), 3, squeeze=False, gridspec_kw={"width_ratios": [1, 1, 2]})
+    for (title, picture, digit, probabilities), (original, network_input, bars) in zip(rows, axes):
+        original.imshow(picture, cmap="gray", vmin=0, vmax=1)
+        original.set_title(title, fontsize=9)
+        network_input.imshow(digit, cmap="gray_r", vmin=0, vmax=1)
+        network_input.set_title("network input", fontsize=9)
+        for image_axes in (original, network_input):
+            image_axes.axis("off")
+        best = probabilities.argmax()
+        colours = ["tab:blue" if digit_class == best else "tab:gray" for digit_class in range(10)]
+        bars.bar(range(10), probabilities, color=colours)
+        bars.set(xticks=range(10), ylim=(0, 1))
+        bars.set_title(f"{best} (confidence {probabilities[best]:.2f})", fontsize=9)
+    figure.tight_layout()
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("images", nargs="*", metavar="IMAGE", help="pictures of one digit each (PNG, JPEG, ...)")
+    parser.add_argument("--model", default="model.npz", help="the trained network (default: model.npz)")
+    parser.add_argument("--test-index", type=cli.non_negative_int, nargs="+", default=[], metavar="N",
+                        help="also classify these digits of the MNIST test set, by number from 0 (after any IMAGEs)")
+    parser.add_argument("--data-dir", help="folder with the MNIST files (default: $MNIST_DIR, else data/)")
+    shown = parser.add_mutually_exclusive_group()
+    shown.add_argument("--output", help="draw each picture, its network input and probabilities to this PNG file")
+    shown.add_argument("--show", action="store_true", help=f"draw them on screen ({DEFAULT_PICTURE} without one)")
+    return parser
+
+
+def load_test_digits(parser, args):
+    """The MNIST test images (N, 28, 28) uint8 and labels (N,) that --test-index asks for."""
+    try:
+        images, labels = mnist.load_split("test", args.data_dir)
+    except mnist.MnistError as error:
+        sys.exit(f"{parser.prog}: error: {error}")
+    for index in args.test_index:
+        if index >= len(images):
+            parser.error(f"--test-index {index}: there are {len(images)} test images, numbered 0 to {len(images) - 1}")
+    return images[args.test_index], labels[args.test_index]
+
+
+def classify_pictures(parser, network, paths):
+    """Print the network's answer for each picture; returns the figure rows and whether any failed."""
+    rows, failed = [], False
+    for path in paths:
+        try:
+            grey, digit = preprocess(path)
+        except ImageError as error:
+            print(f"{parser.prog}: error: {path}: {error}", file=sys.stderr)
+            failed = True
+            continue
+        probabilities = network.probabilities(digit.reshape(1, -1))[0]
+        # Flushed so that, written to one file together, answers and errors stay in order.
+        print(describe(path, probabilities), flush=True)
+        rows.append((Path(path).name, grey, digit, probabilities))
+    return rows, failed
+
+
+def classify_test_digits(network, indices, images, labels):
+    """Print the network's answer and the label for each test digit; returns the figure rows."""
+    inputs = mnist.as_inputs(images)
+    rows = []
+    for index, label, x, probabilities in zip(indices, labels, inputs, network.probabilities(inputs)):
+        print(f"{describe(f'test image {index}', probabilities)}; real label {label}")
+        digit = x.reshape(FRAME_SIZE, FRAME_SIZE)
+        rows.append((f"test image {index}, label {label}", 1 - digit, digit, probabilities))
+    return rows
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.images and not args.test_index:
+        parser.error("give at least one IMAGE, or --test-index")
+    test_digits = load_test_digits(parser, args) if args.test_index else None
+    try:
+        network, _ = model.load(args.model)
+    except model.ModelError as error:
+        sys.exit(f"{parser.prog}: error: {error}")
+    rows, failed = classify_pictures(parser, network, args.images)
+    if test_digits is not None:
+        rows += classify_test_digits(network, args.test_index, *test_digits)
+    if rows and (args.output or args.show):
+        figure = plots.new_figure(args.output)
+        draw_rows(figure, rows)
+        try:
+            plots.save_or_show(figure, args.output, default_name=DEFAULT_PICTURE)
+        except OSError as error:
+            sys.exit(f"{parser.prog}: error: {error.filename}: cannot write ({error.strerror})")
+    if failed:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

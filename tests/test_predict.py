@@ -1,0 +1,414 @@
+"""predict.py: pictures made into MNIST-like digits, and the program run on them.
+
+The unit tests draw their own shapes and need no data. The tests with the real MNIST files train a
+small network, then draw test-set digits the way a person's picture of them would look (enlarged,
+dark ink on greyish paper, off centre, some in colour, some as JPEG) and check that the network
+answers the same for the picture as for the original digit.
+"""
+
+import os
+import re
+import subprocess
+import sys
+
+import matplotlib.image
+import numpy as np
+import PIL.Image
+import pytest
+
+import mnist
+import model
+import nn
+import predict
+from conftest import ROOT
+
+PREDICT = str(ROOT / "predict.py")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+ANSWER = r"(\d) \(confidence [01]\.\d\d\); then (\d) \([01]\.\d\d\), (\d) \([01]\.\d\d\)"
+GREYISH_PAPER, DARK_INK = 0.85, 0.1
+CREAM_PAPER, BLUE_INK = (0.95, 0.9, 0.75), (0.1, 0.15, 0.55)
+
+# ---------------------------------------------------------------------------------------------
+# Drawing: ink (H, W) float32 in [0, 1], 1 where the pen went, and pictures made from it.
+
+
+def ellipse(shape, centre, radii):
+    """Ink of a filled ellipse in a picture of `shape`; centre and radii as (row, column)."""
+    rows, columns = np.indices(shape)
+    inside = ((rows - centre[0]) / radii[0]) ** 2 + ((columns - centre[1]) / radii[1]) ** 2 <= 1
+    return inside.astype(np.float32)
+
+
+def stroke(shape, *points, width):
+    """Ink of a pen line `width` pixels wide through the (row, column) points, in a picture of `shape`."""
+    pixels = np.indices(shape).reshape(2, -1).T.astype(float)
+    ink = np.zeros(len(pixels), bool)
+    for start, end in zip(np.array(points[:-1], float), np.array(points[1:], float)):
+        along = np.clip((pixels - start) @ (end - start) / ((end - start) @ (end - start)), 0, 1)
+        ink |= np.linalg.norm(pixels - start - along[:, None] * (end - start), axis=1) <= width / 2
+    return ink.reshape(shape).astype(np.float32)
+
+
+def seven(scale=1, width=12):
+    """Ink of a seven in a picture of 120 x 90 pixels times `scale`, drawn `width` pixels wide."""
+    return stroke((120 * scale, 90 * scale), *scale * np.array([(20, 15), (20, 75), (105, 35)]), width=width)
+
+
+def paint(ink, paper=GREYISH_PAPER, colour=DARK_INK):
+    """The picture of `ink` in `colour` on `paper`: grey (H, W) for numbers, RGB (H, W, 3) for triples."""
+    paper, colour = np.asarray(paper, np.float32), np.asarray(colour, np.float32)
+    return paper + (colour - paper) * (ink[..., None] if paper.ndim else ink)
+
+
+def save(path, picture):
+    """Write a grey (H, W) or RGB (H, W, 3) picture with values in [0, 1]; the format follows the name."""
+    matplotlib.image.imsave(path, np.clip(picture, 0, 1), cmap="gray", vmin=0, vmax=1)
+    return path
+
+
+def centre_of_mass(digit):
+    rows, columns = np.indices(digit.shape)
+    return np.array([(digit * rows).sum(), (digit * columns).sum()]) / digit.sum()
+
+
+def ink_box(digit):
+    """(height, width) of the smallest box around all the ink."""
+    rows, columns = np.flatnonzero(digit.any(axis=1)), np.flatnonzero(digit.any(axis=0))
+    return rows[-1] - rows[0] + 1, columns[-1] - columns[0] + 1
+
+
+def assert_mnist_like(digit):
+    assert digit.shape == (28, 28) and digit.dtype == np.float32
+    assert digit.min() >= 0 and digit.max() <= 1
+    assert np.abs(centre_of_mass(digit) - 14).max() <= 1
+    assert max(ink_box(digit)) in (19, 20, 21)
+
+
+# ---------------------------------------------------------------------------------------------
+# From ink to an MNIST-like digit.
+
+SHAPES = {
+    "small blob in a corner": lambda: ellipse((60, 80), (12, 65), (5, 6)),
+    "tiny dot, enlarged": lambda: ellipse((40, 40), (30, 8), (1.5, 1.5)),
+    "tall ellipse": lambda: ellipse((300, 200), (100, 60), (80, 25)),
+    "wide ellipse": lambda: ellipse((200, 400), (150, 250), (20, 120)),
+    "thin vertical stroke": lambda: stroke((300, 300), (20, 250), (280, 250), width=3),
+    "thick diagonal stroke": lambda: stroke((100, 150), (10, 10), (60, 140), width=15),
+    "seven, off centre": lambda: np.pad(seven(), ((5, 200), (150, 3))),
+    "L, heavy at the bottom": lambda: stroke((200, 200), (20, 30), (150, 30), (150, 120), width=20),
+}
+
+
+@pytest.mark.parametrize("draw", SHAPES.values(), ids=SHAPES.keys())
+def test_digit_is_centred_by_mass_and_20_pixels_long(draw):
+    assert_mnist_like(predict.to_mnist(draw()))
+
+
+@pytest.mark.parametrize("radii, box", [((80, 40), (20, 10)), ((30, 90), (7, 20))], ids=["2:1", "1:3"])
+def test_aspect_ratio_is_kept(radii, box):
+    digit = predict.to_mnist(ellipse((400, 400), (200, 200), radii))
+    assert np.abs(np.subtract(ink_box(digit), box)).max() <= 1
+
+
+@pytest.mark.parametrize("draw", SHAPES.values(), ids=SHAPES.keys())
+def test_a_digit_made_the_mnist_way_comes_back_unchanged(draw):
+    digit = predict.to_mnist(draw())
+    assert np.allclose(predict.to_mnist(digit), digit)
+
+
+def test_thin_strokes_are_widened_and_thick_ones_kept():
+    thick = seven(width=12)
+    assert predict.thicken(thick) is thick
+    thin = predict.to_mnist(seven(scale=5, width=4))  # a fine pen, photographed close up
+    assert np.count_nonzero(thin > 0.5) > 0.7 * np.count_nonzero(predict.to_mnist(thick) > 0.5)
+    assert_mnist_like(thin)
+
+
+def test_no_ink_at_all_is_an_image_error():
+    with pytest.raises(predict.ImageError, match="no ink"):
+        predict.to_mnist(np.zeros((30, 30), np.float32))
+
+
+# ---------------------------------------------------------------------------------------------
+# From a grey picture to ink.
+
+
+def test_greyish_paper_becomes_0_and_ink_1():
+    ink = seven()
+    rng = np.random.default_rng(0)
+    grey = paint(ink, paper=0.8, colour=0.2) + rng.normal(0, 0.01, ink.shape).astype(np.float32)
+    normalized = predict.normalize(grey)
+    assert normalized.dtype == np.float32 and normalized.shape == ink.shape
+    assert np.all(normalized[ink == 0] == 0)
+    assert normalized[ink == 1].min() > 0.9 and normalized.max() == 1
+
+
+def test_light_ink_on_dark_paper_gives_the_same_digit():
+    ink = seven()
+    grey = paint(ink) + np.random.default_rng(1).normal(0, 0.01, ink.shape).astype(np.float32)
+    dark_on_light = predict.to_mnist(predict.normalize(grey))
+    light_on_dark = predict.to_mnist(predict.normalize(1 - grey))
+    assert np.abs(dark_on_light - light_on_dark).max() < 1e-5
+
+
+def test_faint_marks_are_not_ink():
+    ink = np.pad(seven(), 40)
+    grey = paint(ink)
+    grey[:, :40] -= 0.1  # a shadow along one side, far fainter than the ink
+    grey[150:160, 100:160] -= 0.15  # a smudge
+    normalized = predict.normalize(grey)
+    assert np.array_equal(normalized > 0, ink > 0)
+
+
+@pytest.mark.parametrize("grey", [np.full((40, 50), 0.93), np.ones((5, 5)),
+                                  0.8 + np.random.default_rng(2).normal(0, 0.02, (300, 400)),
+                                  np.linspace(0.7, 0.9, 100)[:, None] * np.ones((100, 80))],
+                         ids=["grey page", "white page", "grainy page", "shaded page"])
+def test_a_page_without_ink_is_an_image_error(grey):
+    with pytest.raises(predict.ImageError, match="no ink"):
+        predict.normalize(grey.astype(np.float32))
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading files.
+
+
+def write_grey_png(path, ink):
+    PIL.Image.fromarray(np.round(255 * paint(ink)).astype(np.uint8)).save(path)  # mode "L", as scanners write
+
+
+def write_16_bit_png(path, ink):
+    PIL.Image.fromarray(np.round(65535 * paint(ink)).astype(np.uint16)).save(path)
+
+
+def write_rgb_png(path, ink):
+    PIL.Image.fromarray(np.round(255 * paint(ink, CREAM_PAPER, BLUE_INK)).astype(np.uint8)).save(path)
+
+
+def write_transparent_png(path, ink):
+    """Black everywhere, the ink opaque and the paper transparent, as drawing programs save."""
+    rgba = np.zeros(ink.shape + (4,), np.float32)
+    rgba[..., 3] = ink
+    matplotlib.image.imsave(path, rgba)
+
+
+def write_jpeg(path, ink):
+    matplotlib.image.imsave(path, paint(ink, CREAM_PAPER, BLUE_INK), format="jpg")
+
+
+FORMATS = {
+    "grey PNG": ("digit.png", write_grey_png),
+    "16-bit grey PNG": ("digit.png", write_16_bit_png),
+    "RGB PNG": ("digit.png", write_rgb_png),
+    "RGBA PNG, transparent paper": ("digit.png", write_transparent_png),
+    "JPEG": ("digit.jpg", write_jpeg),
+    "JPEG named .png": ("digit.png", write_jpeg),
+}
+
+
+@pytest.mark.parametrize("name, write", FORMATS.values(), ids=FORMATS.keys())
+def test_pictures_are_read_in_grey_and_give_the_digit(tmp_path, name, write):
+    ink = seven()
+    write(tmp_path / name, ink)
+    grey = predict.read_image(tmp_path / name)
+    assert grey.shape == ink.shape and grey.dtype == np.float32
+    assert grey.min() >= 0 and grey.max() <= 1
+    assert grey[0, 0] > 0.5  # the paper is light, whatever its colour or transparency
+    _, digit = predict.preprocess(tmp_path / name)
+    assert np.abs(digit - predict.to_mnist(ink)).mean() < 0.02
+
+
+def write_text(path):
+    path.write_text("not a picture\n")
+
+
+def write_truncated_png(path):
+    write_grey_png(path, seven())
+    path.write_bytes(path.read_bytes()[:200])
+
+
+BAD_FILES = {
+    "text named .png": (write_text, "not a picture"),
+    "truncated PNG": (write_truncated_png, "damaged"),
+    "missing": (lambda path: None, "no such file"),
+    "folder": (lambda path: path.mkdir(), "cannot read"),
+}
+
+
+@pytest.mark.parametrize("write, complaint", BAD_FILES.values(), ids=BAD_FILES.keys())
+def test_unreadable_files_are_image_errors(tmp_path, write, complaint):
+    write(tmp_path / "x.png")
+    with pytest.raises(predict.ImageError, match=complaint):
+        predict.read_image(tmp_path / "x.png")
+
+
+# ---------------------------------------------------------------------------------------------
+# The program, with a network that knows nothing (enough for its output and errors).
+
+
+def run_predict(*args, cwd):
+    """Run predict.py with the venv's python, without a display or MNIST_DIR."""
+    hidden = {"DISPLAY", "WAYLAND_DISPLAY", "MPLBACKEND", "MNIST_DIR"}
+    environ = {key: value for key, value in os.environ.items() if key not in hidden}
+    return subprocess.run([sys.executable, PREDICT, *map(str, args)], cwd=cwd, env=environ,
+                          capture_output=True, text=True)
+
+
+def assert_png_picture(path):
+    assert path.read_bytes()[:8] == PNG_SIGNATURE
+    height, width, _ = matplotlib.image.imread(path).shape
+    assert 100 <= height <= 5000 and 100 <= width <= 2000
+
+
+@pytest.fixture(scope="module")
+def untrained_model(tmp_path_factory):
+    path = tmp_path_factory.mktemp("untrained") / "model.npz"
+    model.save(nn.Network([784, 16, 10], rng=np.random.default_rng(0)), path)
+    return path
+
+
+@pytest.fixture
+def pictures(tmp_path):
+    """Two good pictures of a seven, a PNG and a JPEG."""
+    write_grey_png(tmp_path / "seven.png", seven())
+    write_jpeg(tmp_path / "seven.jpg", seven())
+    return [tmp_path / "seven.png", tmp_path / "seven.jpg"]
+
+
+def test_prints_one_line_per_picture_and_draws_them(tmp_path, untrained_model, pictures):
+    result = run_predict("--model", untrained_model, *pictures, "--output", tmp_path / "out.png", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(pictures)
+    for line, picture in zip(lines, pictures):
+        answer = re.fullmatch(re.escape(str(picture)) + ": " + ANSWER, line)
+        assert answer and len(set(answer.groups())) == 3, line
+    assert_png_picture(tmp_path / "out.png")
+
+
+def test_show_without_a_display_saves_the_picture(tmp_path, untrained_model, pictures):
+    result = run_predict("--model", untrained_model, pictures[0], "--show", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "saved to predict.png" in result.stdout
+    assert_png_picture(tmp_path / "predict.png")
+
+
+def test_bad_files_get_a_line_each_and_the_others_are_still_classified(tmp_path, untrained_model, pictures):
+    write_text(tmp_path / "x.png")
+    save(tmp_path / "blank.png", np.full((50, 50), 0.9))
+    bad = {tmp_path / "x.png": "not a picture", tmp_path / "missing.jpg": "no such file",
+           tmp_path / "blank.png": "no ink"}
+    good, other_good = pictures
+    result = run_predict("--model", untrained_model, good, *bad, other_good, cwd=tmp_path)
+    assert result.returncode == 1
+    assert [line.split(":")[0] for line in result.stdout.splitlines()] == [str(good), str(other_good)]
+    errors = result.stderr.splitlines()
+    assert len(errors) == len(bad)
+    for line, (path, complaint) in zip(errors, bad.items()):
+        assert line.startswith(f"predict.py: error: {path}: ") and complaint in line
+
+
+@pytest.mark.parametrize("write_model, complaint", [
+    (lambda path: None, "no such model file"),
+    (lambda path: path.write_text("weights, honest\n"), "not a model file"),
+], ids=["missing", "not a model"])
+def test_a_bad_model_is_one_line_and_exit_1(tmp_path, pictures, write_model, complaint):
+    write_model(tmp_path / "model.npz")
+    result = run_predict(*pictures, cwd=tmp_path)  # --model defaults to model.npz
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and complaint in result.stderr and "model.npz" in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("args, complaint", [
+    ([], "give at least one IMAGE, or --test-index"),
+    (["--test-index", "5"], "--test-index 5: there are 5 test images, numbered 0 to 4"),
+    (["--test-index", "-1"], "--test-index: '-1' must be a whole number, 0 or more"),
+], ids=["nothing to do", "index past the end", "negative index"])
+def test_usage_errors_exit_2(tmp_path, untrained_model, fake_mnist, args, complaint):
+    result = run_predict("--model", untrained_model, "--data-dir", fake_mnist, *args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert complaint in result.stderr and "Traceback" not in result.stderr
+
+
+def test_test_index_prints_the_real_labels(tmp_path, untrained_model, fake_mnist, pictures):
+    result = run_predict("--model", untrained_model, "--data-dir", fake_mnist, pictures[0], "--test-index", 3, 1,
+                         cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    picture_line, *test_lines = result.stdout.splitlines()
+    assert picture_line.startswith(f"{pictures[0]}: ")
+    for line, index in zip(test_lines, [3, 1], strict=True):  # the fake test images are labelled 0, 1, 2, ...
+        assert re.fullmatch(f"test image {index}: {ANSWER}; real label {index}", line), line
+
+
+# ---------------------------------------------------------------------------------------------
+# With the real MNIST files: a trained network, and test digits drawn as a person's pictures.
+
+AGREEMENT_DIGITS = 200
+
+
+@pytest.fixture(scope="module")
+def trained_model(mnist_dir, tmp_path_factory):
+    """The file of a small network trained for two rounds (about 96% of the test digits right)."""
+    images, labels = mnist.load_split("train", mnist_dir)
+    rng = np.random.default_rng(0)
+    network = nn.Network([784, 128, 10], "relu", rng=rng)
+    optimizer = nn.Adam(network.parameters())
+    x = None
+    for _ in range(2):
+        x, shuffled_labels = mnist.shuffled_inputs(images, labels, rng, max_shift=1, out=x)
+        nn.train_epoch(network, optimizer, x, shuffled_labels, 128, lambda batch: 1e-3)
+    path = tmp_path_factory.mktemp("trained") / "model.npz"
+    model.save(network, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def test_digits(mnist_dir):
+    images, labels = mnist.load_split("test", mnist_dir)
+    return images[:AGREEMENT_DIGITS], labels[:AGREEMENT_DIGITS]
+
+
+def draw_as_picture(image, rng):
+    """A 28 x 28 uint8 MNIST digit as someone's picture of it: enlarged 3 to 6 times, dark on greyish
+    paper with some grain, off centre in a larger page; a third in blue on cream."""
+    ink = np.kron(image / 255, np.ones((rng.integers(3, 7),) * 2))
+    top, left, bottom, right = rng.integers(5, 80, 4)
+    ink = np.pad(ink, ((top, bottom), (left, right))).astype(np.float32)
+    picture = paint(ink, CREAM_PAPER, BLUE_INK) if rng.random() < 1 / 3 else paint(ink)
+    return picture + rng.normal(0, 0.01, picture.shape)
+
+
+@pytest.fixture(scope="module")
+def drawn_digits(test_digits, tmp_path_factory):
+    """The test digits drawn as pictures, every fourth a JPEG, the others PNG; their paths."""
+    folder = tmp_path_factory.mktemp("drawn")
+    rng = np.random.default_rng(0)
+    return [save(folder / f"digit-{i}.{'jpg' if i % 4 == 3 else 'png'}", draw_as_picture(image, rng))
+            for i, image in enumerate(test_digits[0])]
+
+
+def test_pictures_get_the_answers_of_their_mnist_digits(trained_model, test_digits, drawn_digits):
+    network, _ = model.load(trained_model)
+    originals = network.probabilities(mnist.as_inputs(test_digits[0])).argmax(axis=1)
+    inputs = np.array([predict.preprocess(path)[1].reshape(784) for path in drawn_digits])
+    answers = network.probabilities(inputs).argmax(axis=1)
+    agreement, labels = np.mean(answers == originals), test_digits[1]
+    print(f"\npictures of {len(drawn_digits)} test digits get the same answer as the digits: {agreement:.1%}; "
+          f"right: {np.mean(answers == labels):.1%} of the pictures, {np.mean(originals == labels):.1%} of the digits")
+    assert agreement >= 0.95
+
+
+def test_program_names_the_digits_in_pictures_and_of_the_test_set(tmp_path, trained_model, test_digits,
+                                                                  drawn_digits, mnist_dir):
+    pictures = drawn_digits[:5]
+    result = run_predict("--model", trained_model, *pictures, "--test-index", 0, 1, 2, "--data-dir", mnist_dir,
+                         "--output", tmp_path / "out.png", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(pictures) + 3
+    for line, picture, label in zip(lines, pictures, test_digits[1]):
+        assert re.fullmatch(re.escape(str(picture)) + ": " + ANSWER, line).group(1) == str(label), line
+    for line, index, label in zip(lines[len(pictures):], [0, 1, 2], [7, 2, 1]):
+        assert re.fullmatch(f"test image {index}: {ANSWER}; real label {label}", line).group(1) == str(label), line
+    assert_png_picture(tmp_path / "out.png")

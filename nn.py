@@ -209,6 +209,10 @@ class Network:
         to_probabilities = LOSSES[self.loss][1]
         return np.concatenate([to_probabilities(self.forward(x[i : i + batch_size])) for i in range(0, len(x), batch_size)])
 
+    def predict(self, x, batch_size=10000):
+        """x: (N, inputs) -> (N,) the most probable class of each sample (the largest logit)."""
+        return np.concatenate([self.forward(x[i : i + batch_size]).argmax(axis=1) for i in range(0, len(x), batch_size)])
+
     def parameters(self):
         return [p for layer in self.layers for p in (layer.weights, layer.bias)]
 
@@ -218,7 +222,7 @@ class Network:
 
 def accuracy(network, x, labels):
     """Fraction of samples whose most probable class is the label."""
-    return float(np.mean(network.probabilities(x).argmax(axis=1) == labels))
+    return float(np.mean(network.predict(x) == labels))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -228,3 +228,12 @@ def test_optimizer_steps_follow_their_textbook_formulas():
     np.testing.assert_allclose(adam, w, rtol=1e-6)
     np.testing.assert_allclose(heavy_ball, hb, rtol=1e-12)
     np.testing.assert_allclose(nesterov, nv, rtol=1e-12)
+
+
+@pytest.mark.parametrize("loss", nn.LOSSES)
+def test_predict_is_the_most_probable_class_in_any_batch_size(loss):
+    network = nn.Network([6, 5, 3], "relu", loss, np.random.default_rng(0))
+    x = np.random.default_rng(1).normal(size=(25, 6)).astype(np.float32)
+    expected = network.probabilities(x).argmax(axis=1)
+    np.testing.assert_array_equal(network.predict(x), expected)
+    np.testing.assert_array_equal(network.predict(x, batch_size=4), expected)

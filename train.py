@@ -22,7 +22,7 @@ import report
 
 DEFAULT_SHIFT = 1
 DEFAULT_EPOCHS = 20
-DEFAULT_LEARNING_RATES = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adam": 0.001}
+DEFAULT_LEARNING_RATES = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adam": 0.002}
 
 
 def build_parser():
@@ -39,8 +39,8 @@ def build_parser():
     add("--optimizer", choices=DEFAULT_LEARNING_RATES, default="adam", help="(default: adam)")
     add("--epochs", type=cli.non_negative_int,
         help=f"training rounds over the data (default: {DEFAULT_EPOCHS}, or 0 with --load: evaluate only)")
-    add("--batch-size", type=cli.non_negative_int, default=128,
-        help="images per gradient step; 0: the whole training set, as the original (default: 128)")
+    add("--batch-size", type=cli.non_negative_int, default=256,
+        help="images per gradient step; 0: the whole training set, as the original (default: 256)")
     add("--lr", type=cli.positive_float, help="learning rate (default: " +
         ", ".join(f"{rate} for {name}" for name, rate in DEFAULT_LEARNING_RATES.items()) + ")")
     add("--lr-schedule", choices=nn.SCHEDULES, default="cosine",

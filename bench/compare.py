@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""How fast is the numpy network? Train the same model with ./train.py and with PyTorch, in one run.
+
+    python bench/compare.py                 # about three minutes on a 2-core machine
+    python bench/compare.py --epochs 5      # quicker, noisier
+
+Prints a markdown table: median seconds per epoch (the first epoch, a warm-up, left out), the ratio
+to PyTorch, test accuracy, prediction speed, peak memory, and the share of this machine's measured
+float32 matrix-product rate that training reaches. Then the original project's configuration and the
+default recipe, timed whole. PyTorch is optional (pip install torch==2.13.0); without it the table
+says so. Every measurement runs in its own process, with the same number of threads for both.
+"""
+
+import argparse
+import importlib.util
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+THREADS = os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count()))
+os.environ.setdefault("OPENBLAS_NUM_THREADS", THREADS)  # numpy's BLAS reads this when it loads
+
+import numpy as np  # noqa: E402  (after the thread settings above)
+
+sys.path.insert(0, str(ROOT))
+import mnist  # noqa: E402
+import model  # noqa: E402
+
+RECIPE = ["--activation", "relu", "--loss", "cross-entropy", "--optimizer", "adam", "--lr", "0.001",
+          "--lr-schedule", "constant", "--batch-size", "128", "--seed", "0"]
+ORIGINAL = ["--hidden", "128", "--activation", "sigmoid", "--loss", "mse", "--init", "plain", "--optimizer", "sgd",
+            "--lr", "1", "--lr-schedule", "constant", "--batch-size", "0", "--shift", "0", "--epochs", "100"]
+ORIGINAL_SECONDS = 240  # "94% after 4 minutes", as the original project reported
+
+
+def run(command, data_dir):
+    """Run a command; returns (its output, wall seconds, peak resident memory in bytes)."""
+    start = time.perf_counter()
+    env = dict(os.environ, **({"MNIST_DIR": str(data_dir)} if data_dir else {}))
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    output = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)  # the rusage of this child alone
+    seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"error: {' '.join(map(str, command))} failed:\n{output}")
+    return output, seconds, usage.ru_maxrss * 1024
+
+
+def epoch_seconds(output):
+    """The per-round seconds that train.py (and torch_mnist.py) print, warm-up round left out."""
+    seconds = [float(s) for s in re.findall(r"cost after training round \d+: .*\((\d+\.\d+) s\)", output)]
+    return seconds[1:] or seconds
+
+
+def final_accuracy(output):
+    return float(re.search(r"correctly recognized images after training: (\d+\.\d+)%", output).group(1))
+
+
+def gemm_rate(size=2048, repeats=7):
+    """This machine's float32 matrix-product speed in FLOP/s (median of several size x size products)."""
+    a = np.random.default_rng(0).random((size, size), dtype=np.float32)
+    a @ a  # warm-up: threads started, memory touched
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ a
+        times.append(time.perf_counter() - start)
+    return 2 * size**3 / statistics.median(times)
+
+
+def training_flops(sizes, images):
+    """Multiply-adds x 2 of one epoch: forward products, weight gradients, and input gradients of
+    every layer but the first (train.py skips that one)."""
+    products = [n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+    return 2 * images * (2 * sum(products) + sum(products[1:]))
+
+
+def prediction_rate(model_path, test_x, repeats=10):
+    """Images per second that a saved network classifies, in batches of 10,000 (median of repeats)."""
+    network, _ = model.load(model_path)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        network.predict(test_x)
+        times.append(time.perf_counter() - start)
+    return len(test_x) / statistics.median(times)
+
+
+def megabytes(size):
+    return f"{size / 2**20:.0f} MB"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--epochs", type=int, default=10, help="epochs of each compared run (default: 10)")
+    parser.add_argument("--hidden", type=int, default=256, help="hidden units of the compared model (default: 256)")
+    parser.add_argument("--data-dir", help="folder with the MNIST files (default: $MNIST_DIR, else data/)")
+    args = parser.parse_args()
+    python, sizes = sys.executable, [784, args.hidden, 10]
+    test_x = mnist.as_inputs(mnist.load_split("test", args.data_dir)[0])
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
+    print(f"CPU: {cpu}, {os.cpu_count()} cores; {THREADS} threads for numpy's BLAS and for PyTorch; numpy {np.__version__}")
+    rate = gemm_rate()
+    print(f"measured float32 matrix product (2048 x 2048): {rate / 1e9:.0f} GFLOP/s\n")
+
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        saved = Path(folder) / "model.npz"
+        command = [python, str(ROOT / "train.py"), "--hidden", str(args.hidden), *RECIPE, "--epochs", str(args.epochs),
+                   "--save", str(saved)]
+        output, _, memory = run(command, args.data_dir)
+        rows.append(["numpy (this project)", epoch_seconds(output), final_accuracy(output),
+                     prediction_rate(saved, test_x), memory])
+    if importlib.util.find_spec("torch"):
+        command = [python, str(ROOT / "bench" / "torch_mnist.py"), "--hidden", str(args.hidden),
+                   "--epochs", str(args.epochs), "--seed", "0"]
+        output, _, memory = run(command, args.data_dir)
+        speed = float(re.search(r"prediction: (\d+) images/s", output).group(1))
+        version = re.search(r"torch (\S+),", output).group(1)
+        rows.append([f"PyTorch {version}", epoch_seconds(output), final_accuracy(output), speed, memory])
+    else:
+        rows.append(None)
+
+    flops = training_flops(sizes, 60000)
+    print(f"784-{args.hidden}-10, ReLU, softmax cross-entropy, Adam lr 0.001, batch 128, float32, {args.epochs} epochs "
+          f"({flops / 1e9:.1f} GFLOP per epoch)\n")
+    print("| implementation | s/epoch (median) | ratio to PyTorch | test accuracy | prediction images/s "
+          "| peak RSS | share of GEMM rate |")
+    print("|---|---|---|---|---|---|---|")
+    reference = statistics.median(rows[1][1]) if rows[1] else None
+    for row in rows:
+        if row is None:
+            print("| PyTorch | not installed (pip install torch==2.13.0) | | | | | |")
+            continue
+        name, seconds, accuracy, speed, memory = row
+        median = statistics.median(seconds)
+        ratio = f"{median / reference:.2f}" if reference else "-"
+        print(f"| {name} | {median:.3f} | {ratio} | {accuracy:.2f}% | {speed:,.0f} | {megabytes(memory)} "
+              f"| {flops / median / rate:.0%} |")
+
+    print("\n| whole run | test accuracy | wall time | peak RSS |")
+    print("|---|---|---|---|")
+    for name, flags in [("the original's configuration (sigmoid, 128 hidden, full batch, 100 rounds)", ORIGINAL),
+                        ("the default recipe (./train.py)", [])]:
+        output, seconds, memory = run([python, str(ROOT / "train.py"), *flags, "--quiet"], args.data_dir)
+        print(f"| {name} | {final_accuracy(output):.2f}% | {seconds:.1f} s | {megabytes(memory)} |")
+    print(f"\nThe original took about {ORIGINAL_SECONDS} s for its 100 rounds.")
+
+
+if __name__ == "__main__":
+    main()

@@ -6,7 +6,10 @@ through the same products in reverse. There is no Python loop over samples anywh
 
     network = Network([784, 128, 10], activation="relu", loss="cross-entropy", rng=rng)
     optimizer = Adam(network.parameters())
-    cost = train_epoch(network, optimizer, x, labels, batch_size=128, rng=rng, learning_rates=...)
+    for epoch in range(epochs):
+        order = rng.permutation(len(x))
+        cost, accuracy = train_epoch(network, optimizer, x[order], labels[order], 128, lambda batch: 0.001)
+    network.predict(test_x)  # -> the digit each test image most probably shows
 
 Everything is float32 unless the network is made with dtype=np.float64 (the gradient checks use it).
 """
@@ -91,11 +94,13 @@ def softmax(logits):
 def cross_entropy(logits, labels):
     """Softmax cross-entropy, -log softmax(logits)[label], with the log-sum-exp trick."""
     batch = np.arange(len(labels))
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    exps = np.exp(shifted)
-    sums = exps.sum(axis=1)
-    cost = np.mean(np.log(sums) - shifted[batch, labels])
-    grad = exps
+    shifted = logits - logits.max(axis=1, keepdims=True)  # exp of it cannot overflow: all <= 0
+    right = shifted[batch, labels]
+    probabilities = np.exp(shifted, out=shifted)
+    sums = probabilities.sum(axis=1)
+    cost = np.mean(np.log(sums) - right)
+    # d cost / d logits = (softmax - one-hot target) / batch size
+    grad = probabilities
     grad /= sums[:, None]
     grad[batch, labels] -= 1
     grad /= len(labels)

@@ -26,7 +26,8 @@ class ModelError(ValueError):
 
 
 def save(network, path, metadata=None):
-    """Write `network` and a JSON-able `metadata` dict to `path` atomically (temporary file, rename)."""
+    """Write `network` and a JSON-able `metadata` dict to `path` atomically (temporary file, rename).
+    Raises OSError naming `path` when it cannot be written."""
     path = Path(path)
     header = {"format": FORMAT, "version": VERSION, "sizes": network.sizes, "activation": network.activation,
               "loss": network.loss, "input": INPUT, "metadata": metadata or {}}
@@ -38,6 +39,8 @@ def save(network, path, metadata=None):
         with open(temporary, "wb") as file:  # a file object: np.savez would append .npz to a name
             np.savez(file, **arrays)
         os.replace(temporary, path)
+    except OSError as error:  # name the file asked for, not the temporary one
+        raise OSError(error.errno, error.strerror, str(path)) from None
     finally:
         temporary.unlink(missing_ok=True)
 

@@ -139,3 +139,12 @@ def test_train_py_refuses_a_bad_model_file_in_one_line(tmp_path, mnist_dir):
                             capture_output=True, text=True)
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and str(bad) in result.stderr and "Traceback" not in result.stderr
+
+
+def test_train_py_says_in_one_line_when_it_cannot_save(tmp_path, mnist_dir):
+    target = tmp_path / "missing-folder" / "model.npz"
+    result = subprocess.run([sys.executable, str(ROOT / "train.py"), "--data-dir", str(mnist_dir), "--limit", "500",
+                             "--hidden", "8", "--epochs", "1", "--quiet", "--save", str(target)],
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr == f"error: {target}: cannot write (No such file or directory)\n"

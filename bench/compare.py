@@ -81,9 +81,10 @@ def training_flops(sizes, images):
     return 2 * images * (2 * sum(products) + sum(products[1:]))
 
 
-def prediction_rate(model_path, test_x, repeats=10):
-    """Images per second that a saved network classifies, in batches of 10,000 (median of repeats)."""
+def prediction_rate(model_path, test_x, repeats=30):
+    """Images per second that a saved network classifies, in batches of 10,000 (median of repeats, after a warm-up)."""
     network, _ = model.load(model_path)
+    network.predict(test_x)  # warm-up: buffers made, memory touched
     times = []
     for _ in range(repeats):
         start = time.perf_counter()

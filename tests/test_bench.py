@@ -1,0 +1,30 @@
+"""The benchmark's arithmetic and parsing (its timings belong in bench/, never in a test)."""
+
+import importlib.util
+
+import pytest
+
+from conftest import ROOT
+
+spec = importlib.util.spec_from_file_location("compare", ROOT / "bench" / "compare.py")
+compare = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(compare)
+
+
+def test_training_flops_count_forward_weight_and_hidden_input_gradients():
+    # forward 2 * (784*256 + 256*10), weight gradients the same, input gradient of layer 2 only
+    per_image = 2 * (784 * 256 + 256 * 10) * 2 + 2 * 256 * 10
+    assert compare.training_flops([784, 256, 10], 60000) == 60000 * per_image
+    assert compare.training_flops([784, 256, 10], 60000) == pytest.approx(49.1e9, rel=1e-3)
+    assert compare.training_flops([784, 10], 1) == 2 * 2 * 7840
+
+
+def test_reads_the_seconds_and_accuracy_that_train_py_prints():
+    output = (
+        "cost after training round 1: 0.3000  train 91.00%  test 95.00%  (2.50 s)\n"
+        "cost after training round 2: 0.1000  train 96.00%  test 97.00%  (1.25 s)\n"
+        "cost after training round 3: 0.0800  train 97.00%  validation 97.10%  test 97.50%  (1.50 s)\n"
+        "correctly recognized images after training: 97.50%\n"
+    )
+    assert compare.epoch_seconds(output) == [1.25, 1.5]  # the warm-up round left out
+    assert compare.final_accuracy(output) == 97.5

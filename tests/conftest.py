@@ -1,6 +1,7 @@
 """Shared test set-up: the repository on sys.path, IDX writing, small fake MNIST files, the real ones.
 
-Helpers reach the tests as fixtures (`write_idx`, `fake_mnist`, `mnist_dir`), so no test imports this file.
+Helpers reach the tests as fixtures (`write_idx`, `fake_mnist`, `mnist_dir`); tests that run the
+scripts import ROOT from here.
 """
 
 import gzip
@@ -58,12 +59,12 @@ def fake_mnist(tmp_path):
 
 @pytest.fixture(scope="session")
 def mnist_dir():
-    """The folder with the real MNIST files, from $MNIST_DIR; the test is skipped without it."""
-    if not os.environ.get("MNIST_DIR"):
-        pytest.skip("MNIST_DIR is not set: real-data tests need the MNIST files")
-    folder = Path(os.environ["MNIST_DIR"])
+    """The folder with the real MNIST files: $MNIST_DIR, else data/ where ./download-mnist.sh puts
+    them. The test is skipped, with the reason, when the files are not there."""
+    folder = Path(os.environ.get("MNIST_DIR") or ROOT / "data")
     names = [name for pair in MNIST_FILES.values() for name in pair]
     missing = [name for name in names if not (folder / f"{name}.gz").exists() and not (folder / name).exists()]
     if missing:
-        pytest.skip(f"MNIST_DIR={folder} lacks {', '.join(missing)}: real-data tests need the MNIST files")
+        pytest.skip(f"no MNIST files in {folder} (set MNIST_DIR, or run ./download-mnist.sh): "
+                    "real-data tests need them")
     return folder

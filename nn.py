@@ -185,7 +185,7 @@ class Network:
         if activation not in ACTIVATIONS or loss not in LOSSES or init not in INITIALIZATIONS:
             raise ValueError(f"unknown activation {activation!r}, loss {loss!r} or init {init!r}")
         rng = np.random.default_rng(0) if rng is None else rng
-        self.sizes, self.activation, self.loss, self.dtype = list(sizes), activation, loss, np.dtype(dtype)
+        self.sizes, self.activation, self.loss = list(sizes), activation, loss
         last = len(sizes) - 2
         self.layers = [
             Dense(n_in, n_out, "identity" if i == last else activation, rng, init, dtype)
@@ -235,25 +235,34 @@ def accuracy(network, x, labels):
 # a training step allocates nothing. Weight decay (L2) applies to weight matrices, not biases.
 
 
+def add_weight_decay(parameter, grad, scratch, weight_decay):
+    """grad += weight_decay * parameter, the gradient of the L2 penalty, for weight matrices only."""
+    if weight_decay and parameter.ndim > 1:
+        np.multiply(parameter, weight_decay, out=scratch)
+        grad += scratch
+
+
 class SGD:
     """Gradient descent; with momentum > 0 heavy-ball momentum, with nesterov=True Nesterov's."""
 
     def __init__(self, parameters, momentum=0.0, nesterov=False, weight_decay=0.0):
         self.parameters, self.momentum, self.nesterov, self.weight_decay = parameters, momentum, nesterov, weight_decay
         self.velocities = [np.zeros_like(p) for p in parameters]
+        self.scratch = [np.zeros_like(p) for p in parameters]
 
     def step(self, gradients, learning_rate):
-        for p, g, v in zip(self.parameters, gradients, self.velocities):
-            if self.weight_decay and p.ndim > 1:
-                g += self.weight_decay * p
+        for p, g, v, s in zip(self.parameters, gradients, self.velocities, self.scratch):
+            add_weight_decay(p, g, s, self.weight_decay)
             if self.momentum:
                 v *= self.momentum
                 v += g
                 if self.nesterov:  # look ahead: step along the gradient plus the updated velocity
-                    g += self.momentum * v
+                    np.multiply(v, self.momentum, out=s)
+                    g += s
                 else:
                     g = v
-            p -= learning_rate * g
+            np.multiply(g, learning_rate, out=s)
+            p -= s
 
 
 class Adam:
@@ -274,8 +283,7 @@ class Adam:
         step_size = learning_rate * correction2 / correction1
         eps = self.eps * correction2
         for p, g, m, v, s in zip(self.parameters, gradients, self.means, self.squares, self.scratch):
-            if self.weight_decay and p.ndim > 1:
-                g += self.weight_decay * p
+            add_weight_decay(p, g, s, self.weight_decay)
             m *= self.beta1  # m = beta1 m + (1 - beta1) g
             np.multiply(g, 1 - self.beta1, out=s)
             m += s
@@ -321,7 +329,7 @@ class DivergenceError(ArithmeticError):
 def train_epoch(network, optimizer, x, labels, batch_size, learning_rates, max_cost=math.inf):
     """One pass over (x, labels) in mini-batches of batch_size, in the order given (shuffle first).
 
-    x: (N, inputs) in network.dtype; labels: (N,) ints; learning_rates: a function of the batch's
+    x: (N, inputs) float32 (float64 for a float64 network); labels: (N,) ints; learning_rates: a function of the batch's
     index within this epoch. Returns the mean cost and the fraction classified correctly, both over
     the batches as they went. Raises DivergenceError as soon as a batch's cost is NaN, infinite or
     above max_cost.

@@ -212,11 +212,16 @@ class Network:
     def probabilities(self, x, batch_size=10000):
         """x: (N, inputs) -> (N, classes) probabilities (softmax, or sigmoid outputs for "mse")."""
         to_probabilities = LOSSES[self.loss][1]
-        return np.concatenate([to_probabilities(self.forward(x[i : i + batch_size])) for i in range(0, len(x), batch_size)])
+        return np.concatenate([to_probabilities(logits) for logits in self.logits_in_batches(x, batch_size)])
 
     def predict(self, x, batch_size=10000):
         """x: (N, inputs) -> (N,) the most probable class of each sample (the largest logit)."""
-        return np.concatenate([self.forward(x[i : i + batch_size]).argmax(axis=1) for i in range(0, len(x), batch_size)])
+        return np.concatenate([logits.argmax(axis=1) for logits in self.logits_in_batches(x, batch_size)])
+
+    def logits_in_batches(self, x, batch_size):
+        """The logits of x (N, inputs), batch_size rows at a time, so that memory stays bounded for any N.
+        Each batch's logits are overwritten by the next: use them before asking for the next."""
+        return (self.forward(x[i : i + batch_size]) for i in range(0, len(x), batch_size))
 
     def parameters(self):
         return [p for layer in self.layers for p in (layer.weights, layer.bias)]

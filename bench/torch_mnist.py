@@ -57,7 +57,7 @@ def main():
     train_images, train_labels = mnist.load_split("train", args.data_dir)
     test_images, test_labels = mnist.load_split("test", args.data_dir)
     test_x, test_y = torch.from_numpy(mnist.as_inputs(test_images)), torch.from_numpy(test_labels.astype(np.int64))
-    model = torch_network(nn.Network([784, *args.hidden, 10], "relu", rng=np.random.default_rng([args.seed, 0])))
+    model = torch_network(nn.mlp([784, *args.hidden, 10], "relu", rng=np.random.default_rng([args.seed, 0])))
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     rng, x = np.random.default_rng([args.seed, 1]), None
     for epoch in range(args.epochs):

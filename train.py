@@ -40,8 +40,15 @@ def build_parser():
     add = parser.add_argument
     add("--recipe", choices=RECIPES, default=DEFAULT_RECIPE,
         help=f"start from this recipe's flags, listed below (default: {DEFAULT_RECIPE})")
+    add("--conv", type=cli.positive_int, nargs="*", default=[], metavar="C",
+        help="convolutional blocks, one per C: C filters of K x K, ReLU (--activation), 2 x 2 max-pooling")
+    add("--kernel", type=cli.positive_int, default=3, metavar="K", help="the filters' size (default: 3)")
+    add("--padding", choices=("valid", "same"), default="valid",
+        help="valid: no padding, each convolution shrinks the image by K - 1; same: zeros around it keep its size")
     add("--hidden", type=cli.positive_int, nargs="*", default=[512], metavar="N",
-        help="sizes of the hidden layers (default: 512); --hidden alone: no hidden layer")
+        help="sizes of the dense hidden layers (default: 512); --hidden alone: no hidden layer")
+    add("--dropout", type=cli.probability, default=0.0, metavar="P",
+        help="in training, drop each input of a dense layer with probability P (default: 0)")
     add("--activation", choices=[name for name in nn.ACTIVATIONS if name != "identity"], default="relu",
         help="activation of the hidden layers (default: relu)")
     add("--loss", choices=nn.LOSSES, default="cross-entropy",
@@ -162,15 +169,19 @@ def make_network(args, log):
     """A new network as the flags describe, or the one in --load's file (its own architecture).
     Returns it and the number of rounds it has been trained already."""
     if not args.load:
-        network = nn.Network([mnist.IMAGE_SIZE**2, *args.hidden, 10], args.activation, args.loss,
-                             np.random.default_rng([args.seed, 0]), args.init)
+        padding = (args.kernel - 1) // 2 if args.padding == "same" else 0
+        try:
+            network = model.build(args.hidden, args.conv, args.kernel, padding, args.activation, args.loss, args.dropout,
+                                  args.init, np.random.default_rng([args.seed, 0]), np.random.default_rng([args.seed, 2]))
+        except ValueError as error:
+            sys.exit(f"error: --conv {' '.join(map(str, args.conv))} --kernel {args.kernel}: {error}")
+        log(f"network: {model.describe(network)}")
         return network, 0
     try:
         network, metadata = model.load(args.load)
     except model.ModelError as error:
         sys.exit(f"error: {error}")
-    sizes = "-".join(map(str, network.sizes))
-    log(f"loaded {args.load}: {sizes} {network.activation} network, trained {metadata.get('rounds', '?')} rounds")
+    log(f"loaded {args.load}: {model.describe(network)}; trained {metadata.get('rounds', '?')} rounds")
     return network, metadata.get("rounds", 0)
 
 
@@ -184,7 +195,8 @@ def report_results(network, args, data, history, rounds):
         describe_first(network, data.test_x[0], data.test_labels[0])
         print(report.class_table(report.confusion_matrix(data.test_labels, predicted)))
     if args.save:
-        ignored = {"save", "quiet", "flags"} | ({"hidden", "activation", "loss", "init"} if args.load else set())
+        architecture = {"conv", "kernel", "padding", "hidden", "dropout", "activation", "loss", "init"}
+        ignored = {"save", "quiet", "flags"} | (architecture if args.load else set())
         flags = {name: value for name, value in vars(args).items() if name not in ignored}
         model.save(network, args.save, {"test_accuracy": accuracy, "rounds": rounds, "flags": flags, "command": args.flags,
                                         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds")})

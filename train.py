@@ -70,6 +70,10 @@ def build_parser():
     add("--limit", type=cli.positive_int, help="train on the first N training images only")
     add("--shift", type=cli.non_negative_int, default=DEFAULT_SHIFT,
         help=f"move each training image by up to N pixels at random, anew each round (default: {DEFAULT_SHIFT}; 0: off)")
+    add("--rotate", type=cli.non_negative_float, default=0.0, metavar="DEGREES",
+        help="also turn each training image by up to this many degrees at random, anew each round (default: 0)")
+    add("--zoom", type=cli.probability, default=0.0, metavar="FRACTION",
+        help="also scale each training image by a random factor within 1 +- FRACTION, anew each round (default: 0)")
     add("--validation", type=cli.non_negative_int, default=0,
         help="hold out the last N training images, report them each round and keep the best round")
     add("--save", metavar="FILE.npz", help="write the trained network to this file")
@@ -129,7 +133,8 @@ def train(network, optimizer, args, data, history, log):
 
         try:
             start = time.perf_counter()
-            train_x, labels = mnist.shuffled_inputs(data.train_images, data.train_labels, rng, args.shift, train_x)
+            train_x, labels = mnist.shuffled_inputs(data.train_images, data.train_labels, rng, args.shift, train_x,
+                                                    args.rotate, args.zoom)
             cost, train_accuracy = nn.train_epoch(network, optimizer, train_x, labels, batch_size, rate, max_cost)
             seconds = time.perf_counter() - start
             validation = nn.accuracy(network, data.validation_x, data.validation_labels) if args.validation else None

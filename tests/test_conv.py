@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 
 import conv
+import model
 import nn
+from conftest import ROOT
 from test_nn import numeric_gradient, relative_error
 
 try:
@@ -167,3 +169,17 @@ def test_max_pooling_agrees_with_pytorch(height, width):
     out_t.backward(torch.tensor(grad_out.transpose(0, 3, 1, 2)))
     np.testing.assert_allclose(out, out_t.detach().numpy().transpose(0, 2, 3, 1), rtol=1e-6)
     np.testing.assert_allclose(grad_x, x_t.grad.numpy().transpose(0, 2, 3, 1), rtol=1e-6)
+
+
+@needs_torch
+def test_the_benchmark_builds_the_same_cnn_in_pytorch():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("torch_mnist", ROOT / "bench" / "torch_mnist.py")
+    torch_mnist = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(torch_mnist)
+    network = model.build([16], [4, 6], kernel=3, rng=np.random.default_rng(0))
+    x = np.random.default_rng(1).random((8, 784), dtype=np.float32)
+    with torch.no_grad():
+        theirs = torch_mnist.torch_network(network)(torch.from_numpy(x).reshape(-1, 1, 28, 28)).numpy()
+    np.testing.assert_allclose(network.forward(x), theirs, rtol=1e-4, atol=1e-5)

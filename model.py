@@ -7,12 +7,12 @@ accuracy and the flags it was trained with.
 """
 
 import json
-import os
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+import files
 import nn
 
 FORMAT = "handwriting-recognition network"
@@ -26,23 +26,15 @@ class ModelError(ValueError):
 
 
 def save(network, path, metadata=None):
-    """Write `network` and a JSON-able `metadata` dict to `path` atomically (temporary file, rename).
+    """Write `network` and a JSON-able `metadata` dict to `path` atomically and durably (files.py).
     Raises OSError naming `path` when it cannot be written."""
-    path = Path(path)
     header = {"format": FORMAT, "version": VERSION, "sizes": network.sizes, "activation": network.activation,
               "loss": network.loss, "input": INPUT, "metadata": metadata or {}}
     arrays = {"header": np.array(json.dumps(header))}
     for i, layer in enumerate(network.layers):
         arrays[f"weights{i}"], arrays[f"bias{i}"] = layer.weights, layer.bias
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(temporary, "wb") as file:  # a file object: np.savez would append .npz to a name
-            np.savez(file, **arrays)
-        os.replace(temporary, path)
-    except OSError as error:  # name the file asked for, not the temporary one
-        raise OSError(error.errno, error.strerror, str(path)) from None
-    finally:
-        temporary.unlink(missing_ok=True)
+    # np.savez is given a file object: given a name, it would append .npz to it
+    files.write_atomically(path, lambda file: np.savez(file, **arrays))
 
 
 def load(path):

@@ -1,6 +1,8 @@
 """Saving and loading networks: identical predictions back, and clean refusals of anything else."""
 
+import errno
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -45,6 +47,29 @@ def test_a_loaded_network_predicts_exactly_as_the_saved_one(network, saved):
 def test_save_leaves_no_temporary_file_and_keeps_the_name_as_given(tmp_path, network):
     model.save(network, tmp_path / "plain-name")
     assert [p.name for p in tmp_path.iterdir()] == ["plain-name"]
+
+
+@pytest.mark.parametrize("broken", ["replace", "fsync"])
+def test_a_failed_save_keeps_the_old_model_and_names_the_path_given(tmp_path, saved, monkeypatch, broken):
+    """As when saving onto a read-only or full disk (tests run as root, so chmod would not stop them)."""
+    before = saved.read_bytes()
+    def fail(*args):
+        raise OSError(errno.EROFS, "Read-only file system", "x.tmp")
+
+    monkeypatch.setattr(os, broken, fail)
+    with pytest.raises(OSError) as caught:
+        model.save(nn.Network([784, 8, 10]), saved)
+    assert caught.value.filename == str(saved)
+    assert saved.read_bytes() == before
+    assert os.listdir(tmp_path) == [saved.name]
+
+
+def test_save_into_a_file_instead_of_a_folder_names_the_path_given(tmp_path, network):
+    target = tmp_path / "file" / "net.npz"
+    (tmp_path / "file").write_text("")
+    with pytest.raises(NotADirectoryError) as caught:
+        model.save(network, target)
+    assert caught.value.filename == str(target)
 
 
 def header_change(**changes):

@@ -8,6 +8,7 @@ accuracy and the flags it was trained with.
 
 import json
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,10 @@ FORMAT = "handwriting-recognition network"
 VERSION = 1
 # How a network input is made from a 28 x 28 uint8 image: row by row, pixel / 255 (0 paper, 1 ink).
 INPUT = {"height": 28, "width": 28, "scale": 1 / 255, "ink": "bright"}
+
+
+ZIP_MAGIC = b"PK\x03\x04"  # an .npz file is a zip archive of .npy files
+NPY_MAGIC = b"\x93NUMPY"
 
 
 class ModelError(ValueError):
@@ -41,13 +46,7 @@ def load(path):
     """Read a model file; returns (network, metadata). Raises ModelError naming the file when it is
     missing, not ours, of an unknown version, or inconsistent."""
     path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-    except FileNotFoundError:
-        raise ModelError(f"{path}: no such model file; train one with ./train.py --save {path}") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        raise ModelError(f"{path}: not a model file written by train.py --save ({error})") from None
+    arrays = _read_arrays(path)
     header = _read_header(path, arrays)
     network = nn.Network(header["sizes"], header["activation"], header["loss"])
     for i, layer in enumerate(network.layers):
@@ -58,6 +57,38 @@ def load(path):
                 raise ModelError(f"{path}: {name} is {found}, expected float {target.shape}")
             target[...] = array
     return network, header["metadata"]
+
+
+def _read_arrays(path):
+    """The arrays of the .npz file `path` by name, each checked to be a numpy array of finite numbers."""
+    not_ours = f"{path}: not a model file written by train.py --save"
+    try:
+        with open(path, "rb") as file:
+            magic = file.read(len(NPY_MAGIC))
+            if magic.startswith(ZIP_MAGIC):  # np.load would read anything else as an array or a pickle
+                file.seek(0)
+                with np.load(file, allow_pickle=False) as archive:
+                    arrays = {name: archive[name] for name in archive.files}
+    except FileNotFoundError:
+        raise ModelError(f"{path}: no such model file; train one with ./train.py --save {path}") from None
+    except OSError as error:  # the file (a folder, no permission) or its zip structure
+        raise ModelError(f"{not_ours} ({error.strerror or error})") from None
+    except (EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, MemoryError) as error:
+        # NotImplementedError: an unknown zip compression method; MemoryError: an array header
+        # claiming more than memory holds.
+        raise ModelError(f"{not_ours} ({error or type(error).__name__})") from None
+    except ValueError as error:
+        if "allow_pickle" in str(error):  # numpy's advice to load it unsafely is not for our users
+            raise ModelError(f"{not_ours} (it holds Python objects, which are never loaded)") from None
+        raise ModelError(f"{not_ours} ({error})") from None
+    if not magic.startswith(ZIP_MAGIC):
+        raise ModelError(f"{not_ours} ({'a single array, .npy' if magic == NPY_MAGIC else 'not an .npz archive'})")
+    for name, array in arrays.items():
+        if not isinstance(array, np.ndarray):
+            raise ModelError(f"{not_ours} ({name} is not a numpy array)")
+        if array.dtype.kind in "fc" and not np.isfinite(array).all():
+            raise ModelError(f"{path}: {name} holds NaN or infinity (a training run that diverged, or a damaged file)")
+    return arrays
 
 
 def _read_header(path, arrays):

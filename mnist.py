@@ -36,6 +36,10 @@ IDX_TYPES = {
     0x0E: np.dtype(">f8"),
 }
 GZIP_MAGIC = b"\x1f\x8b"
+# Deflate, gzip's compression, turns at most 1032 bytes into one, so a gzip file of n bytes holds
+# at most 1032 n bytes of data.
+MAX_GZIP_RATIO = 1032
+CHUNK = 1 << 20  # bytes read at a time
 
 
 class MnistError(ValueError):
@@ -48,50 +52,90 @@ def default_data_dir():
 
 
 def read_idx(path):
-    """Read one IDX file (gzipped or not) into an array of the shape and type its header gives."""
+    """Read one IDX file (gzipped or not) into an array of the shape and type its header gives.
+
+    The size the header claims is checked against the file before anything is allocated, and gzip
+    data is decompressed piece by piece up to that size only, so neither a lying header nor a
+    gzip bomb can make it allocate more than the file can hold.
+    """
     path = Path(path)
-    data = _read_bytes(path)
+    try:
+        file = open(path, "rb")
+    except FileNotFoundError:
+        raise MnistError(f"{path}: file not found") from None
+    except OSError as error:
+        raise MnistError(f"{path}: cannot read ({error.strerror})") from None
+    with file:
+        size = os.fstat(file.fileno()).st_size
+        if file.peek(2)[:2] == GZIP_MAGIC:
+            try:
+                with gzip.GzipFile(fileobj=file) as stream:
+                    return _parse_idx(path, stream, MAX_GZIP_RATIO * size)
+            except (OSError, EOFError, zlib.error) as error:
+                raise MnistError(f"{path}: broken gzip data ({error or 'truncated'})") from None
+        if path.suffix == ".gz":
+            raise MnistError(f"{path}: not a gzip file, although its name ends in .gz")
+        try:
+            return _parse_idx(path, file, size)
+        except OSError as error:
+            raise MnistError(f"{path}: cannot read ({error.strerror})") from None
+
+
+def _parse_idx(path, stream, capacity):
+    """The array in an IDX `stream` whose content can hold at most `capacity` bytes."""
 
     def fail(problem):
         raise MnistError(f"{path}: {problem}")
 
-    if len(data) < 4:
-        fail(f"incomplete IDX header ({len(data)} bytes, need at least 4)")
-    if data[0] != 0 or data[1] != 0:
+    header = _read_at_most(stream, 4)
+    if len(header) < 4:
+        fail(f"incomplete IDX header ({len(header)} bytes, need at least 4)")
+    if header[0] != 0 or header[1] != 0:
         fail("not an IDX file (the first two bytes must be zero)")
-    type_code, ndim = data[2], data[3]
+    type_code, ndim = header[2], header[3]
     if type_code not in IDX_TYPES:
         fail(f"unknown IDX type code 0x{type_code:02x}")
     if ndim == 0:
         fail("IDX header declares zero dimensions")
     header_size = 4 + 4 * ndim
-    if len(data) < header_size:
-        fail(f"incomplete IDX header ({len(data)} bytes, need {header_size} for {ndim} dimensions)")
-    shape = tuple(int(n) for n in np.frombuffer(data, ">u4", count=ndim, offset=4))
+    header += _read_at_most(stream, header_size - 4)
+    if len(header) < header_size:
+        fail(f"incomplete IDX header ({len(header)} bytes, need {header_size} for {ndim} dimensions)")
+    shape = tuple(int(n) for n in np.frombuffer(header, ">u4", count=ndim, offset=4))
     dtype = IDX_TYPES[type_code]
     expected = header_size + math.prod(shape) * dtype.itemsize  # exact: np.prod would wrap at 2**64
-    if len(data) != expected:
-        kind = "truncated" if len(data) < expected else "overlong"
-        fail(f"{kind}: {len(data)} bytes, but the header {shape} needs exactly {expected}")
-    return np.frombuffer(data, dtype, offset=header_size).reshape(shape)
+    if expected > capacity:  # more than the file can hold: measure what it has, keeping none of it
+        fail(f"truncated: {header_size + _count_rest(stream)} bytes, but the header {shape} needs exactly {expected}")
+    # One byte more than the header claims is enough to tell that a file is overlong.
+    data = _read_at_most(stream, expected - header_size + 1)
+    found = header_size + len(data)
+    if found < expected:
+        fail(f"truncated: {found} bytes, but the header {shape} needs exactly {expected}")
+    if found > expected:
+        more = len(stream.read(CHUNK))  # a little more, for the message; a gzip bomb is not read to its end
+        size = f"{found + more}" if more < CHUNK else f"over {found + more}"
+        fail(f"overlong: {size} bytes, but the header {shape} needs exactly {expected}")
+    return np.frombuffer(data, dtype).reshape(shape)
 
 
-def _read_bytes(path):
-    """The file's content, decompressed when it is gzip (recognised by its magic bytes)."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise MnistError(f"{path}: file not found") from None
-    except OSError as error:
-        raise MnistError(f"{path}: cannot read ({error.strerror})") from None
-    if raw[:2] != GZIP_MAGIC:
-        if path.suffix == ".gz":
-            raise MnistError(f"{path}: not a gzip file, although its name ends in .gz")
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except (OSError, EOFError, zlib.error) as error:
-        raise MnistError(f"{path}: broken gzip data ({error or 'truncated'})") from None
+def _read_at_most(stream, n):
+    """Up to `n` bytes from `stream` (fewer at its end), read piece by piece: asking for all at once
+    would make Python allocate `n` bytes first, whatever the stream holds."""
+    data = bytearray()
+    while len(data) < n:
+        piece = stream.read(min(CHUNK, n - len(data)))
+        if not piece:
+            break
+        data += piece
+    return data
+
+
+def _count_rest(stream):
+    """How many bytes remain in `stream`, read piece by piece and not kept."""
+    count = 0
+    while piece := stream.read(CHUNK):
+        count += len(piece)
+    return count
 
 
 def find_file(data_dir, name):

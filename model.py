@@ -9,13 +9,14 @@ version 1, from before convolutional layers, held only the sizes of dense layers
 
 import json
 import math
-import os
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 import conv
+import files
 import nn
 
 FORMAT = "handwriting-recognition network"
@@ -27,6 +28,10 @@ IMAGE_SHAPE = (INPUT["height"], INPUT["width"], 1)
 CLASSES = 10
 LAYER_TYPES = {"dense": nn.Dense, "dropout": nn.Dropout, "conv": conv.Conv2D, "maxpool": conv.MaxPool2D,
                "flatten": conv.Flatten}
+
+
+ZIP_MAGIC = b"PK\x03\x04"  # an .npz file is a zip archive of .npy files
+NPY_MAGIC = b"\x93NUMPY"
 
 
 class ModelError(ValueError):
@@ -76,37 +81,23 @@ def describe(network):
 
 
 def save(network, path, metadata=None):
-    """Write `network` and a JSON-able `metadata` dict to `path` atomically (temporary file, rename).
+    """Write `network` and a JSON-able `metadata` dict to `path` atomically and durably (files.py).
     Raises OSError naming `path` when it cannot be written."""
-    path = Path(path)
     header = {"format": FORMAT, "version": VERSION, "layers": [layer.config() for layer in network.layers],
               "loss": network.loss, "input": INPUT, "metadata": metadata or {}}
     arrays = {"header": np.array(json.dumps(header))}
     for i, layer in enumerate(network.layers):
         if layer.parameters():
             arrays[f"weights{i}"], arrays[f"bias{i}"] = layer.parameters()
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(temporary, "wb") as file:  # a file object: np.savez would append .npz to a name
-            np.savez(file, **arrays)
-        os.replace(temporary, path)
-    except OSError as error:  # name the file asked for, not the temporary one
-        raise OSError(error.errno, error.strerror, str(path)) from None
-    finally:
-        temporary.unlink(missing_ok=True)
+    # np.savez is given a file object: given a name, it would append .npz to it
+    files.write_atomically(path, lambda file: np.savez(file, **arrays))
 
 
 def load(path):
     """Read a model file; returns (network, metadata). Raises ModelError naming the file when it is
     missing, not ours, of an unknown version, or inconsistent."""
     path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-    except FileNotFoundError:
-        raise ModelError(f"{path}: no such model file; train one with ./train.py --save {path}") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        raise ModelError(f"{path}: not a model file written by train.py --save ({error})") from None
+    arrays = _read_arrays(path)
     header = _read_header(path, arrays)
     network = _build_from(path, header)
     for i, layer in enumerate(network.layers):
@@ -117,6 +108,38 @@ def load(path):
                 raise ModelError(f"{path}: {name} is {found}, expected float {target.shape}")
             target[...] = array
     return network, header["metadata"]
+
+
+def _read_arrays(path):
+    """The arrays of the .npz file `path` by name, each checked to be a numpy array of finite numbers."""
+    not_ours = f"{path}: not a model file written by train.py --save"
+    try:
+        with open(path, "rb") as file:
+            magic = file.read(len(NPY_MAGIC))
+            if magic.startswith(ZIP_MAGIC):  # np.load would read anything else as an array or a pickle
+                file.seek(0)
+                with np.load(file, allow_pickle=False) as archive:
+                    arrays = {name: archive[name] for name in archive.files}
+    except FileNotFoundError:
+        raise ModelError(f"{path}: no such model file; train one with ./train.py --save {path}") from None
+    except OSError as error:  # the file (a folder, no permission) or its zip structure
+        raise ModelError(f"{not_ours} ({error.strerror or error})") from None
+    except (EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, MemoryError) as error:
+        # NotImplementedError: an unknown zip compression method; MemoryError: an array header
+        # claiming more than memory holds.
+        raise ModelError(f"{not_ours} ({error or type(error).__name__})") from None
+    except ValueError as error:
+        if "allow_pickle" in str(error):  # numpy's advice to load it unsafely is not for our users
+            raise ModelError(f"{not_ours} (it holds Python objects, which are never loaded)") from None
+        raise ModelError(f"{not_ours} ({error})") from None
+    if not magic.startswith(ZIP_MAGIC):
+        raise ModelError(f"{not_ours} ({'a single array, .npy' if magic == NPY_MAGIC else 'not an .npz archive'})")
+    for name, array in arrays.items():
+        if not isinstance(array, np.ndarray):
+            raise ModelError(f"{not_ours} ({name} is not a numpy array)")
+        if array.dtype.kind in "fc" and not np.isfinite(array).all():
+            raise ModelError(f"{path}: {name} holds NaN or infinity (a training run that diverged, or a damaged file)")
+    return arrays
 
 
 def _read_header(path, arrays):

@@ -5,10 +5,9 @@ Without one, pyplot picks the backend as usual (a window when there is a display
 non-interactive backend is available (a server, CI), the figure is saved to a default file instead.
 """
 
-import os
-from pathlib import Path
-
 from matplotlib.figure import Figure
+
+import files
 
 NON_INTERACTIVE_BACKENDS = {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"}
 
@@ -36,14 +35,6 @@ def save_or_show(figure, output, default_name):
 
 
 def save_png(figure, path):
-    """Write `figure` to `path` as PNG atomically: a reader never sees a half-written file.
-    Raises OSError naming `path` (not the temporary file) when it cannot be written."""
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        figure.savefig(temporary, format="png", dpi=100)
-        os.replace(temporary, path)
-    except OSError as error:
-        raise OSError(error.errno, error.strerror, str(path)) from None
-    finally:
-        temporary.unlink(missing_ok=True)
+    """Write `figure` to `path` as PNG atomically and durably (files.py): a reader never sees a
+    half-written file. Raises OSError naming `path` when it cannot be written."""
+    files.write_atomically(path, lambda file: figure.savefig(file, format="png", dpi=100))

@@ -2,6 +2,7 @@
 
 import gzip
 import re
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -102,6 +103,55 @@ def test_read_idx_rejects_broken_gzip(tmp_path, content, problem):
     path.write_bytes(content)
     with raises_about(path, problem):
         mnist.read_idx(path)
+
+
+# --- no huge allocation, whatever a header claims ------------------------------------------------------
+
+ZEROS = bytes(32 << 20)  # 32 MiB, which gzip squeezes into about 32 KiB
+MiB = 1 << 20
+
+
+def peak_memory_of(function, *args):
+    """The most memory Python and numpy held at once while `function(*args)` ran, in bytes."""
+    tracemalloc.start()
+    try:
+        function(*args)
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak
+
+
+def read_idx_failing(path):
+    with pytest.raises(mnist.MnistError):
+        mnist.read_idx(path)
+
+
+@pytest.mark.parametrize("gzipped", [False, True], ids=["plain", "gzip"])
+def test_a_header_claiming_a_terabyte_allocates_nothing_of_the_kind(tmp_path, gzipped):
+    content = b"\0\0\x08\x03" + u32(2**20, 2**10, 2**10) + bytes(100)
+    path = tmp_path / "huge-idx"
+    path.write_bytes(gzip.compress(content) if gzipped else content)
+    with raises_about(path, r"truncated: 116 bytes, but the header \(1048576, 1024, 1024\) needs exactly 1099511627792$"):
+        mnist.read_idx(path)
+    assert peak_memory_of(read_idx_failing, path) < 8 * MiB
+
+
+def test_a_gzip_bomb_is_read_only_as_far_as_its_header_claims(tmp_path):
+    path = tmp_path / "bomb-idx.gz"
+    path.write_bytes(gzip.compress(b"\0\0\x08\x01" + u32(10) + ZEROS, compresslevel=9))
+    assert path.stat().st_size < MiB
+    with raises_about(path, r"overlong: over \d+ bytes, but the header \(10,\) needs exactly 18$"):
+        mnist.read_idx(path)
+    assert peak_memory_of(read_idx_failing, path) < 8 * MiB
+
+
+def test_a_gzip_bomb_claiming_more_than_gzip_can_hold_is_measured_not_kept(tmp_path):
+    path = tmp_path / "bomb-idx.gz"
+    path.write_bytes(gzip.compress(b"\0\0\x08\x02" + u32(2**20, 2**20) + ZEROS, compresslevel=9))
+    with raises_about(path, f"truncated: {12 + len(ZEROS)} bytes, but the header"):
+        mnist.read_idx(path)
+    assert peak_memory_of(read_idx_failing, path) < 8 * MiB
 
 
 @pytest.mark.parametrize("is_dir, problem", [(False, "file not found$"), (True, r"cannot read \(")],

@@ -1,6 +1,8 @@
 """Saving and loading networks: identical predictions back, and clean refusals of anything else."""
 
+import errno
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -76,6 +78,29 @@ def test_build_checks_shapes_at_once():
 def test_save_leaves_no_temporary_file_and_keeps_the_name_as_given(tmp_path, network):
     model.save(network, tmp_path / "plain-name")
     assert [p.name for p in tmp_path.iterdir()] == ["plain-name"]
+
+
+@pytest.mark.parametrize("broken", ["replace", "fsync"])
+def test_a_failed_save_keeps_the_old_model_and_names_the_path_given(tmp_path, saved, monkeypatch, broken):
+    """As when saving onto a read-only or full disk (tests run as root, so chmod would not stop them)."""
+    before = saved.read_bytes()
+    def fail(*args):
+        raise OSError(errno.EROFS, "Read-only file system", "x.tmp")
+
+    monkeypatch.setattr(os, broken, fail)
+    with pytest.raises(OSError) as caught:
+        model.save(nn.mlp([784, 8, 10]), saved)
+    assert caught.value.filename == str(saved)
+    assert saved.read_bytes() == before
+    assert os.listdir(tmp_path) == [saved.name]
+
+
+def test_save_into_a_file_instead_of_a_folder_names_the_path_given(tmp_path, network):
+    target = tmp_path / "file" / "net.npz"
+    (tmp_path / "file").write_text("")
+    with pytest.raises(NotADirectoryError) as caught:
+        model.save(network, target)
+    assert caught.value.filename == str(target)
 
 
 def header_change(**changes):
@@ -160,6 +185,55 @@ def test_other_files_and_missing_files_are_refused(tmp_path):
         model.load(archive)
     with pytest.raises(model.ModelError, match="no such model file"):
         model.load(tmp_path / "missing.npz")
+
+
+NOT_OURS = "not a model file written by train.py --save"
+
+
+def test_a_npy_file_named_npz_is_refused_in_one_line(tmp_path):
+    path = tmp_path / "weights.npz"
+    with open(path, "wb") as file:
+        np.save(file, np.zeros((784, 10), np.float32))
+    with pytest.raises(model.ModelError) as caught:
+        model.load(path)
+    assert str(caught.value) == f"{path}: {NOT_OURS} (a single array, .npy)"
+
+
+@pytest.mark.parametrize("content", ["hello\n", "{'header': 1}\n", ""], ids=["text", "python", "empty"])
+def test_a_text_file_is_refused_without_numpys_advice_to_unpickle(tmp_path, content):
+    path = tmp_path / "notes.npz"
+    path.write_text(content)
+    with pytest.raises(model.ModelError) as caught:
+        model.load(path)
+    assert str(caught.value) == f"{path}: {NOT_OURS} (not an .npz archive)"
+
+
+def test_an_archive_of_python_objects_is_refused_without_numpys_advice(tmp_path):
+    path = tmp_path / "objects.npz"
+    with open(path, "wb") as file:
+        np.savez(file, header=np.array([{"format": model.FORMAT}], dtype=object))
+    with pytest.raises(model.ModelError) as caught:
+        model.load(path)
+    assert str(caught.value) == f"{path}: {NOT_OURS} (it holds Python objects, which are never loaded)"
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("name", ["weights0", "bias2"])
+def test_weights_holding_nan_or_infinity_are_refused(tmp_path, saved, name, value):
+    broken = tmp_path / "diverged.npz"
+
+    def spoil(arrays):
+        arrays[name] = arrays[name].copy()
+        arrays[name].flat[3] = value
+
+    rewrite(saved, broken, spoil)
+    with pytest.raises(model.ModelError, match=f"^{broken}: {name} holds NaN or infinity"):
+        model.load(broken)
+
+
+def test_a_folder_is_refused_naming_it(tmp_path):
+    with pytest.raises(model.ModelError, match=f"^{tmp_path}: {NOT_OURS} \\(Is a directory\\)$"):
+        model.load(tmp_path)
 
 
 def test_train_py_saves_loads_and_goes_on_training(tmp_path, mnist_dir):

@@ -1,6 +1,10 @@
 """Small pieces the command-line scripts share: argument types and turning errors into one line."""
 
 import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
 
 
 def _number(convert, accept, requirement):
@@ -23,3 +27,30 @@ non_negative_int = _number(int, lambda n: n >= 0, "a whole number, 0 or more")
 positive_float = _number(float, lambda x: 0 < x < float("inf"), "a number above 0")
 non_negative_float = _number(float, lambda x: 0 <= x < float("inf"), "a number, 0 or more")
 probability = _number(float, lambda x: 0 <= x < 1, "a number from 0 up to (not including) 1")
+
+
+def fail(message, status=1):
+    """End the program with one line on stderr, "PROGRAM: error: MESSAGE", as argparse does."""
+    print(f"{os.path.basename(sys.argv[0])}: error: {message}", file=sys.stderr)
+    sys.exit(status)
+
+
+def unwritable(path, folder=False):
+    """Why a file (or, with folder=True, a folder made if missing) could not be written at `path`;
+    None when it can. Tried for real, with a temporary file: permissions alone do not tell (root,
+    read-only file systems)."""
+    path = Path(path)
+    if path.is_dir() != folder and path.exists():
+        return "is a folder, not a file" if not folder else "is a file, not a folder"
+    target = path if folder else path.parent
+    existing = next(parent for parent in [target, *target.parents] if parent.exists())
+    if not existing.is_dir():
+        return f"{existing} is a file, not a folder"
+    if not folder and existing != target:
+        return f"no such folder: {target}"
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as error:
+        return f"cannot write in {existing} ({error.strerror})"
+    return None

@@ -80,8 +80,10 @@ def describe(network):
     return ", ".join(parts)
 
 
-def save(network, path, metadata=None):
-    """Write `network` and a JSON-able `metadata` dict to `path` atomically and durably (files.py).
+def save(network, path, metadata=None, extra_arrays=None, pause=None):
+    """Write `network`, a JSON-able `metadata` dict and any `extra_arrays` (name -> array, for a
+    checkpoint) to `path` atomically and durably (files.py). `pause`, when given, is called once the
+    content is written but before it replaces `path` (the tests stop the process there).
     Raises OSError naming `path` when it cannot be written."""
     header = {"format": FORMAT, "version": VERSION, "layers": [layer.config() for layer in network.layers],
               "loss": network.loss, "input": INPUT, "metadata": metadata or {}}
@@ -89,13 +91,25 @@ def save(network, path, metadata=None):
     for i, layer in enumerate(network.layers):
         if layer.parameters():
             arrays[f"weights{i}"], arrays[f"bias{i}"] = layer.parameters()
-    # np.savez is given a file object: given a name, it would append .npz to it
-    files.write_atomically(path, lambda file: np.savez(file, **arrays))
+    arrays.update(extra_arrays or {})
+
+    def write(file):
+        np.savez(file, **arrays)  # a file object: given a name, np.savez would append .npz to it
+        if pause:
+            pause()
+
+    files.write_atomically(path, write)
 
 
 def load(path):
     """Read a model file; returns (network, metadata). Raises ModelError naming the file when it is
     missing, not ours, of an unknown version, or inconsistent."""
+    network, metadata, _ = read(path)
+    return network, metadata
+
+
+def read(path):
+    """Read a model file; returns (network, metadata, all its arrays by name, extra ones included)."""
     path = Path(path)
     arrays = _read_arrays(path)
     header = _read_header(path, arrays)
@@ -107,7 +121,7 @@ def load(path):
                 found = "missing" if array is None else f"{array.dtype} {array.shape}"
                 raise ModelError(f"{path}: {name} is {found}, expected float {target.shape}")
             target[...] = array
-    return network, header["metadata"]
+    return network, header["metadata"], arrays
 
 
 def _read_arrays(path):

@@ -347,8 +347,14 @@ class SGD:
         self.parameters, self.momentum, self.nesterov, self.weight_decay = parameters, momentum, nesterov, weight_decay
         self.velocities = [np.zeros_like(p) for p in parameters]
         self.scratch = [np.zeros_like(p) for p in parameters]
+        self.steps = 0
+
+    def state(self):
+        """The arrays the optimizer remembers between steps (a checkpoint restores them in place)."""
+        return self.velocities
 
     def step(self, gradients, learning_rate):
+        self.steps += 1
         for p, g, v, s in zip(self.parameters, gradients, self.velocities, self.scratch):
             add_weight_decay(p, g, s, self.weight_decay)
             if self.momentum:
@@ -372,6 +378,10 @@ class Adam:
         self.squares = [np.zeros_like(p) for p in parameters]
         self.scratch = [np.zeros_like(p) for p in parameters]
         self.steps = 0
+
+    def state(self):
+        """The arrays the optimizer remembers between steps (a checkpoint restores them in place)."""
+        return self.means + self.squares
 
     def step(self, gradients, learning_rate):
         self.steps += 1

@@ -6,19 +6,26 @@
     ./train.py --hidden 128 --activation sigmoid --epochs 10 --lr 0.5 --optimizer sgd
 """
 
-import argparse
-import collections
-import datetime
-import sys
-import time
+import signal
 
-import numpy as np
+# Ctrl-C while the libraries load: stop at once, without a traceback (main takes Ctrl-C over later).
+signal.signal(signal.SIGINT, signal.SIG_DFL)
 
-import cli
-import mnist
-import model
-import nn
-import report
+import argparse  # noqa: E402  (after the line above, so that it covers these imports too)
+import collections  # noqa: E402
+import datetime  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+import checkpoint  # noqa: E402
+import cli  # noqa: E402
+import mnist  # noqa: E402
+import model  # noqa: E402
+import nn  # noqa: E402
+import report  # noqa: E402
 
 DEFAULT_SHIFT = 1
 DEFAULT_EPOCHS = 20
@@ -65,7 +72,7 @@ def build_parser():
     add("--lr-schedule", choices=nn.SCHEDULES, default="cosine",
         help="how the rate changes over training; linear and cosine end at 1%% of it (default: cosine)")
     add("--weight-decay", type=cli.non_negative_float, default=0.0, help="L2 penalty on the weights (default: 0)")
-    add("--seed", type=int, default=1, help="random seed: the same seed gives the same run (default: 1)")
+    add("--seed", type=cli.non_negative_int, default=1, help="random seed: the same seed gives the same run (default: 1)")
     add("--data-dir", help="folder with the MNIST files (default: $MNIST_DIR, else data/)")
     add("--limit", type=cli.positive_int, help="train on the first N training images only")
     add("--shift", type=cli.non_negative_int, default=DEFAULT_SHIFT,
@@ -79,6 +86,10 @@ def build_parser():
     add("--save", metavar="FILE.npz", help="write the trained network to this file")
     add("--load", metavar="FILE.npz", help="start from a saved network (its own architecture; the layer flags are ignored)")
     add("--plot-dir", metavar="DIR", help="write pictures of training and of the results into DIR")
+    add("--checkpoint", metavar="FILE.npz",
+        help="after every round, write the whole state of the run to this file, for --resume")
+    add("--resume", metavar="FILE.npz",
+        help="go on with the run in this checkpoint, with its own flags (only --data-dir and --quiet may be given)")
     add("--quiet", action="store_true", help="print only the final accuracy")
     return parser
 
@@ -94,7 +105,7 @@ def load_data(parser, args):
         train_images, train_labels = mnist.load_split("train", args.data_dir)
         test_images, test_labels = mnist.load_split("test", args.data_dir)
     except mnist.MnistError as error:
-        sys.exit(f"error: {error}")
+        cli.fail(error)
     available = len(train_images) - args.validation
     if available < 1:
         parser.error(f"--validation {args.validation} leaves no training images (there are {len(train_images)})")
@@ -112,55 +123,54 @@ def describe_first(network, x, label):
     print(f"classification of first image: {output.argmax()} with confidence {output.max():.2f}; real label {label}")
 
 
-def train(network, optimizer, args, data, history, log):
-    """Train for args.epochs rounds, appending each round's figures to `history`; returns the number
-    of the round whose weights the network keeps.
-
-    With validation images, that is the round that classified them best; otherwise the last one. On
-    Ctrl-C the network keeps the last complete round's weights (or the best one's) and training ends.
-    """
-    rng = np.random.default_rng([args.seed, 1])
+def train(run, args, data, log, pause_round=0):
+    """Train run.network from round run.rounds + 1 to args.epochs, appending each round's figures to
+    run.history and, with --checkpoint, writing the run after each round. Ends with the kept weights
+    in the network: with validation images those of the round that classified them best, otherwise
+    the last round's. On Ctrl-C, wherever it comes, the network keeps those of the last complete round
+    (or the best one) and KeyboardInterrupt goes on up. pause_round: see PAUSE_ROUND."""
     batch_size = args.batch_size or len(data.train_images)
     batches = -(-len(data.train_images) // batch_size)
     train_x = None  # each round's shuffled, shifted inputs, in one buffer reused round after round
-    kept_round, kept_weights, best_validation = 0, snapshot(network), -1.0
-    # A cost a thousand times the untrained network's means the steps have blown up: stop early.
-    first = mnist.as_inputs(data.train_images[:1000])
-    max_cost = 1000 * max(1.0, network.cost(network.forward(first), data.train_labels[:1000])[0])
-    for epoch in range(args.epochs):
+    for epoch in range(run.rounds, args.epochs):
         def rate(batch):
             return nn.learning_rate(args.lr_schedule, args.lr, (epoch * batches + batch) / (args.epochs * batches))
 
         try:
             start = time.perf_counter()
-            train_x, labels = mnist.shuffled_inputs(data.train_images, data.train_labels, rng, args.shift, train_x,
-                                                    args.rotate, args.zoom)
-            cost, train_accuracy = nn.train_epoch(network, optimizer, train_x, labels, batch_size, rate, max_cost)
+            train_x, labels = mnist.shuffled_inputs(data.train_images, data.train_labels, run.shuffle_rng, args.shift,
+                                                    train_x, args.rotate, args.zoom)
+            cost, train_accuracy = nn.train_epoch(run.network, run.optimizer, train_x, labels, batch_size, rate,
+                                                  run.max_cost)
             seconds = time.perf_counter() - start
-            validation = nn.accuracy(network, data.validation_x, data.validation_labels) if args.validation else None
-            test = nn.accuracy(network, data.test_x, data.test_labels)
-            history.append({"round": epoch + 1, "cost": cost, "train": train_accuracy, "validation": validation,
-                            "test": test, "seconds": seconds})
+            validation = nn.accuracy(run.network, data.validation_x, data.validation_labels) if args.validation else None
+            test = nn.accuracy(run.network, data.test_x, data.test_labels)
+            run.rounds = epoch + 1
+            run.history.append({"round": epoch + 1, "cost": cost, "train": train_accuracy, "validation": validation,
+                                "test": test, "seconds": seconds})
+            if validation is None or run.best_validation is None or validation > run.best_validation:
+                run.keep()
+                run.best_validation = validation
+            if args.checkpoint:
+                checkpoint.save(args.checkpoint, run, pause=pause if run.rounds == pause_round else None)
             log(f"cost after training round {epoch + 1}: {cost:.4f}  train {train_accuracy:.2%}"
                 + (f"  validation {validation:.2%}" if args.validation else "")
                 + f"  test {test:.2%}  ({seconds:.2f} s)")
-            if validation is None or validation > best_validation:
-                kept_round, kept_weights, best_validation = epoch + 1, snapshot(network), validation
-        except KeyboardInterrupt:  # wherever in the round it comes
-            log(f"interrupted in round {epoch + 1}; keeping the weights after round {kept_round}")
-            restore(network, kept_weights)
+        except KeyboardInterrupt:
+            log(f"interrupted in round {epoch + 1}; keeping the weights after round {run.kept_round}")
+            run.restore_kept()
             raise
-    restore(network, kept_weights)
-    return kept_round
+    run.restore_kept()
 
 
-def snapshot(network):
-    return [p.copy() for p in network.parameters()]
+# For the tests: TRAIN_PAUSE_IN_CHECKPOINT=N stops the run inside round N's checkpoint write, after
+# the content is written and before it replaces the file, until the process is killed.
+PAUSE_ROUND = int(os.environ.get("TRAIN_PAUSE_IN_CHECKPOINT", "0"))
 
 
-def restore(network, weights):
-    for p, saved in zip(network.parameters(), weights):
-        p[...] = saved
+def pause():
+    print("pausing inside the checkpoint write", file=sys.stderr, flush=True)
+    signal.pause()
 
 
 def make_optimizer(network, args):
@@ -179,43 +189,101 @@ def make_network(args, log):
             network = model.build(args.hidden, args.conv, args.kernel, padding, args.activation, args.loss, args.dropout,
                                   args.init, np.random.default_rng([args.seed, 0]), np.random.default_rng([args.seed, 2]))
         except ValueError as error:
-            sys.exit(f"error: --conv {' '.join(map(str, args.conv))} --kernel {args.kernel}: {error}")
+            cli.fail(f"--conv {' '.join(map(str, args.conv))} --kernel {args.kernel}: {error}", status=2)
+        except MemoryError as error:
+            cli.fail(f"not enough memory to build this network ({error}): make --hidden or --conv smaller", status=2)
         log(f"network: {model.describe(network)}")
         return network, 0
     try:
         network, metadata = model.load(args.load)
     except model.ModelError as error:
-        sys.exit(f"error: {error}")
+        cli.fail(error)
     log(f"loaded {args.load}: {model.describe(network)}; trained {metadata.get('rounds', '?')} rounds")
     return network, metadata.get("rounds", 0)
 
 
-def report_results(network, args, data, history, rounds):
-    """After training: the accuracy, the class table, the --save file and the --plot-dir pictures."""
+def check_memory(network, args):
+    """Refuse a run whose weights, gradients, optimizer state and kept copy would not fit in memory."""
+    needed = 6 * sum(p.nbytes for p in network.parameters())  # weights, gradients, 2 optimizer arrays, scratch, kept
+    available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+    if needed > available:
+        cli.fail(f"training this network needs about {needed / 2**30:.1f} GiB of memory, and {available / 2**30:.1f} GiB "
+                 "are free: make --hidden or --conv smaller", status=2)
+
+
+def new_run(network, args, data):
+    """A run of a new (or loaded) network, with a cost limit a thousand times its first cost: above
+    that, the steps have blown up and training stops early."""
+    first = mnist.as_inputs(data.train_images[:1000])
+    max_cost = 1000 * max(1.0, network.cost(network.forward(first), data.train_labels[:1000])[0])
+    return checkpoint.Run(network, make_optimizer(network, args), dict(vars(args)), max_cost,
+                          np.random.default_rng([args.seed, 1]))
+
+
+def resumed_run(parser, args):
+    """The run in --resume's checkpoint and its flags; --data-dir and --quiet as given now."""
+    try:
+        saved = checkpoint.load(args.resume)
+    except model.ModelError as error:
+        cli.fail(error)
+    resumed = argparse.Namespace(**{**saved.flags, "data_dir": args.data_dir or saved.flags.get("data_dir"),
+                                    "quiet": args.quiet, "resume": args.resume, "checkpoint": args.resume})
+    run = checkpoint.Run(saved.network, make_optimizer(saved.network, resumed), saved.flags, 0.0,
+                         np.random.default_rng())
+    try:
+        checkpoint.restore(run, saved)
+    except checkpoint.CheckpointError as error:
+        cli.fail(error)
+    return run, resumed
+
+
+def check_outputs(parser, args):
+    """Refuse, before any training, output paths that could not be written."""
+    for flag, path, folder in (("--save", args.save, False), ("--checkpoint", args.checkpoint, False),
+                               ("--plot-dir", args.plot_dir, True)):
+        problem = path and cli.unwritable(path, folder)
+        if problem:
+            parser.error(f"{flag} {path}: {problem}")
+
+
+def report_results(run, args, data, interrupted):
+    """After training: the accuracy, the --save file, the class table and the --plot-dir pictures.
+    A run interrupted before it completed a round has nothing to save."""
+    network = run.network
     probabilities = network.probabilities(data.test_x)
     predicted = probabilities.argmax(axis=1)
     accuracy = float(np.mean(predicted == data.test_labels))
     print(f"correctly recognized images after training: {accuracy:.2%}")
-    if not args.quiet:
-        describe_first(network, data.test_x[0], data.test_labels[0])
-        print(report.class_table(report.confusion_matrix(data.test_labels, predicted)))
-    if args.save:
+    log = (lambda line: None) if args.quiet else print
+    if args.save and interrupted and not run.kept_round:
+        log(f"no training round was completed: nothing saved ({args.save} is unchanged)")
+    elif args.save:
+        rounds = args.rounds_before + run.kept_round
         architecture = {"conv", "kernel", "padding", "hidden", "dropout", "activation", "loss", "init"}
-        ignored = {"save", "quiet", "flags"} | (architecture if args.load else set())
+        ignored = {"save", "quiet", "flags", "resume", "checkpoint", "rounds_before"} | (architecture if args.load else set())
         flags = {name: value for name, value in vars(args).items() if name not in ignored}
         model.save(network, args.save, {"test_accuracy": accuracy, "rounds": rounds, "flags": flags, "command": args.flags,
                                         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds")})
-        print(f"saved the network to {args.save}")
+        log(f"saved the network to {args.save}"
+            + (f" (the weights after round {run.kept_round} of {args.epochs})" if interrupted else ""))
+    if not args.quiet:
+        describe_first(network, data.test_x[0], data.test_labels[0])
+        print(report.class_table(report.confusion_matrix(data.test_labels, predicted)))
     if args.plot_dir:
-        paths = report.write_plots(args.plot_dir, history, network, data.test_images, data.test_labels, probabilities)
-        print(f"wrote {', '.join(str(path) for path in paths)}")
+        paths = report.write_plots(args.plot_dir, run.history, network, data.test_images, data.test_labels, probabilities)
+        log(f"wrote {', '.join(str(path) for path in paths)}")
 
 
 def parse_args(parser, argv):
     """The flags of the recipe that argv names (or the default one), overridden by argv's own flags.
     A loaded network is only evaluated unless argv itself asks for --epochs."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    recipe = parser.parse_known_args(argv)[0].recipe
+    known = parser.parse_known_args(argv)[0]
+    others = {flag.partition("=")[0] for flag in argv if flag.startswith("--")} - {"--resume", "--data-dir", "--quiet"}
+    if known.resume and others:
+        parser.error(f"--resume goes on with the run's own flags; {', '.join(sorted(others))} cannot change them "
+                     "(only --data-dir and --quiet may be given)")
+    recipe = known.recipe
     args = parser.parse_args(RECIPES[recipe].split() + argv)
     if args.load and not any(flag == "--epochs" or flag.startswith("--epochs=") for flag in argv):
         args.epochs = 0
@@ -237,36 +305,53 @@ def merge_flags(tokens):
 
 
 def main(argv=None):
+    sys.stdout.reconfigure(line_buffering=True)  # each round's line as it happens, also into a pipe or file
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     parser = build_parser()
     args = parse_args(parser, argv)
+    if args.resume:
+        run, args = resumed_run(parser, args)
     args.epochs = DEFAULT_EPOCHS if args.epochs is None else args.epochs
     args.lr = args.lr or DEFAULT_LEARNING_RATES[args.optimizer]
+    check_outputs(parser, args)
     data = load_data(parser, args)
     log = (lambda line: None) if args.quiet else print
     log(f"flags: {args.flags}")
-    network, rounds_before = make_network(args, log)
+    if args.resume:
+        log(f"resuming {args.resume}: {model.describe(run.network)}; {run.rounds} of {args.epochs} rounds done")
+    else:
+        network, args.rounds_before = make_network(args, log)
+        check_memory(network, args)
+        run = new_run(network, args, data)
     if not args.quiet:
-        describe_first(network, data.test_x[0], data.test_labels[0])
-        print(f"correctly recognized images after {'loading' if args.load else 'initialization'}: "
-              f"{nn.accuracy(network, data.test_x, data.test_labels):.2%}")
-    start, history, interrupted, kept_round = time.perf_counter(), [], False, 0
+        describe_first(run.network, data.test_x[0], data.test_labels[0])
+        print(f"correctly recognized images after {'loading' if args.load or args.resume else 'initialization'}: "
+              f"{nn.accuracy(run.network, data.test_x, data.test_labels):.2%}")
+    start, interrupted = time.perf_counter(), False
     try:
-        kept_round = train(network, make_optimizer(network, args), args, data, history, log)
-        if kept_round != args.epochs:
-            log(f"keeping the weights after round {kept_round}, the best on the validation images")
+        train(run, args, data, log, PAUSE_ROUND)
+        if run.kept_round != args.epochs:
+            log(f"keeping the weights after round {run.kept_round}, the best on the validation images")
     except nn.DivergenceError as error:
-        sys.exit(f"error: training diverged: {error}; try a smaller learning rate than --lr {args.lr}")
+        cli.fail(f"training diverged: {error}; try a smaller learning rate than --lr {args.lr}")
     except KeyboardInterrupt:
         interrupted = True
+    except OSError as error:
+        cli.fail(f"{error.filename}: cannot write ({error.strerror})")
     if args.epochs:
         log(f"training took {time.perf_counter() - start:.1f} s")
     try:
-        report_results(network, args, data, history, rounds_before + kept_round)
+        report_results(run, args, data, interrupted)
     except OSError as error:
-        sys.exit(f"error: {error.filename}: cannot write ({error.strerror})")
+        cli.fail(f"{error.filename}: cannot write ({error.strerror})")
     if interrupted:
         sys.exit(130)
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:  # anywhere but in training, which keeps its last complete round and reports
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # a second Ctrl-C ends at once
+        print("train.py: interrupted", file=sys.stderr)
+        sys.exit(130)

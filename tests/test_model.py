@@ -260,10 +260,10 @@ def test_train_py_refuses_a_bad_model_file_in_one_line(tmp_path, mnist_dir):
     assert result.stderr.count("\n") == 1 and str(bad) in result.stderr and "Traceback" not in result.stderr
 
 
-def test_train_py_says_in_one_line_when_it_cannot_save(tmp_path, mnist_dir):
+def test_train_py_says_in_one_line_before_training_when_it_could_not_save(tmp_path, mnist_dir):
     target = tmp_path / "missing-folder" / "model.npz"
     result = subprocess.run([sys.executable, str(ROOT / "train.py"), "--data-dir", str(mnist_dir), "--limit", "500",
-                             "--hidden", "8", "--epochs", "1", "--quiet", "--save", str(target)],
+                             "--hidden", "8", "--epochs", "1", "--save", str(target)],
                             capture_output=True, text=True)
-    assert result.returncode == 1
-    assert result.stderr == f"error: {target}: cannot write (No such file or directory)\n"
+    assert result.returncode == 2 and result.stdout == ""  # refused before loading or training anything
+    assert result.stderr.endswith(f"train.py: error: --save {target}: no such folder: {target.parent}\n")

@@ -5,9 +5,11 @@ import re
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
+import model
 from conftest import ROOT
 
 TRAIN = str(ROOT / "train.py")
@@ -65,6 +67,10 @@ def test_a_diverging_run_stops_with_advice(mnist_dir):
         (["--epochs", "-1"], "--epochs"),
         (["--batch-size", "ten"], "--batch-size"),
         (["--lr-schedule", "sometimes"], "--lr-schedule"),
+        (["--seed", "-1"], "--seed"),
+        (["--dropout", "1"], "--dropout"),
+        (["--conv", "0"], "--conv"),
+        (["--recipe", "fast"], "--recipe"),
     ],
 )
 def test_nonsense_flags_exit_2_with_a_message(args, complaint):
@@ -83,6 +89,7 @@ def test_missing_data_gives_one_line_and_exit_1(tmp_path):
     result = run_train("--data-dir", str(tmp_path))
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and str(tmp_path) in result.stderr and "download-mnist.sh" in result.stderr
+    assert result.stderr.startswith("train.py: error: ")
 
 
 def test_corrupt_data_gives_one_line_and_exit_1(tmp_path, mnist_dir):
@@ -96,18 +103,73 @@ def test_corrupt_data_gives_one_line_and_exit_1(tmp_path, mnist_dir):
     assert result.stderr.count("\n") == 1 and "t10k-labels-idx1-ubyte.gz" in result.stderr
 
 
-def test_ctrl_c_keeps_the_last_complete_round(mnist_dir):
-    process = subprocess.Popen([sys.executable, "-u", TRAIN, "--limit", "3000", "--hidden", "64", "--epochs", "1000",
-                                "--data-dir", str(mnist_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def test_ctrl_c_keeps_the_last_complete_round_and_saves_it(tmp_path, mnist_dir):
+    saved = tmp_path / "model.npz"
+    # No -u: each round's line must arrive while training goes on, although stdout is a pipe.
+    process = subprocess.Popen([sys.executable, TRAIN, "--limit", "3000", "--hidden", "64", "--epochs", "1000",
+                                "--data-dir", str(mnist_dir), "--save", str(saved)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for line in process.stdout:
         if line.startswith("cost after training round 2:"):
+            assert process.poll() is None
+            round_2 = float(re.search(r"test (\d+\.\d\d)%", line).group(1))
             process.send_signal(signal.SIGINT)
             break
     out, err = process.communicate()
     assert process.returncode == 130
     assert "Traceback" not in err
-    assert re.search(r"interrupted in round \d+; keeping the weights after round \d+", out)
-    assert "correctly recognized images after training:" in out
+    kept = int(re.search(r"interrupted in round \d+; keeping the weights after round (\d+)", out).group(1))
+    accuracy = float(re.search(r"correctly recognized images after training: (\d+\.\d\d)%", out).group(1))
+    assert f"saved the network to {saved} (the weights after round {kept} of 1000)" in out
+    network, metadata = model.load(saved)
+    assert metadata["rounds"] == kept >= 2 and metadata["test_accuracy"] == pytest.approx(accuracy / 100, abs=5e-5)
+    if kept == 2:  # the Ctrl-C came before round 3 was complete: the weights are those that scored round_2
+        assert accuracy == round_2
+
+
+def test_ctrl_c_in_the_first_round_leaves_a_good_model_file_alone(tmp_path, mnist_dir):
+    saved = tmp_path / "model.npz"
+    saved.write_bytes(b"a good model")
+    process = subprocess.Popen([sys.executable, TRAIN, "--data-dir", str(mnist_dir), "--save", str(saved)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in process.stdout:
+        if line.startswith("correctly recognized images after initialization"):
+            time.sleep(0.5)  # into the first round, most likely (a round takes seconds)
+            process.send_signal(signal.SIGINT)
+            break
+    out, err = process.communicate()
+    assert process.returncode == 130 and "Traceback" not in err, out + err
+    if "interrupted in round 1" in out:  # else the Ctrl-C came before training began: "train.py: interrupted"
+        assert f"no training round was completed: nothing saved ({saved} is unchanged)" in out
+    assert saved.read_bytes() == b"a good model"
+
+
+def test_quiet_prints_only_the_accuracy_even_when_saving_and_drawing(tmp_path, mnist_dir):
+    result = run_train("--limit", "1000", "--hidden", "8", "--epochs", "1", "--quiet", "--data-dir", str(mnist_dir),
+                       "--save", str(tmp_path / "m.npz"), "--plot-dir", str(tmp_path / "plots"))
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(r"correctly recognized images after training: \d+\.\d\d%\n", result.stdout)
+    assert (tmp_path / "m.npz").exists() and (tmp_path / "plots" / "training.png").exists()
+
+
+@pytest.mark.parametrize("flag, target, complaint", [
+    ("--save", "missing/m.npz", "no such folder"),
+    ("--save", ".", "is a folder, not a file"),
+    ("--checkpoint", "missing/run.npz", "no such folder"),
+    ("--plot-dir", "file.txt", "is a file, not a folder"),
+    ("--plot-dir", "file.txt/plots", "file.txt is a file, not a folder"),
+])
+def test_unwritable_outputs_are_refused_before_training(tmp_path, flag, target, complaint):
+    (tmp_path / "file.txt").write_text("x")
+    result = run_train(flag, str(tmp_path / target), "--data-dir", str(tmp_path / "no-data-needed"))
+    assert result.returncode == 2 and complaint in result.stderr and flag in result.stderr
+    assert result.stderr.splitlines()[-1].startswith("train.py: error: ")
+
+
+def test_a_network_too_large_for_memory_is_refused_in_one_line(mnist_dir):
+    result = run_train("--hidden", "10000000", "--data-dir", str(mnist_dir))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert re.fullmatch(r"train\.py: error: not enough memory to build this network \(.*GiB.*\): .*\n", result.stderr)
 
 
 def parse(*argv):

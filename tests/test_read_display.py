@@ -5,9 +5,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import matplotlib.figure
 import matplotlib.image
 import numpy as np
 import pytest
+
+import mnist
+import read_display_mnist
 
 SCRIPT = Path(__file__).resolve().parent.parent / "read_display_mnist.py"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -118,3 +122,19 @@ def test_digits_are_laid_out_in_five_or_ten_columns(tmp_path, many_digits, count
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     assert matplotlib.image.imread(output).shape[:2] == size
+
+
+def test_fashion_pictures_are_titled_with_their_class_names(tmp_path, fake_mnist):
+    """--dataset fashion reads $MNIST_DIR too, and names its default picture after the dataset."""
+    result = run_headless("--dataset", "fashion", "--count", 3, cwd=tmp_path, MNIST_DIR=str(fake_mnist))
+    assert result.returncode == 0, result.stderr
+    assert "saved to fashion-train-0.png" in result.stdout
+    assert_png_picture(tmp_path / "fashion-train-0.png")
+
+
+@pytest.mark.parametrize("dataset, titles", [("mnist", ["#7: 7", "#8: 8"]), ("fashion", ["#7: Sneaker", "#8: Bag"])])
+def test_titles_give_the_index_and_the_class_name(dataset, titles):
+    figure = matplotlib.figure.Figure()
+    images, labels = np.zeros((2, 28, 28), np.uint8), np.array([7, 8], np.uint8)
+    read_display_mnist.draw_digits(figure, images, labels, 7, mnist.DATASETS[dataset].classes)
+    assert [axes.get_title() for axes in figure.axes] == titles

@@ -1,12 +1,14 @@
-"""Save a trained network to an .npz file and load it back.
+"""Models: the networks train.py builds from its flags, saved to an .npz file and loaded back.
 
 The file is a plain numpy archive, read with allow_pickle=False so that opening a model can never
-run code: one array per weight matrix and bias vector (weights0, bias0, weights1, ...) and a JSON
-header holding the architecture, how inputs are made from pixels, and metadata such as the test
-accuracy and the flags it was trained with.
+run code: one array per weight matrix and bias vector (weights{i} and bias{i} of layer i) and a JSON
+header holding the layers (each as the arguments that rebuild it), the loss, how inputs are made
+from pixels, and metadata such as the test accuracy and the flags it was trained with. Files of
+version 1, from before convolutional layers, held only the sizes of dense layers; they still load.
 """
 
 import json
+import math
 import tokenize
 import zipfile
 import zlib
@@ -14,13 +16,19 @@ from pathlib import Path
 
 import numpy as np
 
+import conv
 import files
 import nn
 
 FORMAT = "handwriting-recognition network"
-VERSION = 1
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
 # How a network input is made from a 28 x 28 uint8 image: row by row, pixel / 255 (0 paper, 1 ink).
 INPUT = {"height": 28, "width": 28, "scale": 1 / 255, "ink": "bright"}
+IMAGE_SHAPE = (INPUT["height"], INPUT["width"], 1)
+CLASSES = 10
+LAYER_TYPES = {"dense": nn.Dense, "dropout": nn.Dropout, "conv": conv.Conv2D, "maxpool": conv.MaxPool2D,
+               "flatten": conv.Flatten}
 
 
 ZIP_MAGIC = b"PK\x03\x04"  # an .npz file is a zip archive of .npy files
@@ -31,14 +39,57 @@ class ModelError(ValueError):
     """A file that is not a model this project wrote, or is damaged; the message names the file."""
 
 
+def build(hidden, conv_channels=(), kernel=3, padding=0, activation="relu", loss="cross-entropy", dropout=0.0,
+          init="scaled", rng=None, dropout_rng=None):
+    """The network train.py's flags describe, float32, for 28 x 28 images and 10 classes.
+
+    One block per entry C of conv_channels: C filters of kernel x kernel (with `padding` zeros around
+    the image), the activation, 2 x 2 max-pooling. Then the hidden dense layers of the given sizes
+    and the output layer, each after a dropout layer when dropout > 0. rng draws the initial weights,
+    dropout_rng the dropout masks. Raises ValueError when the images become too small for a block.
+    """
+    rng = np.random.default_rng(0) if rng is None else rng
+    layers, shape = [], IMAGE_SHAPE
+    for channels in conv_channels:
+        layers.append(conv.Conv2D(shape, channels, kernel, padding, activation, rng, init))
+        layers.append(conv.MaxPool2D(layers[-1].output_shape))
+        shape = layers[-1].output_shape
+    if conv_channels:
+        layers.append(conv.Flatten(shape))
+    sizes = [math.prod(shape), *hidden, CLASSES]
+    for i, (inputs, outputs) in enumerate(zip(sizes[:-1], sizes[1:])):
+        if dropout:
+            layers.append(nn.Dropout(dropout, dropout_rng))
+        layers.append(nn.Dense(inputs, outputs, activation if i < len(hidden) else "identity", rng, init))
+    return nn.Network(layers, loss)
+
+
+def describe(network):
+    """One line about the layers: "conv 32 3x3 relu, maxpool, flatten, dense 5408-10"."""
+    words = {
+        nn.Dense: lambda layer: f"dense {layer.weights.shape[0]}-{layer.weights.shape[1]}",
+        nn.Dropout: lambda layer: f"dropout {layer.rate:g}",
+        conv.Conv2D: lambda layer: f"conv {layer.output_shape[2]} {layer.kernel}x{layer.kernel}"
+                                   + (f" padding {layer.padding}" if layer.padding else ""),
+        conv.MaxPool2D: lambda layer: "maxpool 2x2",
+        conv.Flatten: lambda layer: "flatten",
+    }
+    parts = []
+    for layer in network.layers:
+        activation = getattr(layer, "activation", "identity")
+        parts.append(words[type(layer)](layer) + ("" if activation == "identity" else f" {activation}"))
+    return ", ".join(parts)
+
+
 def save(network, path, metadata=None):
     """Write `network` and a JSON-able `metadata` dict to `path` atomically and durably (files.py).
     Raises OSError naming `path` when it cannot be written."""
-    header = {"format": FORMAT, "version": VERSION, "sizes": network.sizes, "activation": network.activation,
+    header = {"format": FORMAT, "version": VERSION, "layers": [layer.config() for layer in network.layers],
               "loss": network.loss, "input": INPUT, "metadata": metadata or {}}
     arrays = {"header": np.array(json.dumps(header))}
     for i, layer in enumerate(network.layers):
-        arrays[f"weights{i}"], arrays[f"bias{i}"] = layer.weights, layer.bias
+        if layer.parameters():
+            arrays[f"weights{i}"], arrays[f"bias{i}"] = layer.parameters()
     # np.savez is given a file object: given a name, it would append .npz to it
     files.write_atomically(path, lambda file: np.savez(file, **arrays))
 
@@ -49,9 +100,9 @@ def load(path):
     path = Path(path)
     arrays = _read_arrays(path)
     header = _read_header(path, arrays)
-    network = nn.Network(header["sizes"], header["activation"], header["loss"])
+    network = _build_from(path, header)
     for i, layer in enumerate(network.layers):
-        for name, target in ((f"weights{i}", layer.weights), (f"bias{i}", layer.bias)):
+        for name, target in zip((f"weights{i}", f"bias{i}"), layer.parameters()):
             array = arrays.get(name)
             if array is None or array.shape != target.shape or array.dtype.kind != "f":
                 found = "missing" if array is None else f"{array.dtype} {array.shape}"
@@ -103,17 +154,51 @@ def _read_header(path, arrays):
         raise ModelError(f"{path}: not a model file written by train.py --save (no header)") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise ModelError(f"{path}: not a model file written by train.py --save")
-    if header.get("version") != VERSION:
-        raise ModelError(f"{path}: model format version {header.get('version')!r}; this program reads version {VERSION}")
-    sizes = header.get("sizes")
-    if not (isinstance(sizes, list) and len(sizes) >= 2 and all(isinstance(n, int) and n > 0 for n in sizes)):
-        raise ModelError(f"{path}: bad layer sizes {sizes!r}")
-    pixels = INPUT["height"] * INPUT["width"]
-    if sizes[0] != pixels or sizes[-1] != 10:
-        raise ModelError(f"{path}: a {sizes[0]}-input, {sizes[-1]}-output network; digits need {pixels} and 10")
-    if header.get("activation") not in nn.ACTIVATIONS or header.get("loss") not in nn.LOSSES:
-        raise ModelError(f"{path}: unknown activation {header.get('activation')!r} or loss {header.get('loss')!r}")
+    if header.get("version") not in READABLE_VERSIONS:
+        raise ModelError(f"{path}: model format version {header.get('version')!r}; this program reads versions "
+                         f"{' and '.join(map(str, READABLE_VERSIONS))}")
+    if header["version"] == 1:
+        header["layers"] = _dense_layers(path, header.get("sizes"), header.get("activation"))
+    if header.get("loss") not in nn.LOSSES:
+        raise ModelError(f"{path}: unknown loss {header.get('loss')!r}")
     if header.get("input") != INPUT:
         raise ModelError(f"{path}: its inputs are made differently from pixels: {header.get('input')!r}")
     header.setdefault("metadata", {})
     return header
+
+
+def _dense_layers(path, sizes, activation):
+    """The layers of a version 1 file, which held the sizes of its dense layers and their activation."""
+    if not (isinstance(sizes, list) and len(sizes) >= 2 and all(isinstance(n, int) and n > 0 for n in sizes)):
+        raise ModelError(f"{path}: bad layer sizes {sizes!r}")
+    last = len(sizes) - 2
+    return [{"type": "dense", "inputs": n_in, "outputs": n_out, "activation": "identity" if i == last else activation}
+            for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]))]
+
+
+def _build_from(path, header):
+    """The network that the header's layers describe, with fresh weights; ModelError if it is not one."""
+    configs = header.get("layers")
+    if not isinstance(configs, list) or not configs:
+        raise ModelError(f"{path}: no list of layers")
+    layers = []
+    for i, config in enumerate(configs):
+        kind = config.get("type") if isinstance(config, dict) else None
+        if kind not in LAYER_TYPES:
+            raise ModelError(f"{path}: layer {i + 1} is of an unknown type {kind!r}")
+        if config.get("activation", "identity") not in nn.ACTIVATIONS:
+            raise ModelError(f"{path}: layer {i + 1} has an unknown activation {config['activation']!r}")
+        arguments = {name: value for name, value in config.items() if name != "type"}
+        try:
+            layers.append(LAYER_TYPES[kind](**arguments))
+        except (TypeError, ValueError) as error:
+            raise ModelError(f"{path}: layer {i + 1} ({kind}) cannot be built: {error}") from None
+    try:
+        network = nn.Network(layers, header["loss"])
+    except ValueError as error:
+        raise ModelError(f"{path}: {error}") from None
+    pixels, outputs = math.prod(network.input_shape or (0,)), math.prod(network.output_shape or (0,))
+    if pixels != math.prod(IMAGE_SHAPE) or outputs != CLASSES:
+        raise ModelError(f"{path}: a {pixels}-input, {outputs}-output network; digits need {math.prod(IMAGE_SHAPE)} "
+                         f"and {CLASSES}")
+    return network

@@ -4,7 +4,7 @@ A batch of inputs is a matrix x of shape (batch, features), one sample per row, 
 one matrix product, z = x @ weights + bias, for the whole batch. Backpropagation runs the chain rule
 through the same products in reverse. There is no Python loop over samples anywhere.
 
-    network = Network([784, 128, 10], activation="relu", loss="cross-entropy", rng=rng)
+    network = mlp([784, 128, 10], activation="relu", loss="cross-entropy", rng=rng)
     optimizer = Adam(network.parameters())
     for epoch in range(epochs):
         order = rng.permutation(len(x))
@@ -120,37 +120,78 @@ def quadratic(logits, labels):
 LOSSES = {"cross-entropy": (cross_entropy, softmax), "mse": (quadratic, lambda z: sigmoid(z.copy()))}
 
 # ----------------------------------------------------------------------------------------------
-# Layers and the network.
+# Layers and the network. A layer maps a batch forward and a gradient backward:
+#     forward(x, training) -> output         backward(grad_output, need_input_grad) -> grad_input
+# and lists its parameters and their gradients (arrays of the same shapes, filled by backward).
+# Its input_shape and output_shape are those of one sample (None: any shape, passed on unchanged).
+# Convolutional layers live in conv.py and follow the same rules.
 
 INITIALIZATIONS = ("scaled", "plain")
 
 
-class Dense:
+def initial_weights(inputs, outputs, activation, rng, init="scaled", dtype=np.float32):
+    """Random (inputs, outputs) weights for a unit fed by `inputs` values (its fan-in)."""
+    if init == "plain":  # the original's: uniform in [-0.5, 0.5], whatever the layer's size
+        weights = rng.uniform(-0.5, 0.5, (inputs, outputs))
+    elif activation in ("relu", "leaky-relu"):  # He: keeps the variance of ReLU outputs steady
+        weights = rng.normal(0.0, math.sqrt(2.0 / inputs), (inputs, outputs))
+    else:  # Glorot: keeps the variance steady for sigmoid, tanh and the output layer
+        limit = math.sqrt(6.0 / (inputs + outputs))
+        weights = rng.uniform(-limit, limit, (inputs, outputs))
+    return weights.astype(dtype)
+
+
+class Layer:
+    """What every layer shares: no parameters unless it says otherwise, and reusable buffers."""
+
+    dtype = np.float32
+    input_shape = output_shape = None
+    floats_per_sample = 0  # the most a batch's buffers hold per sample: what evaluation budgets for
+
+    def parameters(self):
+        return []
+
+    def gradients(self):
+        return []
+
+    def buffer(self, name, shape, zeros=False, dtype=None):
+        """A reusable array of this shape (and the layer's dtype unless given), made anew only when the
+        shape changes (training batches, the last smaller one, evaluation batches). Fresh large arrays
+        cost page faults on every batch; reusing them was measured to halve the time of a gradient
+        product. Keeping one array per name, not one per shape, keeps memory bounded."""
+        buffers = self.__dict__.setdefault("buffers", {})
+        dtype = np.dtype(dtype or self.dtype)
+        array = buffers.get(name)
+        if array is None or array.shape != tuple(shape) or array.dtype != dtype:
+            array = buffers[name] = (np.zeros if zeros else np.empty)(shape, dtype)
+        return array
+
+
+class Dense(Layer):
     """A fully connected layer: output = activation(input @ weights + bias).
 
     weights: (inputs, outputs), bias: (outputs,). The layer keeps its last input and output for
     backward, and its gradients in grad_weights and grad_bias, reused from batch to batch.
     """
 
-    def __init__(self, inputs, outputs, activation, rng, init="scaled", dtype=np.float32):
-        if init == "plain":  # the original's: uniform in [-0.5, 0.5], whatever the layer's size
-            weights = rng.uniform(-0.5, 0.5, (inputs, outputs))
-        elif activation in ("relu", "leaky-relu"):  # He: keeps the variance of ReLU outputs steady
-            weights = rng.normal(0.0, math.sqrt(2.0 / inputs), (inputs, outputs))
-        else:  # Glorot: keeps the variance steady for sigmoid, tanh and the output layer
-            limit = math.sqrt(6.0 / (inputs + outputs))
-            weights = rng.uniform(-limit, limit, (inputs, outputs))
-        self.weights = weights.astype(dtype)
+    def __init__(self, inputs, outputs, activation="identity", rng=None, init="scaled", dtype=np.float32):
+        rng = np.random.default_rng(0) if rng is None else rng
+        self.weights = initial_weights(inputs, outputs, activation, rng, init, dtype)
         self.bias = np.zeros(outputs, dtype)
-        self.activation = activation
+        self.activation, self.dtype = activation, dtype
         self.grad_weights = np.zeros_like(self.weights)
         self.grad_bias = np.zeros_like(self.bias)
-        self.buffers = {}
+        self.input_shape, self.output_shape, self.floats_per_sample = (inputs,), (outputs,), outputs
 
-    def forward(self, x):
+    def config(self):
+        """What rebuilds this layer (without its weights): the constructor's arguments."""
+        inputs, outputs = self.weights.shape
+        return {"type": "dense", "inputs": inputs, "outputs": outputs, "activation": self.activation}
+
+    def forward(self, x, training=False):
         """x: (batch, inputs) -> (batch, outputs), in a buffer that the next forward overwrites."""
         self.input = x
-        z = np.matmul(x, self.weights, out=self.buffer("output", len(x), self.bias.size))
+        z = np.matmul(x, self.weights, out=self.buffer("output", (len(x), self.bias.size)))
         z += self.bias
         self.output = ACTIVATIONS[self.activation][0](z)
         return self.output
@@ -166,36 +207,69 @@ class Dense:
         np.sum(grad_output, axis=0, out=self.grad_bias)
         if not need_input_grad:
             return None
-        return np.matmul(grad_output, self.weights.T, out=self.buffer("grad_input", len(grad_output), len(self.weights)))
+        return np.matmul(grad_output, self.weights.T, out=self.buffer("grad_input", self.input.shape))
 
-    def buffer(self, name, rows, columns):
-        """A reusable (rows, columns) array. Fresh large arrays cost page faults on every batch; reusing
-        them was measured to halve the time of a gradient product."""
-        key = (name, rows)
-        if key not in self.buffers:
-            self.buffers[key] = np.empty((rows, columns), self.weights.dtype)
-        return self.buffers[key]
+    def parameters(self):
+        return [self.weights, self.bias]
+
+    def gradients(self):
+        return [self.grad_weights, self.grad_bias]
+
+
+class Dropout(Layer):
+    """Inverted dropout: in training, each value is zeroed with probability `rate` and the others are
+    divided by 1 - rate, so that a unit's expected output is the same in training and in use, where
+    the layer passes its input through untouched."""
+
+    def __init__(self, rate, rng=None, dtype=np.float32):
+        if not 0 <= rate < 1:
+            raise ValueError(f"a dropout rate must be at least 0 and below 1, not {rate}")
+        self.rate, self.dtype = rate, dtype
+        self.rng = np.random.default_rng(0) if rng is None else rng
+        self.mask = None
+
+    def config(self):
+        return {"type": "dropout", "rate": self.rate}
+
+    def forward(self, x, training=False):
+        """x: (batch, ...) -> the same shape: x times a fresh random mask in training, else x."""
+        if not training or self.rate == 0:
+            self.mask = None
+            return x
+        self.mask = self.buffer("mask", x.shape)
+        self.rng.random(out=self.mask, dtype=self.dtype)
+        np.greater_equal(self.mask, self.rate, out=self.mask)  # 1 keeps a value, 0 drops it
+        self.mask /= 1 - self.rate
+        return np.multiply(x, self.mask, out=self.buffer("output", x.shape))
+
+    def backward(self, grad_output, need_input_grad=True):
+        if self.mask is not None:
+            grad_output *= self.mask
+        return grad_output
 
 
 class Network:
-    """Dense layers of the given sizes, e.g. [784, 128, 10]: hidden layers use `activation`, the last
-    layer gives logits, and `loss` ("cross-entropy" or "mse") decides how they become probabilities."""
+    """A sequence of layers whose last one gives logits, and a loss ("cross-entropy" or "mse") that
+    decides how those become probabilities. Inputs are rows of numbers, (batch, features); a layer
+    that wants images (conv.py) shapes its rows into them itself."""
 
-    def __init__(self, sizes, activation="relu", loss="cross-entropy", rng=None, init="scaled", dtype=np.float32):
-        if activation not in ACTIVATIONS or loss not in LOSSES or init not in INITIALIZATIONS:
-            raise ValueError(f"unknown activation {activation!r}, loss {loss!r} or init {init!r}")
-        rng = np.random.default_rng(0) if rng is None else rng
-        self.sizes, self.activation, self.loss = list(sizes), activation, loss
-        last = len(sizes) - 2
-        self.layers = [
-            Dense(n_in, n_out, "identity" if i == last else activation, rng, init, dtype)
-            for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]))
-        ]
+    def __init__(self, layers, loss="cross-entropy"):
+        if loss not in LOSSES:
+            raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
+        self.layers, self.loss = list(layers), loss
+        shape = self.input_shape = None  # what the previous layer gives each sample; what the network takes
+        for i, layer in enumerate(self.layers):
+            if None not in (shape, layer.input_shape) and shape != layer.input_shape:
+                raise ValueError(f"layer {i + 1} ({type(layer).__name__}) takes samples of shape {layer.input_shape}, "
+                                 f"but the layer before it gives {shape}")
+            self.input_shape = self.input_shape or layer.input_shape
+            shape = layer.output_shape or shape
+        self.output_shape = shape
 
-    def forward(self, x):
-        """x: (batch, inputs) -> logits (batch, classes)."""
+    def forward(self, x, training=False):
+        """x: (batch, inputs) -> logits (batch, classes). training=True: dropout active."""
         for layer in self.layers:
-            x = layer.forward(x)
+            x = layer.forward(x, training)
         return x
 
     def backward(self, grad_logits, need_input_grad=False):
@@ -209,25 +283,44 @@ class Network:
         """The loss's mean cost over the batch and its gradient w.r.t. the logits."""
         return LOSSES[self.loss][0](logits, labels)
 
-    def probabilities(self, x, batch_size=10000):
+    def probabilities(self, x, batch_size=None):
         """x: (N, inputs) -> (N, classes) probabilities (softmax, or sigmoid outputs for "mse")."""
         to_probabilities = LOSSES[self.loss][1]
         return np.concatenate([to_probabilities(logits) for logits in self.logits_in_batches(x, batch_size)])
 
-    def predict(self, x, batch_size=10000):
+    def predict(self, x, batch_size=None):
         """x: (N, inputs) -> (N,) the most probable class of each sample (the largest logit)."""
         return np.concatenate([logits.argmax(axis=1) for logits in self.logits_in_batches(x, batch_size)])
 
-    def logits_in_batches(self, x, batch_size):
-        """The logits of x (N, inputs), batch_size rows at a time, so that memory stays bounded for any N.
-        Each batch's logits are overwritten by the next: use them before asking for the next."""
+    def logits_in_batches(self, x, batch_size=None):
+        """The logits of x (N, inputs), batch_size rows at a time (default: as many as fit in
+        EVALUATION_MEMORY in the largest layer), so that memory stays bounded for any N. Each batch's logits are
+        overwritten by the next: use them before asking for the next."""
+        if batch_size is None:
+            largest = max(layer.floats_per_sample for layer in self.layers)
+            batch_size = max(1, min(10000, EVALUATION_MEMORY // (4 * largest)))
         return (self.forward(x[i : i + batch_size]) for i in range(0, len(x), batch_size))
 
     def parameters(self):
-        return [p for layer in self.layers for p in (layer.weights, layer.bias)]
+        return [p for layer in self.layers for p in layer.parameters()]
 
     def gradients(self):
-        return [g for layer in self.layers for g in (layer.grad_weights, layer.grad_bias)]
+        return [g for layer in self.layers for g in layer.gradients()]
+
+
+# Evaluation goes in batches whose largest layer output takes at most this many bytes.
+EVALUATION_MEMORY = 2**26
+
+
+def mlp(sizes, activation="relu", loss="cross-entropy", rng=None, init="scaled", dtype=np.float32):
+    """A fully connected network of the given layer sizes, e.g. [784, 128, 10]: the hidden layers use
+    `activation`, the last one gives the logits."""
+    if activation not in ACTIVATIONS or init not in INITIALIZATIONS:
+        raise ValueError(f"unknown activation {activation!r} or init {init!r}")
+    rng = np.random.default_rng(0) if rng is None else rng
+    last = len(sizes) - 2
+    return Network([Dense(n_in, n_out, "identity" if i == last else activation, rng, init, dtype)
+                    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]))], loss)
 
 
 def accuracy(network, x, labels):
@@ -344,7 +437,7 @@ def train_epoch(network, optimizer, x, labels, batch_size, learning_rates, max_c
     with np.errstate(over="ignore", invalid="ignore"):
         for batch, start in enumerate(range(0, len(x), batch_size)):
             inputs, targets = x[start : start + batch_size], labels[start : start + batch_size]
-            logits = network.forward(inputs)
+            logits = network.forward(inputs, training=True)
             correct += np.count_nonzero(logits.argmax(axis=1) == targets)
             cost, grad_logits = network.cost(logits, targets)
             if not cost <= max_cost:  # also true for NaN

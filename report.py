@@ -19,6 +19,7 @@ from matplotlib.colors import PowerNorm
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+import conv
 import mnist
 import plots
 
@@ -104,7 +105,7 @@ def write_plots(plot_dir, history, network, test_images, test_labels, probabilit
         "training.png": training_figure(history),
         "confusion.png": confusion_figure(matrix),
         "mistakes.png": mistakes_figure(test_images, test_labels, probabilities),
-        "weights.png": weights_figure(network.layers[0].weights, digit_templates=len(network.layers) == 1),
+        "weights.png": weights_figure(*first_layer_pictures(network)),
     }
     for name, figure in figures.items():
         plots.save_png(figure, plot_dir / name)
@@ -199,29 +200,38 @@ def mistakes_figure(images, labels, probabilities):
     return figure
 
 
-def weights_figure(weights, digit_templates=False):
-    """The first layer's weights (784, units) as one 28 x 28 picture per unit, for the first
-    WEIGHT_UNITS units: red where ink raises the unit's input, blue where it lowers it.
+def first_layer_pictures(network):
+    """What the first layer with weights looks for: (units, height, width) pictures and what a unit
+    is: "filter" (a convolution's K x K filters, of its first input channel), "digit" (the output
+    layer of a network without hidden layers) or "unit" (a hidden unit's weights on the 28 x 28 pixels)."""
+    layer = next(layer for layer in network.layers if layer.parameters())
+    if isinstance(layer, conv.Conv2D):
+        k = layer.kernel
+        return layer.weights.reshape(k, k, layer.input_shape[2], -1)[:, :, 0].transpose(2, 0, 1), "filter"
+    pictures = layer.weights.T.reshape(-1, mnist.IMAGE_SIZE, mnist.IMAGE_SIZE)
+    return pictures, "digit" if layer is network.layers[-1] else "unit"
 
-    digit_templates: the layer is the output layer (a network without hidden layers), so its units
-    are the ten digits. Each unit has its own symmetric colour scale: the shapes matter, not how
-    large one unit's weights are next to another's.
+
+def weights_figure(pictures, kind="unit"):
+    """The first WEIGHT_UNITS of the (units, height, width) weight pictures from first_layer_pictures,
+    red where ink raises the unit's input, blue where it lowers it. Each unit has its own symmetric
+    colour scale: the shapes matter, not how large one unit's weights are next to another's.
     """
-    units = weights.shape[1]
+    units = len(pictures)
     shown = min(units, WEIGHT_UNITS)
     columns = min(shown, 5 if shown <= 10 else 8)
     rows = math.ceil(shown / columns)
     figure = Figure(figsize=(1.15 * columns, 1.3 * rows + 0.7), layout="constrained")
     for unit in range(shown):
-        picture = weights[:, unit].reshape(mnist.IMAGE_SIZE, mnist.IMAGE_SIZE)
+        picture = pictures[unit]
         limit = np.abs(picture).max() or 1.0  # an all-zero unit still needs a scale of nonzero width
         axes = figure.add_subplot(rows, columns, unit + 1)
         axes.imshow(picture, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
-        axes.set_title(f"digit {unit}" if digit_templates else f"unit {unit}", fontsize=9)
+        axes.set_title(f"{kind} {unit}", fontsize=9)
         axes.axis("off")
-    if digit_templates:
-        title = "Weights from the pixels to each digit (no hidden layer)"
-    else:
-        title = f"First-layer weights of hidden units 0-{shown - 1} (of {units})"
-    figure.suptitle(f"{title}\nred: ink there raises the unit, blue: lowers it", fontsize=11)
+    size = "x".join(map(str, pictures.shape[1:]))
+    titles = {"digit": "Weights from the pixels to each digit (no hidden layer)",
+              "unit": f"First-layer weights of hidden units 0-{shown - 1} (of {units})",
+              "filter": f"First-layer {size} filters 0-{shown - 1} (of {units})"}
+    figure.suptitle(f"{titles[kind]}\nred: ink there raises the unit, blue: lowers it", fontsize=11)
     return figure

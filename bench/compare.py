@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
-"""How fast is the numpy network? Train the same model with ./train.py and with PyTorch, in one run.
+"""How fast is the numpy network? Train the same models with ./train.py and with PyTorch, in one run.
 
-    python bench/compare.py                 # about three minutes on a 2-core machine
-    python bench/compare.py --epochs 5      # quicker, noisier
+    python bench/compare.py                 # the MLP and the CNN: about ten minutes on a 2-core machine
+    python bench/compare.py --only mlp --epochs 5      # quicker, noisier
 
-Prints a markdown table: median seconds per epoch (the first epoch, a warm-up, left out), the ratio
-to PyTorch, test accuracy, prediction speed, peak memory, and the share of this machine's measured
-float32 matrix-product rate that training reaches. Then the original project's configuration and the
-default recipe, timed whole. PyTorch is optional (pip install torch==2.13.0); without it the table
-says so. Every measurement runs in its own process, with the same number of threads for both.
+Prints a markdown table: for a fully connected network (784-256-10) and a convolutional one
+(--conv 32 64 --kernel 3 --hidden), median seconds per epoch (the first epoch, a warm-up, left out),
+the ratio to PyTorch, test accuracy, prediction speed, peak memory, and the share of this machine's
+measured float32 matrix-product rate that training reaches. Then the original project's
+configuration and the default recipe, timed whole. PyTorch is optional (pip install torch==2.13.0);
+without it the table says so. Every measurement runs in its own process, with the same number of
+threads for both, and both start from the same weights and see the same batches.
 """
 
 import argparse
@@ -29,11 +31,18 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", THREADS)  # numpy's BLAS reads thi
 import numpy as np  # noqa: E402  (after the thread settings above)
 
 sys.path.insert(0, str(ROOT))
+import conv  # noqa: E402
 import mnist  # noqa: E402
 import model  # noqa: E402
+import nn  # noqa: E402
 
 RECIPE = ["--activation", "relu", "--loss", "cross-entropy", "--optimizer", "adam", "--lr", "0.001",
           "--lr-schedule", "constant", "--batch-size", "128", "--seed", "0"]
+# name: (the flags both sides build the network from, model.build's arguments for the FLOP count)
+NETWORKS = {
+    "mlp": (["--hidden", "256"], {"hidden": [256]}),
+    "cnn": (["--conv", "32", "64", "--kernel", "3", "--hidden"], {"hidden": [], "conv_channels": [32, 64], "kernel": 3}),
+}
 ORIGINAL = ["--hidden", "128", "--activation", "sigmoid", "--loss", "mse", "--init", "plain", "--optimizer", "sgd",
             "--lr", "1", "--lr-schedule", "constant", "--batch-size", "0", "--shift", "0", "--epochs", "100"]
 ORIGINAL_SECONDS = 240  # "94% after 4 minutes", as the original project reported
@@ -74,10 +83,16 @@ def gemm_rate(size=2048, repeats=7):
     return 2 * size**3 / statistics.median(times)
 
 
-def training_flops(sizes, images):
+def training_flops(network, images):
     """Multiply-adds x 2 of one epoch: forward products, weight gradients, and input gradients of
     every layer but the first (train.py skips that one)."""
-    products = [n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+    products = []
+    for layer in network.layers:
+        if isinstance(layer, nn.Dense):
+            products.append(layer.weights.size)
+        elif isinstance(layer, conv.Conv2D):  # one (pixels, K*K*in) x (K*K*in, out) product
+            height, width, _ = layer.output_shape
+            products.append(height * width * layer.weights.size)
     return 2 * images * (2 * sum(products) + sum(products[1:]))
 
 
@@ -97,40 +112,27 @@ def megabytes(size):
     return f"{size / 2**20:.0f} MB"
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--epochs", type=int, default=10, help="epochs of each compared run (default: 10)")
-    parser.add_argument("--hidden", type=int, default=256, help="hidden units of the compared model (default: 256)")
-    parser.add_argument("--data-dir", help="folder with the MNIST files (default: $MNIST_DIR, else data/)")
-    args = parser.parse_args()
-    python, sizes = sys.executable, [784, args.hidden, 10]
-    test_x = mnist.as_inputs(mnist.load_split("test", args.data_dir)[0])
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
-    print(f"CPU: {cpu}, {os.cpu_count()} cores; {THREADS} threads for numpy's BLAS and for PyTorch; numpy {np.__version__}")
-    rate = gemm_rate()
-    print(f"measured float32 matrix product (2048 x 2048): {rate / 1e9:.0f} GFLOP/s\n")
-
+def compare(name, epochs, test_x, data_dir, rate):
+    """Train network `name` for `epochs` rounds with train.py and with PyTorch; prints its table rows."""
+    python, (flags, architecture) = sys.executable, NETWORKS[name]
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         saved = Path(folder) / "model.npz"
-        command = [python, str(ROOT / "train.py"), "--hidden", str(args.hidden), *RECIPE, "--epochs", str(args.epochs),
-                   "--save", str(saved)]
-        output, _, memory = run(command, args.data_dir)
+        command = [python, str(ROOT / "train.py"), *RECIPE, *flags, "--epochs", str(epochs), "--save", str(saved)]
+        output, _, memory = run(command, data_dir)
         rows.append(["numpy (this project)", epoch_seconds(output), final_accuracy(output),
                      prediction_rate(saved, test_x), memory])
     if importlib.util.find_spec("torch"):
-        command = [python, str(ROOT / "bench" / "torch_mnist.py"), "--hidden", str(args.hidden),
-                   "--epochs", str(args.epochs), "--seed", "0"]
-        output, _, memory = run(command, args.data_dir)
+        command = [python, str(ROOT / "bench" / "torch_mnist.py"), *flags, "--epochs", str(epochs), "--seed", "0"]
+        output, _, memory = run(command, data_dir)
         speed = float(re.search(r"prediction: (\d+) images/s", output).group(1))
         version = re.search(r"torch (\S+),", output).group(1)
         rows.append([f"PyTorch {version}", epoch_seconds(output), final_accuracy(output), speed, memory])
     else:
         rows.append(None)
-
-    flops = training_flops(sizes, 60000)
-    print(f"784-{args.hidden}-10, ReLU, softmax cross-entropy, Adam lr 0.001, batch 128, float32, {args.epochs} epochs "
-          f"({flops / 1e9:.1f} GFLOP per epoch)\n")
+    flops = training_flops(model.build(**architecture), 60000)
+    print(f"{name}: {' '.join(flags)}; ReLU, softmax cross-entropy, Adam lr 0.001, batch 128, float32, "
+          f"{epochs} epochs ({flops / 1e9:.1f} GFLOP per epoch)\n")
     print("| implementation | s/epoch (median) | ratio to PyTorch | test accuracy | prediction images/s "
           "| peak RSS | share of GEMM rate |")
     print("|---|---|---|---|---|---|---|")
@@ -139,17 +141,35 @@ def main():
         if row is None:
             print("| PyTorch | not installed (pip install torch==2.13.0) | | | | | |")
             continue
-        name, seconds, accuracy, speed, memory = row
+        implementation, seconds, accuracy, speed, memory = row
         median = statistics.median(seconds)
         ratio = f"{median / reference:.2f}" if reference else "-"
-        print(f"| {name} | {median:.3f} | {ratio} | {accuracy:.2f}% | {speed:,.0f} | {megabytes(memory)} "
+        print(f"| {implementation} | {median:.3f} | {ratio} | {accuracy:.2f}% | {speed:,.0f} | {megabytes(memory)} "
               f"| {flops / median / rate:.0%} |")
+    print()
 
-    print("\n| whole run | test accuracy | wall time | peak RSS |")
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--epochs", type=int, default=10, help="epochs of the compared MLP runs (default: 10)")
+    parser.add_argument("--cnn-epochs", type=int, default=3, help="epochs of the compared CNN runs (default: 3)")
+    parser.add_argument("--only", choices=NETWORKS, help="compare only this network, and skip the whole runs")
+    parser.add_argument("--data-dir", help="folder with the MNIST files (default: $MNIST_DIR, else data/)")
+    args = parser.parse_args()
+    test_x = mnist.as_inputs(mnist.load_split("test", args.data_dir)[0])
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
+    print(f"CPU: {cpu}, {os.cpu_count()} cores; {THREADS} threads for numpy's BLAS and for PyTorch; numpy {np.__version__}")
+    rate = gemm_rate()
+    print(f"measured float32 matrix product (2048 x 2048): {rate / 1e9:.0f} GFLOP/s\n")
+    for name in [args.only] if args.only else NETWORKS:
+        compare(name, args.cnn_epochs if name == "cnn" else args.epochs, test_x, args.data_dir, rate)
+    if args.only:
+        return
+    print("| whole run | test accuracy | wall time | peak RSS |")
     print("|---|---|---|---|")
     for name, flags in [("the original's configuration (sigmoid, 128 hidden, full batch, 100 rounds)", ORIGINAL),
                         ("the default recipe (./train.py)", [])]:
-        output, seconds, memory = run([python, str(ROOT / "train.py"), *flags, "--quiet"], args.data_dir)
+        output, seconds, memory = run([sys.executable, str(ROOT / "train.py"), *flags, "--quiet"], args.data_dir)
         print(f"| {name} | {final_accuracy(output):.2f}% | {seconds:.1f} s | {megabytes(memory)} |")
     print(f"\nThe original took about {ORIGINAL_SECONDS} s for its 100 rounds.")
 

@@ -2,8 +2,9 @@
 """The benchmark's PyTorch side: the same network, data, order and optimizer as ./train.py, in torch.
 
     python bench/torch_mnist.py --hidden 256 --epochs 10 --seed 0
+    python bench/torch_mnist.py --conv 32 64 --kernel 3 --hidden --epochs 3 --seed 0
 
-The weights start from the very values train.py would draw (nn.Network with the same seed), and
+The weights start from the very values train.py would draw (model.build with the same seed), and
 each round uses mnist.shuffled_inputs with train.py's generator, so both see identical batches and
 the only difference is who does the arithmetic. Prints train.py's lines, so that bench/compare.py
 reads both the same way, and the prediction speed over the test images.
@@ -20,29 +21,57 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import conv  # noqa: E402
 import mnist  # noqa: E402
+import model as ours  # noqa: E402  (torch code says "model" for its networks)
 import nn  # noqa: E402
 
 
 def torch_network(network):
-    """A torch Sequential (Linear, ReLU, ..., Linear) holding copies of a ReLU nn.Network's weights."""
-    layers = []
-    for layer in network.layers:
-        linear = torch.nn.Linear(*layer.weights.shape)
-        with torch.no_grad():
-            linear.weight.copy_(torch.from_numpy(layer.weights.T.copy()))
-            linear.bias.copy_(torch.from_numpy(layer.bias))
-        layers += [linear, torch.nn.ReLU()]
-    return torch.nn.Sequential(*layers[:-1])
+    """A torch Sequential holding copies of a model.build network's weights (ReLU, no dropout).
+
+    Ours keeps images channels last and flattens them in (row, column, channel) order; torch keeps
+    channels first and flattens in (channel, row, column) order: the weights are permuted to match."""
+    layers, image = [], None  # image: the (height, width, channels) that the next Flatten meets
+    with torch.no_grad():
+        for layer in network.layers:
+            if isinstance(layer, conv.Conv2D):
+                k, (_, _, in_channels), out_channels = layer.kernel, layer.input_shape, layer.output_shape[2]
+                convolution = torch.nn.Conv2d(in_channels, out_channels, k, padding=layer.padding)
+                convolution.weight.copy_(torch.from_numpy(
+                    layer.weights.reshape(k, k, in_channels, out_channels).transpose(3, 2, 0, 1).copy()))
+                convolution.bias.copy_(torch.from_numpy(layer.bias))
+                layers += [convolution, torch.nn.ReLU()]
+            elif isinstance(layer, conv.MaxPool2D):
+                layers.append(torch.nn.MaxPool2d(2))
+            elif isinstance(layer, conv.Flatten):
+                image = layer.input_shape
+                layers.append(torch.nn.Flatten())
+            elif isinstance(layer, nn.Dense):
+                weights = layer.weights
+                if image is not None:  # rows in (row, column, channel) order -> (channel, row, column)
+                    weights = weights.reshape(*image, -1).transpose(2, 0, 1, 3).reshape(len(weights), -1)
+                    image = None
+                linear = torch.nn.Linear(*weights.shape)
+                linear.weight.copy_(torch.from_numpy(weights.T.copy()))
+                linear.bias.copy_(torch.from_numpy(layer.bias))
+                layers += [linear, torch.nn.ReLU()]
+    return torch.nn.Sequential(*layers[:-1])  # no ReLU after the logits
 
 
-def accuracy(model, x, labels):
+def accuracy(model, x, labels, batch_size=1000):
+    """The fraction of x classified as labels, in batches: a CNN's activations for all 10,000 test
+    images at once would take gigabytes."""
     with torch.inference_mode():
-        return (model(x).argmax(dim=1) == labels).float().mean().item()
+        right = sum((model(x[i : i + batch_size]).argmax(dim=1) == labels[i : i + batch_size]).sum().item()
+                    for i in range(0, len(x), batch_size))
+    return right / len(x)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--conv", type=int, nargs="*", default=[])
+    parser.add_argument("--kernel", type=int, default=3)
     parser.add_argument("--hidden", type=int, nargs="*", default=[256])
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=128)
@@ -56,14 +85,16 @@ def main():
 
     train_images, train_labels = mnist.load_split("train", args.data_dir)
     test_images, test_labels = mnist.load_split("test", args.data_dir)
-    test_x, test_y = torch.from_numpy(mnist.as_inputs(test_images)), torch.from_numpy(test_labels.astype(np.int64))
-    model = torch_network(nn.Network([784, *args.hidden, 10], "relu", rng=np.random.default_rng([args.seed, 0])))
+    shape = (-1, 1, 28, 28) if args.conv else (-1, 784)  # torch's convolutions want channels first
+    test_x = torch.from_numpy(mnist.as_inputs(test_images)).reshape(shape)
+    test_y = torch.from_numpy(test_labels.astype(np.int64))
+    model = torch_network(ours.build(args.hidden, args.conv, args.kernel, rng=np.random.default_rng([args.seed, 0])))
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     rng, x = np.random.default_rng([args.seed, 1]), None
     for epoch in range(args.epochs):
         start = time.perf_counter()
         x, labels = mnist.shuffled_inputs(train_images, train_labels, rng, args.shift, x)
-        inputs, targets = torch.from_numpy(x), torch.from_numpy(labels.astype(np.int64))
+        inputs, targets = torch.from_numpy(x).reshape(shape), torch.from_numpy(labels.astype(np.int64))
         total = 0.0
         for i in range(0, len(x), args.batch_size):
             optimizer.zero_grad(set_to_none=True)

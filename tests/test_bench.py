@@ -4,6 +4,8 @@ import importlib.util
 
 import pytest
 
+import model
+import nn
 from conftest import ROOT
 
 spec = importlib.util.spec_from_file_location("compare", ROOT / "bench" / "compare.py")
@@ -14,9 +16,16 @@ spec.loader.exec_module(compare)
 def test_training_flops_count_forward_weight_and_hidden_input_gradients():
     # forward 2 * (784*256 + 256*10), weight gradients the same, input gradient of layer 2 only
     per_image = 2 * (784 * 256 + 256 * 10) * 2 + 2 * 256 * 10
-    assert compare.training_flops([784, 256, 10], 60000) == 60000 * per_image
-    assert compare.training_flops([784, 256, 10], 60000) == pytest.approx(49.1e9, rel=1e-3)
-    assert compare.training_flops([784, 10], 1) == 2 * 2 * 7840
+    assert compare.training_flops(nn.mlp([784, 256, 10]), 60000) == 60000 * per_image
+    assert compare.training_flops(nn.mlp([784, 256, 10]), 60000) == pytest.approx(49.1e9, rel=1e-3)
+    assert compare.training_flops(nn.mlp([784, 10]), 1) == 2 * 2 * 7840
+
+
+def test_training_flops_of_a_cnn_count_each_output_pixel_of_each_filter():
+    # conv 1 -> 4 (3x3) on 28x28: 26*26 pixels * 9 * 4; conv 4 -> 8 (3x3) on 13x13: 11*11 * 36 * 8; dense 200 -> 10
+    products = [26 * 26 * 9 * 4, 11 * 11 * 36 * 8, 200 * 10]
+    expected = 2 * (2 * sum(products) + sum(products[1:]))
+    assert compare.training_flops(model.build([], [4, 8], 3), 1) == expected
 
 
 def test_reads_the_seconds_and_accuracy_that_train_py_prints():

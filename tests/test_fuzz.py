@@ -9,6 +9,8 @@ the data is rarely interesting), overwritten header bytes, and bytes at random.
 import functools
 import gzip
 import io
+import json
+import re
 import tempfile
 import zipfile
 from pathlib import Path
@@ -126,13 +128,16 @@ def model_file():
     """The bytes of a small valid model file and the offsets of its zip structure."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "valid.npz"
-        model.save(nn.Network([784, 8, 10], rng=np.random.default_rng(0)), path, {"test_accuracy": 0.5})
+        model.save(nn.mlp([784, 8, 10], rng=np.random.default_rng(0)), path, {"test_accuracy": 0.5})
         data = path.read_bytes()
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         members = [info.header_offset for info in archive.infolist()]
     # Local headers, the .npy headers just after them, and the central directory at the end.
     hot_spots = tuple(members) + tuple(offset + 40 for offset in members) + (len(data) - 400, len(data) - 200)
     return data, hot_spots
+
+
+SHAPES = [(784, 8), (8,), (8, 10), (10,)]  # the weights and biases of the fuzzed model
 
 
 def load_model_or_own_error(path):
@@ -149,7 +154,7 @@ def test_the_fuzzed_model_file_is_valid_to_begin_with(folder):
     path = folder / "valid-copy.npz"
     path.write_bytes(model_file()[0])
     network, metadata = model.load(path)
-    assert network.sizes == [784, 8, 10] and metadata == {"test_accuracy": 0.5}
+    assert [p.shape for p in network.parameters()] == SHAPES and metadata == {"test_accuracy": 0.5}
 
 
 @EXAMPLES
@@ -161,8 +166,8 @@ def test_model_loader_loads_or_raises_model_error(folder, data):
     loaded = load_model_or_own_error(path)
     if loaded is not None:
         network, _ = loaded
-        assert network.sizes == [784, 8, 10]
-        assert all(np.isfinite(layer.weights).all() and np.isfinite(layer.bias).all() for layer in network.layers)
+        assert [p.shape for p in network.parameters()] == SHAPES
+        assert all(np.isfinite(p).all() for p in network.parameters())
 
 
 JSON_PIECES = ['"', "[", "]", "{", "}", ",", ":", "0", "1", "-1", "1.0", "1e999", "NaN", "null", "true", '""', "784"]
@@ -180,11 +185,31 @@ def test_model_loader_survives_any_header_text(folder, data):
                                min_size=1, max_size=4))
     for offset, removed, piece in edits:
         text = text[:offset] + piece + text[offset + removed:]
+    # A header claiming a layer of millions of units makes model.load allocate them (see the xfail
+    # test below); such sizes are left out here, lest this test fill the machine's memory.
+    if any(int(number) > 1000 for number in re.findall(r"(?<![\d.])\d+(?![\d.])", text)):
+        reject()
     arrays["header"] = np.array(text)
     path = folder / "mutated-header.npz"
     with open(path, "wb") as file:
         np.savez(file, **arrays)
     load_model_or_own_error(path)
+
+
+@pytest.mark.xfail(strict=False, reason="model.load builds the layers a header describes before comparing them "
+                                        "with the arrays in the file: a claim of 10**12 units escapes as MemoryError "
+                                        "(and a 28 KB file claiming 100000 took 5 s and 950 MB before its refusal)")
+def test_a_header_claiming_a_huge_layer_is_refused_before_anything_is_allocated(folder):
+    with np.load(io.BytesIO(model_file()[0])) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    header = json.loads(str(arrays["header"]))
+    header["layers"][0]["outputs"] = header["layers"][1]["inputs"] = 10**12
+    arrays["header"] = np.array(json.dumps(header))
+    path = folder / "huge-layer.npz"
+    with open(path, "wb") as file:
+        np.savez(file, **arrays)
+    with pytest.raises(model.ModelError):
+        model.load(path)
 
 
 # --- Pictures for predict.py --------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from conftest import ROOT
 
 @pytest.fixture
 def network():
-    return nn.Network([784, 32, 16, 10], "tanh", rng=np.random.default_rng(5))
+    return nn.mlp([784, 32, 16, 10], "tanh", rng=np.random.default_rng(5))
 
 
 @pytest.fixture
@@ -40,8 +40,39 @@ def test_a_loaded_network_predicts_exactly_as_the_saved_one(network, saved):
     loaded, metadata = model.load(saved)
     x = np.random.default_rng(0).random((50, 784), dtype=np.float32)
     np.testing.assert_array_equal(loaded.probabilities(x), network.probabilities(x))
-    assert (loaded.sizes, loaded.activation, loaded.loss) == ([784, 32, 16, 10], "tanh", "cross-entropy")
+    assert model.describe(loaded) == "dense 784-32 tanh, dense 32-16 tanh, dense 16-10" and loaded.loss == "cross-entropy"
     assert metadata == {"test_accuracy": 0.5}
+
+
+def test_a_cnn_with_dropout_and_padding_round_trips(tmp_path):
+    network = model.build([16], [4, 6], kernel=5, padding=2, dropout=0.25, rng=np.random.default_rng(1))
+    path = tmp_path / "cnn.npz"
+    model.save(network, path)
+    loaded, _ = model.load(path)
+    assert model.describe(loaded) == model.describe(network) == (
+        "conv 4 5x5 padding 2 relu, maxpool 2x2, conv 6 5x5 padding 2 relu, maxpool 2x2, flatten, "
+        "dropout 0.25, dense 294-16 relu, dropout 0.25, dense 16-10")
+    x = np.random.default_rng(0).random((20, 784), dtype=np.float32)
+    np.testing.assert_array_equal(loaded.probabilities(x), network.probabilities(x))
+
+
+def test_version_1_files_of_dense_networks_still_load(tmp_path, network):
+    old = tmp_path / "old.npz"
+    header = {"format": model.FORMAT, "version": 1, "sizes": [784, 32, 16, 10], "activation": "tanh",
+              "loss": "cross-entropy", "input": model.INPUT, "metadata": {"rounds": 3}}
+    arrays = {f"{kind}{i}": array for i, layer in enumerate(network.layers)
+              for kind, array in zip(("weights", "bias"), layer.parameters())}
+    with open(old, "wb") as file:
+        np.savez(file, header=np.array(json.dumps(header)), **arrays)
+    loaded, metadata = model.load(old)
+    x = np.random.default_rng(0).random((20, 784), dtype=np.float32)
+    np.testing.assert_array_equal(loaded.probabilities(x), network.probabilities(x))
+    assert metadata == {"rounds": 3}
+
+
+def test_build_checks_shapes_at_once():
+    with pytest.raises(ValueError, match="7 x 7 kernel does not fit the 2 x 2 images"):
+        model.build([], [8, 8, 8], kernel=7)
 
 
 def test_save_leaves_no_temporary_file_and_keeps_the_name_as_given(tmp_path, network):
@@ -58,7 +89,7 @@ def test_a_failed_save_keeps_the_old_model_and_names_the_path_given(tmp_path, sa
 
     monkeypatch.setattr(os, broken, fail)
     with pytest.raises(OSError) as caught:
-        model.save(nn.Network([784, 8, 10]), saved)
+        model.save(nn.mlp([784, 8, 10]), saved)
     assert caught.value.filename == str(saved)
     assert saved.read_bytes() == before
     assert os.listdir(tmp_path) == [saved.name]
@@ -81,15 +112,29 @@ def header_change(**changes):
     return change
 
 
+def layer_change(index, **changes):
+    def change(arrays):
+        header = json.loads(str(arrays["header"]))
+        header["layers"][index].update(changes)
+        arrays["header"] = np.array(json.dumps(header))
+
+    return change
+
+
 @pytest.mark.parametrize(
     "change, complaint",
     [
         (header_change(version=99), "version 99"),
         (header_change(format="something else"), "not a model file"),
-        (header_change(sizes=[784, -1, 10]), "bad layer sizes"),
-        (header_change(sizes=[100, 10]), "a 100-input, 10-output network"),
-        (header_change(sizes=[784, 5]), "a 784-input, 5-output network"),
-        (header_change(activation="swish"), "unknown activation"),
+        (layer_change(0, outputs=-1), "layer 1 .*cannot be built"),
+        (layer_change(0, inputs=100), "a 100-input, 10-output network"),
+        (layer_change(2, outputs=5), "a 784-input, 5-output network"),
+        (layer_change(1, inputs=31), r"layer 2 \(Dense\) takes samples of shape \(31,\), but the layer before it gives \(32,\)"),
+        (layer_change(0, activation="swish"), "unknown activation"),
+        (layer_change(0, type="lstm"), "unknown type 'lstm'"),
+        (layer_change(0, colour="red"), "unexpected keyword argument 'colour'"),
+        (header_change(layers="dense"), "no list of layers"),
+        (header_change(loss="hinge"), "unknown loss"),
         (header_change(input={"scale": 1}), "inputs are made differently"),
         (lambda arrays: arrays.pop("header"), "no header"),
         (lambda arrays: arrays.pop("bias1"), "bias1 is missing"),
@@ -235,7 +280,7 @@ def test_train_py_saves_loads_and_goes_on_training(tmp_path, mnist_dir):
     subprocess.run([*common, "--load", str(path), "--epochs", "1", "--save", str(path)],
                    capture_output=True, text=True, check=True)
     network, metadata = model.load(path)
-    assert network.sizes == [784, 32, 10] and metadata["rounds"] == 3
+    assert model.describe(network) == "dense 784-32 relu, dense 32-10" and metadata["rounds"] == 3
     assert metadata["flags"]["epochs"] == 1 and 0 < metadata["test_accuracy"] <= 1 and metadata["date"]
 
 

@@ -12,7 +12,7 @@ STEP = 1e-6  # central differences in float64: truncation ~STEP^2, rounding ~1e-
 
 
 def small_network(activation, loss, seed=0, sizes=(6, 5, 4, 3)):
-    return nn.Network(list(sizes), activation, loss, np.random.default_rng(seed), dtype=np.float64)
+    return nn.mlp(list(sizes), activation, loss, np.random.default_rng(seed), dtype=np.float64)
 
 
 def small_batch(seed=1, batch=7, inputs=6, classes=3):
@@ -111,7 +111,7 @@ def test_sigmoid_matches_its_definition():
 
 
 def test_float32_by_default():
-    network = nn.Network([4, 3, 2])
+    network = nn.mlp([4, 3, 2])
     assert all(p.dtype == np.float32 for p in network.parameters())
     assert network.forward(np.ones((2, 4), np.float32)).dtype == np.float32
 
@@ -145,20 +145,20 @@ def test_each_optimizer_lowers_the_loss(name):
     rng = np.random.default_rng(3)
     x = rng.normal(size=(64, 5)).astype(np.float32)
     labels = (x[:, 0] + x[:, 1] > 0).astype(int)
-    network = nn.Network([5, 8, 2], "tanh", rng=rng)
+    network = nn.mlp([5, 8, 2], "tanh", rng=rng)
     costs = train_toy(network, make(network.parameters()), rate, 30, x, labels, batch_size=16)
     assert costs[-1] < 0.5 * costs[0]
 
 
 @pytest.mark.parametrize("activation", ["sigmoid", "relu", "tanh", "leaky-relu"])
 def test_a_tiny_network_learns_xor(activation):
-    network = nn.Network([2, 8, 2], activation, rng=np.random.default_rng(1))
+    network = nn.mlp([2, 8, 2], activation, rng=np.random.default_rng(1))
     train_toy(network, nn.Adam(network.parameters()), 0.05, 300)
     assert (network.probabilities(XOR_X).argmax(axis=1) == XOR_LABELS).all()
 
 
 def test_the_original_sigmoid_quadratic_network_learns_xor():
-    network = nn.Network([2, 8, 2], "sigmoid", "mse", np.random.default_rng(1), init="plain")
+    network = nn.mlp([2, 8, 2], "sigmoid", "mse", np.random.default_rng(1), init="plain")
     train_toy(network, nn.SGD(network.parameters(), momentum=0.9), 2.0, 1000)
     assert (network.probabilities(XOR_X).argmax(axis=1) == XOR_LABELS).all()
 
@@ -167,7 +167,7 @@ def trained_weights(seed):
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(100, 5)).astype(np.float32)
     labels = rng.integers(0, 3, 100)
-    network = nn.Network([5, 16, 3], "relu", rng=rng)
+    network = nn.mlp([5, 16, 3], "relu", rng=rng)
     train_toy(network, nn.Adam(network.parameters()), 0.01, 5, x, labels, batch_size=10, seed=seed)
     return network.parameters()
 
@@ -179,7 +179,7 @@ def test_same_seed_gives_identical_weights_and_another_seed_different_ones():
 
 
 def test_a_diverging_run_stops_with_divergence_error():
-    network = nn.Network([2, 8, 2], "relu", rng=np.random.default_rng(0))
+    network = nn.mlp([2, 8, 2], "relu", rng=np.random.default_rng(0))
     with pytest.raises(nn.DivergenceError, match="cost"):
         train_toy(network, nn.SGD(network.parameters()), 1e30, 5)
 
@@ -201,7 +201,7 @@ def test_learning_rates_never_rise():
 
 def test_unknown_names_are_refused():
     with pytest.raises(ValueError):
-        nn.Network([2, 2], activation="swish")
+        nn.mlp([2, 2], activation="swish")
     with pytest.raises(ValueError):
         nn.learning_rate("exponential", 0.1, 0.5)
 
@@ -232,7 +232,7 @@ def test_optimizer_steps_follow_their_textbook_formulas():
 
 @pytest.mark.parametrize("loss", nn.LOSSES)
 def test_predict_is_the_most_probable_class_in_any_batch_size(loss):
-    network = nn.Network([6, 5, 3], "relu", loss, np.random.default_rng(0))
+    network = nn.mlp([6, 5, 3], "relu", loss, np.random.default_rng(0))
     x = np.random.default_rng(1).normal(size=(25, 6)).astype(np.float32)
     expected = network.probabilities(x).argmax(axis=1)
     np.testing.assert_array_equal(network.predict(x), expected)

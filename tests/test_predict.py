@@ -263,7 +263,7 @@ def assert_png_picture(path):
 @pytest.fixture(scope="module")
 def untrained_model(tmp_path_factory):
     path = tmp_path_factory.mktemp("untrained") / "model.npz"
-    model.save(nn.Network([784, 16, 10], rng=np.random.default_rng(0)), path)
+    model.save(nn.mlp([784, 16, 10], rng=np.random.default_rng(0)), path)
     return path
 
 
@@ -352,7 +352,7 @@ def trained_model(mnist_dir, tmp_path_factory):
     """The file of a small network trained for two rounds (about 96% of the test digits right)."""
     images, labels = mnist.load_split("train", mnist_dir)
     rng = np.random.default_rng(0)
-    network = nn.Network([784, 128, 10], "relu", rng=rng)
+    network = nn.mlp([784, 128, 10], "relu", rng=rng)
     optimizer = nn.Adam(network.parameters())
     x = None
     for _ in range(2):

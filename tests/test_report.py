@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import mnist
+import model
 import nn
 import report
 
@@ -137,7 +138,7 @@ def assert_pictures(paths, folder):
 
 def write(folder, history, sizes, test_set, probabilities=None):
     images, labels = test_set
-    network = nn.Network(sizes, rng=np.random.default_rng(0))
+    network = nn.mlp(sizes, rng=np.random.default_rng(0))
     if probabilities is None:
         probabilities = network.probabilities(mnist.as_inputs(images))
     return report.write_plots(folder, history, network, images, labels, probabilities)
@@ -168,15 +169,29 @@ def test_write_plots_replaces_old_pictures(tmp_path, test_set):
 
 
 def test_weights_picture_shows_at_most_32_units_with_a_scale_centred_at_zero():
-    weights = np.random.default_rng(2).normal(size=(784, 40)).astype(np.float32)
-    weights[:, 1] = 0  # a dead unit still gets a scale
-    figure = report.weights_figure(weights)
+    network = nn.mlp([784, 40, 10], rng=np.random.default_rng(2))
+    network.layers[0].weights[:, 1] = 0  # a dead unit still gets a scale
+    figure = report.weights_figure(*report.first_layer_pictures(network))
     images = [axes.images[0] for axes in figure.axes]
     assert len(images) == report.WEIGHT_UNITS
     for unit, image in enumerate(images):
         low, high = image.get_clim()
         assert high > 0 and low == -high
-        assert high == (np.abs(weights[:, unit]).max() or 1.0)
+        assert high == (np.abs(network.layers[0].weights[:, unit]).max() or 1.0)
+        np.testing.assert_array_equal(image.get_array(), network.layers[0].weights[:, unit].reshape(28, 28))
+
+
+def test_a_cnn_shows_its_first_layer_filters(tmp_path, test_set):
+    network = model.build([], [6], kernel=5, rng=np.random.default_rng(0))
+    pictures, kind = report.first_layer_pictures(network)
+    assert kind == "filter" and pictures.shape == (6, 5, 5)
+    np.testing.assert_array_equal(pictures[2], network.layers[0].weights[:, 2].reshape(5, 5))
+    figure = report.weights_figure(pictures, kind)
+    assert [axes.get_title() for axes in figure.axes] == [f"filter {i}" for i in range(6)]
+    images, labels = test_set
+    paths = report.write_plots(tmp_path, fake_history(2, False), network, images, labels,
+                               network.probabilities(mnist.as_inputs(images)))
+    assert_pictures(paths, tmp_path)
 
 
 def test_training_picture_without_rounds_says_so():

@@ -108,3 +108,33 @@ def test_ctrl_c_keeps_the_last_complete_round(mnist_dir):
     assert "Traceback" not in err
     assert re.search(r"interrupted in round \d+; keeping the weights after round \d+", out)
     assert "correctly recognized images after training:" in out
+
+
+def parse(*argv):
+    import train
+
+    return train.parse_args(train.build_parser(), list(argv))
+
+
+def test_a_recipe_supplies_its_flags_and_explicit_flags_override_them():
+    args = parse("--recipe", "mlp")
+    assert (args.hidden, args.optimizer, args.lr, args.batch_size, args.epochs) == ([512], "adam", 0.002, 256, 20)
+    args = parse("--recipe", "mlp", "--epochs", "3", "--hidden", "--lr=0.01")
+    assert (args.hidden, args.lr, args.epochs, args.batch_size) == ([], 0.01, 3, 256)
+    assert args.flags.startswith("--recipe mlp --hidden --activation relu --optimizer adam --lr 0.01 ")
+    assert args.flags.count("--epochs") == 1 and "--epochs 3" in args.flags
+
+
+def test_the_default_recipe_is_mlp_and_help_lists_every_recipe():
+    import train
+
+    assert vars(parse()) == vars(parse("--recipe", "mlp"))
+    result = run_train("--help")
+    for name, flags in train.RECIPES.items():
+        assert re.search(rf"^  {re.escape(name)} +{re.escape(flags)}$", result.stdout, re.MULTILINE), name
+
+
+def test_a_loaded_network_is_only_evaluated_unless_epochs_are_asked_for():
+    assert parse("--load", "m.npz").epochs == 0
+    assert parse("--load", "m.npz", "--epochs", "4").epochs == 4
+    assert parse("--load", "m.npz", "--epochs=4").epochs == 4

@@ -1,0 +1,185 @@
+"""Convolution, max-pooling, flattening and dropout: gradients against finite differences in float64,
+agreement with PyTorch when it is installed, shape checks, and a small CNN that learns."""
+
+import numpy as np
+import pytest
+
+import conv
+import model
+import nn
+from conftest import ROOT
+from test_nn import numeric_gradient, relative_error
+
+try:
+    import torch
+except ImportError:
+    torch = None
+needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch is not installed (pip install torch): "
+                                 "the comparison with its conv2d and max_pool2d is skipped")
+
+
+def check_gradients(layer, x, extra_parameters=()):
+    """Compare the layer's backward with central differences of cost = sum(output * weights_out) for
+    a fixed random weights_out, for the input and for every parameter."""
+    out_weights = np.random.default_rng(7).normal(size=layer.forward(x).shape)
+
+    def cost():
+        return float(np.sum(layer.forward(x, training=True) * out_weights))
+
+    layer.forward(x, training=True)
+    grad_x = layer.backward(out_weights.copy(), need_input_grad=True).copy()
+    analytic = [g.copy() for g in layer.gradients()]
+    assert relative_error(grad_x.reshape(x.shape), numeric_gradient(cost, x)) < 1e-7
+    for parameter, grad in zip(layer.parameters(), analytic):
+        assert relative_error(grad, numeric_gradient(cost, parameter)) < 1e-7
+
+
+@pytest.mark.parametrize("in_channels", [1, 3])
+@pytest.mark.parametrize("kernel, padding", [(1, 0), (3, 0), (5, 0), (3, 1), (5, 2)])
+def test_convolution_gradients(in_channels, kernel, padding):
+    rng = np.random.default_rng(kernel + 10 * in_channels)
+    layer = conv.Conv2D((7, 6, in_channels), 4, kernel, padding, "tanh", rng, dtype=np.float64)
+    layer.bias[:] = rng.normal(size=4)  # nonzero, so that a lost bias term would show
+    check_gradients(layer, rng.normal(size=(3, 7, 6, in_channels)))
+
+
+def test_convolution_accepts_flat_rows_and_gives_the_documented_shape():
+    layer = conv.Conv2D((28, 28, 1), 32, 3)
+    out = layer.forward(np.ones((2, 784), np.float32))
+    assert out.shape == (2, 26, 26, 32) and out.dtype == np.float32 and layer.output_shape == (26, 26, 32)
+    assert conv.Conv2D((28, 28, 1), 8, 5, padding=2).output_shape == (28, 28, 8)
+
+
+@pytest.mark.parametrize("height, width", [(4, 6), (5, 7), (3, 3)])
+def test_max_pooling_gradients_including_odd_sizes(height, width):
+    x = np.random.default_rng(height * width).normal(size=(2, height, width, 3))
+    layer = conv.MaxPool2D((height, width, 3), dtype=np.float64)
+    assert layer.forward(x).shape == (2, height // 2, width // 2, 3)
+    check_gradients(layer, x)
+
+
+def test_max_pooling_picks_the_largest_and_drops_the_odd_edge():
+    x = np.arange(25, dtype=np.float32).reshape(1, 5, 5, 1)
+    out = conv.MaxPool2D((5, 5, 1)).forward(x)
+    np.testing.assert_array_equal(out[0, :, :, 0], [[6, 8], [16, 18]])
+
+
+def test_max_pooling_sends_a_tie_to_the_first_pixel_only():
+    layer = conv.MaxPool2D((2, 2, 1))
+    layer.forward(np.ones((1, 2, 2, 1), np.float32))
+    grad = layer.backward(np.full((1, 1, 1, 1), 5, np.float32))
+    np.testing.assert_array_equal(grad[0, :, :, 0], [[5, 0], [0, 0]])
+
+
+def test_flatten_round_trip():
+    layer = conv.Flatten((2, 3, 4))
+    x = np.arange(48.0).reshape(2, 2, 3, 4)
+    assert layer.forward(x).shape == (2, 24)
+    np.testing.assert_array_equal(layer.backward(layer.forward(x)), x)
+
+
+def test_dropout_gradient_at_a_fixed_mask_and_its_scaling():
+    layer = nn.Dropout(0.5, np.random.default_rng(0), dtype=np.float64)
+    x = np.random.default_rng(1).normal(size=(4, 6))
+    out = layer.forward(x, training=True)
+    mask = layer.mask.copy()
+    assert set(np.unique(mask)) <= {0.0, 2.0} and 0 < np.count_nonzero(mask) < mask.size
+    np.testing.assert_array_equal(out, x * mask)
+    grad = np.random.default_rng(2).normal(size=x.shape)
+    np.testing.assert_array_equal(layer.backward(grad.copy()), grad * mask)  # d(x * mask)/dx = mask
+    np.testing.assert_array_equal(layer.forward(x, training=False), x)  # in use: the identity
+
+
+def test_dropout_keeps_the_mean():
+    x = np.ones((1000, 100), np.float32)
+    assert nn.Dropout(0.3, np.random.default_rng(0)).forward(x, training=True).mean() == pytest.approx(1, abs=0.01)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: conv.Conv2D((4, 4, 1), 8, 5), "5 x 5 kernel does not fit the 4 x 4"),
+    (lambda: conv.MaxPool2D((1, 6, 3)), "at least 2 x 2"),
+    (lambda: nn.Dropout(1.0), "dropout rate"),
+])
+def test_impossible_layers_are_refused_when_built(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def small_cnn(dtype=np.float64, seed=0, dropout=0.0):
+    rng = np.random.default_rng(seed)
+    first = conv.Conv2D((8, 8, 1), 3, 3, 0, "relu", rng, dtype=dtype)
+    second = conv.Conv2D((3, 3, 3), 4, 3, 1, "relu", rng, dtype=dtype)
+    layers = [first, conv.MaxPool2D((6, 6, 3), dtype), second, conv.Flatten((3, 3, 4), dtype),
+              nn.Dropout(dropout, rng, dtype), nn.Dense(36, 5, "identity", rng, dtype=dtype)]
+    return nn.Network(layers)
+
+
+def test_whole_cnn_gradients_match_finite_differences():
+    network = small_cnn()
+    rng = np.random.default_rng(3)
+    x, labels = rng.normal(size=(4, 64)), rng.integers(0, 5, 4)
+
+    def cost():
+        return network.cost(network.forward(x), labels)[0]
+
+    network.forward(x)
+    grad_x = network.backward(network.cost(network.forward(x), labels)[1], need_input_grad=True).copy()
+    analytic = [g.copy() for g in network.gradients()]
+    for parameter, grad in zip(network.parameters(), analytic):
+        assert relative_error(grad, numeric_gradient(cost, parameter)) < 1e-6
+    assert relative_error(grad_x.reshape(x.shape), numeric_gradient(cost, x)) < 1e-6
+
+
+@needs_torch
+@pytest.mark.parametrize("in_channels, kernel, padding", [(1, 3, 0), (3, 5, 0), (2, 3, 1)])
+def test_convolution_agrees_with_pytorch(in_channels, kernel, padding):
+    rng = np.random.default_rng(in_channels)
+    layer = conv.Conv2D((9, 8, in_channels), 6, kernel, padding, "identity", rng)
+    layer.bias[:] = rng.normal(size=6)
+    x = rng.normal(size=(5, 9, 8, in_channels)).astype(np.float32)
+    grad_out = rng.normal(size=(5, *layer.output_shape)).astype(np.float32)
+    out = layer.forward(x).copy()
+    grad_x = layer.backward(grad_out.copy()).copy()
+
+    # torch: NCHW images, weights (out, in, K, K); ours: NHWC, weights rows in (dy, dx, in) order.
+    x_t = torch.tensor(x.transpose(0, 3, 1, 2), requires_grad=True)
+    w_t = torch.tensor(layer.weights.reshape(kernel, kernel, in_channels, 6).transpose(3, 2, 0, 1).copy(),
+                       requires_grad=True)
+    b_t = torch.tensor(layer.bias, requires_grad=True)
+    out_t = torch.nn.functional.conv2d(x_t, w_t, b_t, padding=padding)
+    out_t.backward(torch.tensor(grad_out.transpose(0, 3, 1, 2)))
+    np.testing.assert_allclose(out, out_t.detach().numpy().transpose(0, 2, 3, 1), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(grad_x, x_t.grad.numpy().transpose(0, 2, 3, 1), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(layer.grad_weights.reshape(kernel, kernel, in_channels, 6),
+                               w_t.grad.numpy().transpose(2, 3, 1, 0), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(layer.grad_bias, b_t.grad.numpy(), rtol=1e-4, atol=1e-4)
+
+
+@needs_torch
+@pytest.mark.parametrize("height, width", [(6, 6), (7, 5)])
+def test_max_pooling_agrees_with_pytorch(height, width):
+    rng = np.random.default_rng(height)
+    layer = conv.MaxPool2D((height, width, 4))
+    x = rng.normal(size=(3, height, width, 4)).astype(np.float32)
+    grad_out = rng.normal(size=(3, *layer.output_shape)).astype(np.float32)
+    out = layer.forward(x).copy()
+    grad_x = layer.backward(grad_out).copy()
+    x_t = torch.tensor(x.transpose(0, 3, 1, 2), requires_grad=True)
+    out_t = torch.nn.functional.max_pool2d(x_t, 2)
+    out_t.backward(torch.tensor(grad_out.transpose(0, 3, 1, 2)))
+    np.testing.assert_allclose(out, out_t.detach().numpy().transpose(0, 2, 3, 1), rtol=1e-6)
+    np.testing.assert_allclose(grad_x, x_t.grad.numpy().transpose(0, 2, 3, 1), rtol=1e-6)
+
+
+@needs_torch
+def test_the_benchmark_builds_the_same_cnn_in_pytorch():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("torch_mnist", ROOT / "bench" / "torch_mnist.py")
+    torch_mnist = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(torch_mnist)
+    network = model.build([16], [4, 6], kernel=3, rng=np.random.default_rng(0))
+    x = np.random.default_rng(1).random((8, 784), dtype=np.float32)
+    with torch.no_grad():
+        theirs = torch_mnist.torch_network(network)(torch.from_numpy(x).reshape(-1, 1, 28, 28)).numpy()
+    np.testing.assert_allclose(network.forward(x), theirs, rtol=1e-4, atol=1e-5)

@@ -1,68 +1,97 @@
 #!/usr/bin/env bash
-# Download the four MNIST files and keep them only if they match their published SHA-256 sums.
-# Run with --help for usage. Written for bash 3.2 or later (macOS included): no associative arrays.
+# Download the four files of MNIST, or of Fashion-MNIST, and keep them only if they match their
+# published checksums. Run with --help for usage. Written for bash 3.2 or later (macOS included):
+# no associative arrays.
 set -euo pipefail
 
 readonly PROG=${0##*/}
+# Fashion-MNIST uses the same four names and the same format.
 readonly FILES=(train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz
                 t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz)
-readonly DEFAULT_MIRRORS="https://ossci-datasets.s3.amazonaws.com/mnist/
+readonly MNIST_MIRRORS="https://ossci-datasets.s3.amazonaws.com/mnist/
 https://storage.googleapis.com/cvdf-datasets/mnist/
 http://yann.lecun.com/exdb/mnist/"
+# Zalando's download site, the data/fashion folder of their GitHub repository, and the copy Keras
+# downloads. A copy that differs from the published files fails the MD5 check and is not kept.
+readonly FASHION_MIRRORS="http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/
+https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/
+https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 
 usage() {
     cat <<EOF
-Usage: $PROG [DIR]
+Usage: $PROG [--dataset mnist|fashion] [DIR]
 
-Download the four MNIST files (train/t10k images and labels, .gz as published) into DIR
-and check each one's size and SHA-256 against the canonical values built into this script.
-Files already in DIR that verify are not downloaded again.
+Download the four files of MNIST or Fashion-MNIST (train/t10k images and labels, .gz as
+published) into DIR and check each one against the checksums built into this script: SHA-256
+and size for MNIST, MD5 for Fashion-MNIST (the checksums its authors publish). Files already
+in DIR that verify are not downloaded again.
 
-DIR defaults to \$MNIST_DIR if set, else data/ beside this script.
+DIR defaults to \$MNIST_DIR if set, else data/ (MNIST) or data/fashion/ (Fashion-MNIST)
+beside this script.
 
 Environment:
-  MNIST_MIRROR       mirror URL(s) to use instead of the built-in list, separated by spaces;
-                     http://, https:// or file:// (e.g. file:///path/to/folder/)
+  MNIST_MIRROR       mirror URL(s) to use instead of the built-in list of the dataset,
+                     separated by spaces; http://, https:// or file:// (e.g. file:///path/to/folder/)
   MNIST_SHA256SUMS   file in \`sha256sum\` format to check against instead of the
-                     canonical sums (for your own copies; the size check is then skipped)
+                     canonical sums (for your own copies, such as Debian's recompressed
+                     /usr/share/datasets/fashion-mnist; the size check is then skipped)
 
 Exit status: 0 when all four files verify, 1 otherwise, 2 for a bad command line.
 EOF
 }
 
 die() { echo "$PROG: $*" >&2; exit 1; }
+usage_error() { echo "$PROG: $* (see --help)" >&2; exit 2; }
 
 # --- The canonical files -------------------------------------------------------------------------
 
-# Prints "<sha256> <bytes>" of the published file NAME. This table is what makes a download
-# trustworthy: never edit it to make a file pass (use MNIST_SHA256SUMS for other files).
+# Prints "<algorithm> <checksum> [<bytes>]" of the published file NAME of $DATASET. This table is
+# what makes a download trustworthy: never edit it to make a file pass (use MNIST_SHA256SUMS for
+# other files). Fashion-MNIST's MD5 sums are those in the README of
+# https://github.com/zalandoresearch/fashion-mnist ("Get the Data"); it publishes no SHA-256 and
+# no exact sizes.
 canonical() {
-    case $1 in
-        train-images-idx3-ubyte.gz) echo "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609 9912422" ;;
-        train-labels-idx1-ubyte.gz) echo "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c 28881" ;;
-        t10k-images-idx3-ubyte.gz)  echo "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6 1648877" ;;
-        t10k-labels-idx1-ubyte.gz)  echo "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6 4542" ;;
+    case $DATASET:$1 in
+        mnist:train-images-idx3-ubyte.gz)   echo "sha256 440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609 9912422" ;;
+        mnist:train-labels-idx1-ubyte.gz)   echo "sha256 3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c 28881" ;;
+        mnist:t10k-images-idx3-ubyte.gz)    echo "sha256 8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6 1648877" ;;
+        mnist:t10k-labels-idx1-ubyte.gz)    echo "sha256 f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6 4542" ;;
+        fashion:train-images-idx3-ubyte.gz) echo "md5 8d4fb7e6c68d591d4c3dfef9ec88bf0d" ;;
+        fashion:train-labels-idx1-ubyte.gz) echo "md5 25c81989df183df01b3e8a0aad5dffbe" ;;
+        fashion:t10k-images-idx3-ubyte.gz)  echo "md5 bef4ecab320f06d8554ea6380940ec79" ;;
+        fashion:t10k-labels-idx1-ubyte.gz)  echo "md5 bb300cfdad3c16e7a12a480ee83cd310" ;;
     esac
 }
 
-# Prints the SHA-256 that NAME must have: from $MNIST_SHA256SUMS when given, else canonical.
-# A sums line is "<hex>  <name>", or "<hex> *<name>" as written by `sha256sum --binary`.
-expected_sha() {
+# Prints "<algorithm> <checksum>" that NAME must have: the SHA-256 from $MNIST_SHA256SUMS when
+# given, else the canonical one. A sums line is "<hex>  <name>", or "<hex> *<name>" as written
+# by `sha256sum --binary`.
+expected_sum() {
     if [[ -n $SUMS_FILE ]]; then
-        awk -v name="$1" '$2 == name || $2 == "*" name { print tolower($1); exit }' "$SUMS_FILE"
+        awk -v name="$1" '$2 == name || $2 == "*" name { print "sha256", tolower($1); exit }' "$SUMS_FILE"
     else
-        canonical "$1" | cut -d' ' -f1
+        canonical "$1" | cut -d' ' -f1,2
     fi
 }
 
 # --- Checking a file -----------------------------------------------------------------------------
 
-sha256_of() {
-    if command -v sha256sum >/dev/null; then
-        sha256sum "$1" | cut -d' ' -f1
-    else
-        shasum -a 256 "$1" | cut -d' ' -f1   # macOS has shasum, not sha256sum
-    fi
+# checksum_of ALGORITHM FILE: the file's sha256 or md5, in lower-case hex.
+checksum_of() {
+    case $1 in
+        sha256)
+            if command -v sha256sum >/dev/null; then
+                sha256sum "$2" | cut -d' ' -f1
+            else
+                shasum -a 256 "$2" | cut -d' ' -f1   # macOS has shasum, not sha256sum
+            fi ;;
+        md5)
+            if command -v md5sum >/dev/null; then
+                md5sum "$2" | cut -d' ' -f1
+            else
+                md5 -q "$2"   # macOS
+            fi ;;
+    esac
 }
 
 # wc pads its number with spaces on macOS; tr removes them.
@@ -73,7 +102,7 @@ is_gzip() { [[ $(head -c 2 "$1" | od -An -tx1 | tr -d ' \n') == 1f8b ]]; }
 
 # verify FILE NAME: succeeds when FILE is a good copy of NAME; otherwise sets REASON and fails.
 verify() {
-    local file=$1 name=$2 size want_size got want
+    local file=$1 name=$2 size want_size algorithm got want
     size=$(size_of "$file")
     if ! is_gzip "$file"; then
         REASON="not a gzip file ($size bytes; an error page?)"
@@ -82,12 +111,14 @@ verify() {
     REASON=""
     # Sums from MNIST_SHA256SUMS describe other files than the canonical ones, sizes included.
     if [[ -z $SUMS_FILE ]]; then
-        want_size=$(canonical "$name" | cut -d' ' -f2)
-        [[ $size == "$want_size" ]] || REASON="wrong size (got $size bytes, expected $want_size)"
+        want_size=$(canonical "$name" | cut -d' ' -f3)
+        if [[ -n $want_size && $size != "$want_size" ]]; then
+            REASON="wrong size (got $size bytes, expected $want_size)"
+        fi
     fi
-    got=$(sha256_of "$file")
-    want=$(expected_sha "$name")
-    [[ $got == "$want" ]] || REASON+="${REASON:+, }sha256 mismatch (got ${got:0:12}..., expected ${want:0:12}...)"
+    read -r algorithm want <<<"$(expected_sum "$name")"
+    got=$(checksum_of "$algorithm" "$file")
+    [[ $got == "$want" ]] || REASON+="${REASON:+, }$algorithm mismatch (got ${got:0:12}..., expected ${want:0:12}...)"
     [[ -z $REASON ]]
 }
 
@@ -134,6 +165,8 @@ get() {
         # Download beside the final file so that the rename below is atomic (same filesystem):
         # the final name only ever holds a verified file.
         TMP=$(mktemp "$DIR/.$name.XXXXXX") || die "cannot create a temporary file in $DIR"
+        # Say what is going on: without a network, each mirror can take many seconds to fail.
+        echo "$name: trying $mirror ..." >&2
         if output=$(fetch "${mirror%/}/$name" "$TMP"); then
             if verify "$TMP" "$name"; then
                 chmod 644 "$TMP"    # mktemp made it private; data files are normally readable
@@ -160,18 +193,31 @@ get() {
 
 # --- Main ----------------------------------------------------------------------------------------
 
-case ${1:-} in
-    -h | --help) usage; exit 0 ;;
-    --) shift ;;
-    -?*) echo "$PROG: unknown option: $1 (see --help)" >&2; exit 2 ;;
-esac
-if (($# > 1)); then
-    echo "$PROG: too many arguments (see --help)" >&2
-    exit 2
-fi
+DATASET=mnist
+DIR=""
+while (($# > 0)); do
+    case $1 in
+        -h | --help) usage; exit 0 ;;
+        --dataset) (($# > 1)) || usage_error "--dataset needs a name: mnist or fashion"; DATASET=$2; shift ;;
+        --dataset=*) DATASET=${1#--dataset=} ;;
+        --)
+            shift
+            (($# == 0)) || [[ -z $DIR && $# == 1 ]] || usage_error "too many arguments"
+            DIR=${1:-$DIR}
+            break ;;
+        -?*) usage_error "unknown option: $1" ;;
+        *) [[ -z $DIR ]] || usage_error "too many arguments"; DIR=$1 ;;
+    esac
+    shift
+done
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-DIR=${1:-${MNIST_DIR:-$SCRIPT_DIR/data}}
+case $DATASET in
+    mnist) DEFAULT_DIR=$SCRIPT_DIR/data; DEFAULT_MIRRORS=$MNIST_MIRRORS ;;
+    fashion) DEFAULT_DIR=$SCRIPT_DIR/data/fashion; DEFAULT_MIRRORS=$FASHION_MIRRORS ;;
+    *) usage_error "unknown dataset: $DATASET (choose mnist or fashion)" ;;
+esac
+DIR=${DIR:-${MNIST_DIR:-$DEFAULT_DIR}}
 SUMS_FILE=${MNIST_SHA256SUMS:-}
 # Word splitting turns the space (or newline) separated list into an array.
 read -r -d '' -a MIRRORS <<<"${MNIST_MIRROR:-$DEFAULT_MIRRORS}" || true
@@ -186,7 +232,7 @@ done
 if [[ -n $SUMS_FILE ]]; then
     [[ -f $SUMS_FILE ]] || die "MNIST_SHA256SUMS: no such file: $SUMS_FILE"
     for name in "${FILES[@]}"; do
-        [[ -n $(expected_sha "$name") ]] || die "MNIST_SHA256SUMS: $SUMS_FILE has no sum for $name"
+        [[ -n $(expected_sum "$name") ]] || die "MNIST_SHA256SUMS: $SUMS_FILE has no sum for $name"
     done
 fi
 mkdir -p -- "$DIR"

@@ -1,4 +1,5 @@
-"""Read the MNIST handwritten digits from IDX files into numpy arrays.
+"""Read the MNIST handwritten digits, or Fashion-MNIST's pictures of clothes, from IDX files into
+numpy arrays.
 
 The IDX format (http://yann.lecun.com/exdb/mnist/) is tiny: two zero bytes, a type code, the number of
 dimensions, each dimension as a big-endian uint32, then the raw values. MNIST ships four such files,
@@ -6,6 +7,9 @@ gzip-compressed:
 
     train-images-idx3-ubyte.gz  60000 x 28 x 28 uint8    train-labels-idx1-ubyte.gz  60000 uint8
     t10k-images-idx3-ubyte.gz   10000 x 28 x 28 uint8    t10k-labels-idx1-ubyte.gz   10000 uint8
+
+Fashion-MNIST (https://github.com/zalandoresearch/fashion-mnist) has files of the same names and
+format: 28 x 28 grey pictures of ten kinds of clothing, labelled 0..9. DATASETS names both.
 
 Every problem with a file raises MnistError, whose message names the file and what is wrong.
 """
@@ -15,11 +19,28 @@ import math
 import os
 import zlib
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 import augment
 
+
+class Dataset(NamedTuple):
+    """What tells the datasets apart: their name in messages, the names of their classes by label,
+    what a class is called, and the folder (relative to this file) that holds their files by default."""
+
+    title: str
+    classes: tuple
+    label_name: str
+    folder: str
+
+
+DATASETS = {
+    "mnist": Dataset("MNIST", tuple("0123456789"), "digit", "data"),
+    "fashion": Dataset("Fashion-MNIST", ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                                         "Sneaker", "Bag", "Ankle boot"), "class", "data/fashion"),
+}
 SPLITS = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
@@ -46,9 +67,10 @@ class MnistError(ValueError):
     """A missing, unreadable or malformed MNIST file; the message names the file."""
 
 
-def default_data_dir():
-    """The folder holding the MNIST files: $MNIST_DIR if set, else data/ beside this file."""
-    return Path(os.environ.get("MNIST_DIR") or Path(__file__).resolve().parent / "data")
+def default_data_dir(dataset="mnist"):
+    """The folder holding the dataset's files: $MNIST_DIR if set, else data/ (MNIST) or
+    data/fashion/ (Fashion-MNIST) beside this file."""
+    return Path(os.environ.get("MNIST_DIR") or Path(__file__).resolve().parent / DATASETS[dataset].folder)
 
 
 def read_idx(path):
@@ -138,35 +160,39 @@ def _count_rest(stream):
     return count
 
 
-def find_file(data_dir, name):
+def find_file(data_dir, name, dataset="mnist"):
     """Path of `name` in data_dir, compressed (name.gz) or not; MnistError when neither exists."""
     data_dir = Path(data_dir)
     for candidate in (data_dir / f"{name}.gz", data_dir / name):
         if candidate.exists():
             return candidate
+    download = "./download-mnist.sh" if dataset == "mnist" else f"./download-mnist.sh --dataset {dataset}"
     raise MnistError(
-        f"{data_dir / (name + '.gz')}: file not found; run ./download-mnist.sh "
-        "or set MNIST_DIR to the folder that holds the MNIST files"
+        f"{data_dir / (name + '.gz')}: file not found; run {download} "
+        f"or set MNIST_DIR to the folder that holds the {DATASETS[dataset].title} files"
     )
 
 
-def load_split(split="train", data_dir=None):
-    """One split of MNIST, validated.
+def load_split(split="train", data_dir=None, dataset="mnist"):
+    """One split of a dataset of DATASETS, validated.
 
     Returns images: (N, 28, 28) uint8 (0 = background, 255 = ink) and labels: (N,) uint8 in 0..9,
-    N = 60000 for "train" and 10000 for "test".
+    N = 60000 for "train" and 10000 for "test". Without data_dir, from default_data_dir(dataset).
     """
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
-    data_dir = default_data_dir() if data_dir is None else Path(data_dir)
-    image_path, label_path = (find_file(data_dir, name) for name in SPLITS[split])
+    if dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
+    data_dir = default_data_dir(dataset) if data_dir is None else Path(data_dir)
+    image_path, label_path = (find_file(data_dir, name, dataset) for name in SPLITS[split])
     images, labels = read_idx(image_path), read_idx(label_path)
     _check_type(image_path, images, (None, IMAGE_SIZE, IMAGE_SIZE), "N x 28 x 28")
     _check_type(label_path, labels, (None,), "N")
     if len(images) != len(labels):
         raise MnistError(f"{image_path}: {len(images)} images, but {label_path.name} has {len(labels)} labels")
-    if labels.size and labels.max() > 9:
-        raise MnistError(f"{label_path}: label {labels.max()} is not a digit 0-9")
+    n_classes, label_name = len(DATASETS[dataset].classes), DATASETS[dataset].label_name
+    if labels.size and labels.max() >= n_classes:
+        raise MnistError(f"{label_path}: label {labels.max()} is not a {label_name} 0-{n_classes - 1}")
     return images, labels
 
 

@@ -9,6 +9,7 @@ version 1, from before convolutional layers, held only the sizes of dense layers
 
 import json
 import math
+import tokenize
 import zipfile
 import zlib
 from pathlib import Path
@@ -138,8 +139,11 @@ def _read_arrays(path):
         raise ModelError(f"{path}: no such model file; train one with ./train.py --save {path}") from None
     except OSError as error:  # the file (a folder, no permission) or its zip structure
         raise ModelError(f"{not_ours} ({error.strerror or error})") from None
-    except (EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, MemoryError) as error:
-        # NotImplementedError: an unknown zip compression method; MemoryError: an array header
+    except (EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, SyntaxError,
+            tokenize.TokenError, OverflowError, MemoryError) as error:
+        # Beyond broken zip data: NotImplementedError for an unknown compression method,
+        # RuntimeError for a member marked as encrypted, SyntaxError and TokenError from numpy's
+        # parser of a damaged array header, OverflowError and MemoryError for an array header
         # claiming more than memory holds.
         raise ModelError(f"{not_ours} ({error or type(error).__name__})") from None
     except ValueError as error:

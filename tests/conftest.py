@@ -24,13 +24,18 @@ MNIST_FILES = {
 FAKE_SIZES = {"train": 12, "test": 5}
 
 
-def write_idx(path, array, compress=None):
-    """Write `array` to `path` as an IDX file, gzipped when `compress` is true (None: when path ends in .gz)."""
-    path = Path(path)
+def idx_bytes(array):
+    """The IDX encoding of `array`: header, then the values big-endian."""
     array = np.asarray(array)
     code = IDX_TYPE_CODES[array.dtype.kind + str(array.dtype.itemsize)]
     header = bytes([0, 0, code, array.ndim]) + np.array(array.shape, ">u4").tobytes()
-    data = header + array.astype(array.dtype.newbyteorder(">")).tobytes()
+    return header + array.astype(array.dtype.newbyteorder(">")).tobytes()
+
+
+def write_idx(path, array, compress=None):
+    """Write `array` to `path` as an IDX file, gzipped when `compress` is true (None: when path ends in .gz)."""
+    path = Path(path)
+    data = idx_bytes(array)
     if compress is None:
         compress = path.suffix == ".gz"
     path.write_bytes(gzip.compress(data) if compress else data)

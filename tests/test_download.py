@@ -10,6 +10,7 @@ import gzip
 import hashlib
 import http.server
 import os
+import shutil
 import signal
 import subprocess
 import threading
@@ -247,3 +248,109 @@ def test_help_and_unknown_option(tmp_path):
     result = run("--bogus", mirrors=[(tmp_path / "nowhere").as_uri()])
     assert result.returncode == 2
     assert "unknown option: --bogus" in result.stderr
+
+
+# --- Fashion-MNIST ----------------------------------------------------------------------------------------
+
+# Fashion-MNIST's published MD5 sums (the README of github.com/zalandoresearch/fashion-mnist), written
+# out here as the test's own oracle.
+FASHION_MD5 = {
+    "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+    "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
+    "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
+    "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
+}
+DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")  # Debian's package dataset-fashion-mnist
+
+
+def test_fashion_from_a_file_mirror(fake, tmp_path):
+    folder, sums, files = fake
+    result = run("--dataset", "fashion", tmp_path / "fashion", mirrors=[folder.as_uri()], sums=sums)
+    assert result.returncode == 0, result.stderr
+    assert_holds_exactly(tmp_path / "fashion", files)
+
+
+@pytest.mark.parametrize("dataset, folder", [("mnist", "data"), ("fashion", "data/fashion")])
+def test_the_default_folder_is_beside_the_script(fake, tmp_path, dataset, folder):
+    mirror, sums, files = fake
+    copy = tmp_path / "project" / SCRIPT.name
+    copy.parent.mkdir()
+    shutil.copy(SCRIPT, copy)
+    environ = {key: value for key, value in os.environ.items() if key not in ("MNIST_DIR", "MNIST_SHA256SUMS")}
+    environ.update(MNIST_MIRROR=mirror.as_uri(), MNIST_SHA256SUMS=str(sums))
+    result = subprocess.run([str(copy), f"--dataset={dataset}"], env=environ, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert_holds_exactly(copy.parent / folder, files)
+
+
+def test_fashion_uses_MNIST_DIR_when_set(fake, tmp_path):
+    folder, sums, files = fake
+    result = run("--dataset", "fashion", mirrors=[folder.as_uri()], sums=sums, MNIST_DIR=str(tmp_path / "mine"))
+    assert result.returncode == 0, result.stderr
+    assert_holds_exactly(tmp_path / "mine", files)
+
+
+def test_fashion_files_are_checked_against_the_published_md5_sums(fake, tmp_path):
+    folder, _, files = fake
+    result = run("--dataset", "fashion", tmp_path / "fashion", mirrors=[folder.as_uri()])
+    assert result.returncode == 1
+    for name in NAMES:
+        got = hashlib.md5(files[name]).hexdigest()
+        assert (f"{name}: FAILED — {folder.as_uri()}: md5 mismatch (got {got[:12]}..., "
+                f"expected {FASHION_MD5[name][:12]}...)") in result.stderr
+    assert_holds_exactly(tmp_path / "fashion", {})
+
+
+@pytest.mark.skipif(not DEBIAN_FASHION.is_dir(), reason=f"no {DEBIAN_FASHION} (apt-get install dataset-fashion-mnist)")
+def test_debians_recompressed_fashion_mnist_needs_the_checksum_override(tmp_path):
+    """Debian's copy holds the same images, recompressed: the published MD5 sums refuse it, and
+    MNIST_SHA256SUMS with the copy's own sums accepts it."""
+    mirror = [DEBIAN_FASHION.as_uri()]
+    refused = run("--dataset", "fashion", tmp_path / "refused", mirrors=mirror)
+    assert refused.returncode == 1
+    assert refused.stderr.count("md5 mismatch") == 4
+    files = {name: (DEBIAN_FASHION / name).read_bytes() for name in NAMES}
+    sums = write_sums(tmp_path / "debian-sums", files)
+    accepted = run("--dataset", "fashion", tmp_path / "accepted", mirrors=mirror, sums=sums)
+    assert accepted.returncode == 0, accepted.stderr
+    assert_holds_exactly(tmp_path / "accepted", files)
+
+
+@pytest.mark.parametrize("args, complaint", [
+    (["--dataset", "kmnist"], "unknown dataset: kmnist (choose mnist or fashion)"),
+    (["--dataset"], "--dataset needs a name: mnist or fashion"),
+    (["one", "two"], "too many arguments"),
+])
+def test_bad_command_lines_exit_2(tmp_path, args, complaint):
+    result = run(*args, mirrors=[(tmp_path / "nowhere").as_uri()])
+    assert result.returncode == 2
+    assert result.stderr == f"download-mnist.sh: {complaint} (see --help)\n"
+
+
+# --- Saying what it does while it waits --------------------------------------------------------------------
+
+def test_says_which_mirror_it_is_trying_while_it_waits(fake, tmp_path, serve):
+    """Without a network each mirror takes seconds to fail: the script must not be silent meanwhile."""
+    folder, sums, _ = fake
+    waiting, release = threading.Event(), threading.Event()
+
+    class SilentHandler(QuietHandler):
+        def do_GET(self):
+            waiting.set()
+            release.wait(timeout=30)
+
+    slow = serve(SilentHandler, folder)
+    environ = dict(os.environ, MNIST_MIRROR=f"{slow} {folder.as_uri()}", MNIST_SHA256SUMS=str(sums))
+    script = subprocess.Popen([str(SCRIPT), str(tmp_path / "data")], env=environ, stderr=subprocess.PIPE,
+                              stdout=subprocess.DEVNULL, start_new_session=True)
+    try:
+        assert waiting.wait(timeout=30)  # the script is now waiting for the silent mirror
+        os.set_blocking(script.stderr.fileno(), False)
+        said = script.stderr.read() or b""
+        assert said.decode() == f"{NAMES[0]}: trying {slow} ...\n"
+    finally:
+        release.set()
+        os.killpg(script.pid, signal.SIGTERM)
+        script.wait(timeout=30)
+        script.stderr.close()

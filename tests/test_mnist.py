@@ -258,6 +258,60 @@ def test_as_inputs_flattens_to_float32_in_unit_interval():
     assert np.count_nonzero(x) == 2  # 0 stays 0.0
 
 
+# --- datasets by name ------------------------------------------------------------------------------------
+
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                   "Ankle boot")
+DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")  # Debian's package dataset-fashion-mnist
+
+
+def test_the_datasets_and_their_class_names():
+    assert list(mnist.DATASETS) == ["mnist", "fashion"]
+    assert mnist.DATASETS["mnist"].classes == ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9")
+    assert mnist.DATASETS["fashion"].classes == FASHION_CLASSES
+
+
+@pytest.mark.parametrize("dataset, folder", [("mnist", "data"), ("fashion", "data/fashion")])
+def test_each_dataset_has_its_own_default_folder_unless_mnist_dir_is_set(monkeypatch, tmp_path, dataset, folder):
+    monkeypatch.delenv("MNIST_DIR", raising=False)
+    assert mnist.default_data_dir(dataset) == ROOT / folder
+    monkeypatch.setenv("MNIST_DIR", str(tmp_path))
+    assert mnist.default_data_dir(dataset) == tmp_path
+
+
+def test_load_split_reads_fashion_from_mnist_dir(monkeypatch, fake_mnist):
+    monkeypatch.setenv("MNIST_DIR", str(fake_mnist))
+    images, labels = mnist.load_split("test", dataset="fashion")
+    assert images.shape == (5, 28, 28) and labels.tolist() == [0, 1, 2, 3, 4]
+
+
+def test_load_split_rejects_unknown_dataset(fake_mnist):
+    with pytest.raises(ValueError, match="unknown dataset 'kmnist'; choose one of mnist, fashion"):
+        mnist.load_split("train", fake_mnist, dataset="kmnist")
+
+
+def test_a_missing_fashion_file_says_how_to_download_fashion(fake_mnist):
+    path = fake_mnist / "t10k-images-idx3-ubyte.gz"
+    path.unlink()
+    with raises_about(path, r"file not found; run \./download-mnist\.sh --dataset fashion or set MNIST_DIR to "
+                            "the folder that holds the Fashion-MNIST files$"):
+        mnist.load_split("test", fake_mnist, dataset="fashion")
+
+
+def test_a_fashion_label_above_9_is_not_a_class(fake_mnist, write_idx):
+    path = write_idx(fake_mnist / TRAIN_LABELS, np.array([0] * 11 + [12], np.uint8))
+    with raises_about(path, "label 12 is not a class 0-9$"):
+        mnist.load_split("train", fake_mnist, dataset="fashion")
+
+
+@pytest.mark.skipif(not DEBIAN_FASHION.is_dir(), reason=f"no {DEBIAN_FASHION} (apt-get install dataset-fashion-mnist)")
+@pytest.mark.parametrize("split, n", [("train", 60000), ("test", 10000)])
+def test_real_fashion_mnist_has_the_same_number_of_each_class(split, n):
+    images, labels = mnist.load_split(split, DEBIAN_FASHION, dataset="fashion")
+    assert images.shape == (n, 28, 28)
+    assert np.bincount(labels).tolist() == [n // 10] * 10
+
+
 # --- the real MNIST files (skipped unless $MNIST_DIR is set) ---------------------------------------------
 
 REAL = {  # split: (images, count of each digit 0..9, first five labels)

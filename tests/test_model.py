@@ -231,6 +231,39 @@ def test_weights_holding_nan_or_infinity_are_refused(tmp_path, saved, name, valu
         model.load(broken)
 
 
+def npy_with_header(header):
+    """An .npy file whose header is the text `header`, followed by a few bytes of data."""
+    text = header.encode("latin1")
+    text += b" " * (-(len(text) + 11) % 64) + b"\n"  # numpy pads the header to 64 bytes
+    return b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text + bytes(100)
+
+
+@pytest.mark.parametrize("header", [
+    "{'descr': '<f4', 'fortran_order':(False, 'shape': (784, 8), }",  # numpy's parser: TokenError
+    "{'descr': '<f4', 'fortran_order': False, 'shape': (10000000000000000000000000000,), }",  # OverflowError
+    "{'descr': '<f4', 'fortran_order': False, 'shape': (100000, 100000, 100000), }",  # MemoryError
+], ids=["unbalanced", "overflowing", "petabytes"])
+def test_a_damaged_array_header_inside_the_archive_is_refused(tmp_path, header):
+    """Found by tests/test_fuzz.py: errors numpy raises for a damaged .npy header inside an archive."""
+    path = tmp_path / "damaged.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("weights0.npy", npy_with_header(header))
+    with pytest.raises(model.ModelError, match=f"^{path}: {NOT_OURS} \\("):
+        model.load(path)
+
+
+def test_an_archive_member_marked_as_encrypted_is_refused(tmp_path, saved):
+    """Found by tests/test_fuzz.py: zipfile raises RuntimeError for an encrypted member."""
+    data = bytearray(saved.read_bytes())
+    data[6] |= 1  # the first local header's flags: bit 0, encrypted
+    central = data.index(b"PK\x01\x02")
+    data[central + 8] |= 1  # and the same member's flags in the central directory
+    path = tmp_path / "encrypted.npz"
+    path.write_bytes(bytes(data))
+    with pytest.raises(model.ModelError, match=f"^{path}: {NOT_OURS} \\(.*encrypted"):
+        model.load(path)
+
+
 def test_a_folder_is_refused_naming_it(tmp_path):
     with pytest.raises(model.ModelError, match=f"^{tmp_path}: {NOT_OURS} \\(Is a directory\\)$"):
         model.load(tmp_path)

@@ -5,8 +5,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import matplotlib.figure
 import matplotlib.image
+import numpy as np
 import pytest
+
+import mnist
+import read_display_mnist
 
 SCRIPT = Path(__file__).resolve().parent.parent / "read_display_mnist.py"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -72,3 +77,64 @@ def test_an_unwritable_output_gives_one_line_naming_it(tmp_path, fake_mnist):
     result = run_headless("--data-dir", fake_mnist, "--output", target, cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and str(target) in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("name", ["digits.jpg", "digits.pdf", "digits"])
+def test_an_output_name_not_ending_in_png_is_a_usage_error(tmp_path, fake_mnist, name):
+    """It used to write PNG bytes into a file named .jpg."""
+    result = run_headless("--data-dir", fake_mnist, "--output", tmp_path / name, cwd=tmp_path)
+    assert result.returncode == 2
+    assert f"--output {tmp_path / name}: the picture is written as PNG, so give a name ending in .png" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / name).exists()
+
+
+def test_an_output_name_ending_in_capital_png_is_fine(tmp_path, fake_mnist):
+    result = run_headless("--data-dir", fake_mnist, "--count", 2, "--output", tmp_path / "DIGITS.PNG", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert_png_picture(tmp_path / "DIGITS.PNG")
+
+
+@pytest.fixture
+def many_digits(tmp_path, write_idx):
+    """A folder with 130 training images, more than one picture shows."""
+    folder = tmp_path / "many"
+    folder.mkdir()
+    write_idx(folder / "train-images-idx3-ubyte.gz", np.zeros((130, 28, 28), np.uint8))
+    write_idx(folder / "train-labels-idx1-ubyte.gz", np.arange(130, dtype=np.uint8) % 10)
+    return folder
+
+
+def test_a_large_count_is_capped_at_100_in_ten_columns_and_says_so(tmp_path, many_digits):
+    """--count 2000 used to build a 1600 x 36000 picture for 100 s without a word."""
+    output = tmp_path / "digits.png"
+    result = run_headless("--data-dir", many_digits, "--start", 5, "--count", 125, "--output", output, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ("showing the first 100 of the 125 images asked for: at most 100 fit in one picture "
+                             "(--start chooses the first)\n")
+    assert matplotlib.image.imread(output).shape[:2] == (1800, 1600)  # ten rows of ten, 160 x 180 pixels each
+
+
+@pytest.mark.parametrize("count, size", [(3, (180, 480)), (10, (360, 800)), (23, (540, 1600)), (100, (1800, 1600))])
+def test_digits_are_laid_out_in_five_or_ten_columns(tmp_path, many_digits, count, size):
+    output = tmp_path / "digits.png"
+    result = run_headless("--data-dir", many_digits, "--count", count, "--output", output, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert matplotlib.image.imread(output).shape[:2] == size
+
+
+def test_fashion_pictures_are_titled_with_their_class_names(tmp_path, fake_mnist):
+    """--dataset fashion reads $MNIST_DIR too, and names its default picture after the dataset."""
+    result = run_headless("--dataset", "fashion", "--count", 3, cwd=tmp_path, MNIST_DIR=str(fake_mnist))
+    assert result.returncode == 0, result.stderr
+    assert "saved to fashion-train-0.png" in result.stdout
+    assert_png_picture(tmp_path / "fashion-train-0.png")
+
+
+@pytest.mark.parametrize("dataset, titles", [("mnist", ["#7: 7", "#8: 8"]), ("fashion", ["#7: Sneaker", "#8: Bag"])])
+def test_titles_give_the_index_and_the_class_name(dataset, titles):
+    figure = matplotlib.figure.Figure()
+    images, labels = np.zeros((2, 28, 28), np.uint8), np.array([7, 8], np.uint8)
+    read_display_mnist.draw_digits(figure, images, labels, 7, mnist.DATASETS[dataset].classes)
+    assert [axes.get_title() for axes in figure.axes] == titles

@@ -14,10 +14,12 @@ centre of mass at the centre.
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
-import matplotlib.image
 import numpy as np
+import PIL.Image
+import PIL.ImageOps
 
 import cli
 import mnist
@@ -40,6 +42,13 @@ FAINT = 0.2
 # times: 5% of them are thinner than THINNEST, half thinner than TYPICAL.
 THINNEST = 0.06
 TYPICAL = 0.09
+# The paper's level is fitted to at most this many samples a side, first through the medians of
+# BLOCKS x BLOCKS blocks, then in FIT_ROUNDS rounds, each to the samples within FIT_MARGIN times the
+# paper's spread of the last fit.
+FIT_SAMPLES = 100
+BLOCKS = 8
+FIT_ROUNDS = 8
+FIT_MARGIN = 2.5
 DEFAULT_PICTURE = "predict.png"  # where --show draws when there is no screen
 
 
@@ -48,32 +57,43 @@ class ImageError(ValueError):
 
 
 def read_image(path):
-    """The picture in `path` in grey as stored: (H, W) float32 in [0, 1], 0 = black, 1 = white.
+    """The picture in `path` in grey as stored, turned upright: (H, W) float32 in [0, 1], 0 = black,
+    1 = white.
 
-    Transparent parts count as white paper: drawing programs often save ink on a transparent,
-    black-coloured background, which would otherwise be all ink.
+    Phones store photos as the sensor saw them and note in the EXIF data how to turn them; that is
+    done first. Transparent parts count as white paper: drawing programs often save ink on a
+    transparent, black-coloured background, which would otherwise be all ink.
     """
     try:
-        # Any format but "png" lets Pillow recognise the file by its content, so that a JPEG
-        # named .png is read too; PNGs still come back as floats in [0, 1].
-        picture = matplotlib.image.imread(path, format="by content")
+        with warnings.catch_warnings():
+            # Pillow only warns between its limit and twice that; refuse both, as such a picture
+            # would fill the memory (a "decompression bomb" is a small file that claims to be huge).
+            warnings.simplefilter("error", PIL.Image.DecompressionBombWarning)
+            with PIL.Image.open(path) as image:  # Pillow recognises the format by the content, not the name
+                return grey_levels(PIL.ImageOps.exif_transpose(image))
     except FileNotFoundError:
         raise ImageError("no such file") from None
+    except (PIL.Image.DecompressionBombError, PIL.Image.DecompressionBombWarning):
+        raise ImageError(f"too large: more than {PIL.Image.MAX_IMAGE_PIXELS:,} pixels, Pillow's limit") from None
     except OSError as error:
         if error.strerror:  # from the operating system: a folder, no permission, ...
             raise ImageError(f"cannot read ({error.strerror})") from None
         raise ImageError("not a picture that can be read (PNG, JPEG, ...), or a damaged one") from None
     except (SyntaxError, ValueError):  # how Pillow reports some damaged files
         raise ImageError("not a picture that can be read (PNG, JPEG, ...), or a damaged one") from None
-    if picture.dtype.kind in "ui":  # JPEG and others: whole numbers up to the type's maximum
-        picture = picture.astype(np.float32) / np.iinfo(picture.dtype).max
-    if picture.ndim == 2:
-        return picture
-    grey = picture[..., :3] @ LUMA
-    if picture.shape[2] == 4:
-        alpha = picture[..., 3]
+
+
+def grey_levels(image):
+    """A Pillow image -> (H, W) float32 grey in [0, 1], 1 = white, transparent parts white."""
+    if image.mode.startswith("I"):  # whole numbers of 16 bits: 16-bit grey PNGs
+        return np.asarray(image, np.float32) / 65535
+    transparent = image.has_transparency_data
+    levels = np.asarray(image.convert("RGBA" if transparent else "RGB"), np.float32) / 255
+    grey = levels[..., :3] @ LUMA
+    if transparent:
+        alpha = levels[..., 3]
         grey = alpha * grey + (1 - alpha)
-    return grey
+    return np.clip(grey, 0, 1)  # the weights of LUMA add up to 1 only to within rounding
 
 
 def normalize(grey):
@@ -83,10 +103,10 @@ def normalize(grey):
 
     Paper is never pure white in a scan or a photograph, nor ink pure black, so both levels are
     measured: the paper is what most of the picture is, and the ink is what differs from it by
-    more than the paper's grain and uneven light can explain.
+    more than the paper's grain can explain. Light from a lamp or a window makes the paper brighter
+    on one side than the other, so its level is measured at each pixel (see paper_level).
     """
-    paper = np.median(grey)
-    difference = grey - paper
+    difference = grey - paper_level(grey)
     # The median absolute difference, scaled to a standard deviation: how much the paper varies
     # (grain, uneven light), which the strokes, far fewer pixels than the paper, barely change.
     spread = 1.4826 * np.median(np.abs(difference))
@@ -104,6 +124,68 @@ def normalize(grey):
     # Subtracting the floor, rather than cutting below it, keeps the anti-aliased edges of the
     # strokes a smooth ramp from paper to ink, as in MNIST.
     return np.clip((ink - floor) / (strength - floor), 0, 1).astype(np.float32)
+
+
+def paper_level(grey):
+    """The paper's level at each pixel of a grey picture (H, W) -> (H, W) float32: a smooth surface
+    (a quadratic in row and column) through the paper, the ink left out.
+
+    Uneven light changes slowly across a page, so a few numbers describe it, and a surface that
+    smooth cannot bend into the strokes. It is fitted to a grid of samples, again and again, each
+    time to the samples that lie near the last fit. It starts from a fit, made the same way, to the
+    medians of blocks of the picture, each the paper's level where paper is most of the block, and
+    that from the median of those, the paper's level where paper is most of the picture.
+    """
+    height, width = grey.shape
+    step = max(1, max(height, width) // FIT_SAMPLES)
+    samples = grey[::step, ::step]
+    y, x = np.indices(samples.shape) * step / np.array([height, width])[:, None, None]
+    blocks, block_y, block_x = block_medians(samples, y, x)
+    first = fit_away_from_ink(blocks, block_y, block_x, start=np.median(blocks))
+    coefficients = fit_away_from_ink(samples, y, x, start=quadratic(first, y, x))
+    return quadratic(coefficients, np.arange(height)[:, None] / height, np.arange(width) / width).astype(np.float32)
+
+
+def fit_away_from_ink(values, y, x, start):
+    """The coefficients of a quadratic in y and x fitted to the values near `start` (a first guess at
+    each value, or one for all), then near each fit in turn, FIT_ROUNDS times; all of one shape."""
+    fit = start
+    for _ in range(FIT_ROUNDS):
+        distance = np.abs(values - fit)
+        spread = 1.4826 * np.median(distance)  # the median absolute difference as a standard deviation
+        near = distance <= max(FIT_MARGIN * spread, MIN_CONTRAST / 2)
+        coefficients = fit_quadratic(values[near], y[near], x[near])
+        fit = quadratic(coefficients, y, x)
+    return coefficients
+
+
+def block_medians(samples, y, x):
+    """The medians of BLOCKS x BLOCKS blocks of samples (h, w) (fewer for tiny pictures), and the
+    mean coordinates y and x (each (h, w) too) of each block; all three (rows, columns)."""
+    n_rows, n_columns = (min(BLOCKS, n) for n in samples.shape)
+    h, w = samples.shape[0] // n_rows * n_rows, samples.shape[1] // n_columns * n_columns
+
+    def blocks(a):
+        return a[:h, :w].reshape(n_rows, h // n_rows, n_columns, w // n_columns).swapaxes(1, 2).reshape(n_rows, n_columns, -1)
+
+    return np.median(blocks(samples), axis=-1), blocks(y).mean(axis=-1), blocks(x).mean(axis=-1)
+
+
+def fit_quadratic(values, y, x):
+    """The 6 coefficients of the quadratic in y and x nearest to the values (least squares);
+    values, y and x of one shape."""
+    terms = np.stack([np.broadcast_to(term, np.shape(values)).ravel() for term in quadratic_terms(y, x)], axis=-1)
+    return np.linalg.lstsq(terms, np.ravel(values), rcond=None)[0]
+
+
+def quadratic(coefficients, y, x):
+    """The quadratic with these 6 coefficients at row and column coordinates y and x, broadcast together."""
+    return sum(c * term for c, term in zip(coefficients, quadratic_terms(y, x)))
+
+
+def quadratic_terms(y, x):
+    """[1, y, x, y^2, y x, x^2] of row and column coordinates y and x in [0, 1), broadcast together."""
+    return [np.ones_like(y * x), y, x, y * y, y * x, x * x]
 
 
 def to_mnist(ink):

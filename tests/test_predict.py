@@ -8,8 +8,10 @@ answers the same for the picture as for the original digit.
 
 import os
 import re
+import struct
 import subprocess
 import sys
+import zlib
 
 import matplotlib.image
 import numpy as np
@@ -169,6 +171,35 @@ def test_a_page_without_ink_is_an_image_error(grey):
         predict.normalize(grey.astype(np.float32))
 
 
+def four(shape=(150, 120), width=10):
+    """Ink of an open four, `width` pixels wide, in a picture of 150 x 120 pixels."""
+    return np.maximum(stroke(shape, (15, 70), (95, 20), (95, 100), width=width),
+                      stroke(shape, (40, 75), (135, 75), width=width))
+
+
+@pytest.mark.parametrize("levels", [30, 60, 100])
+@pytest.mark.parametrize("light", ["added", "multiplied"])
+def test_paper_brightening_from_left_to_right_still_shows_the_ink(levels, light):
+    ink = four()
+    ramp = np.linspace(0, levels / 255, ink.shape[1], dtype=np.float32)
+    if light == "added":  # the paper from 0.55 to 0.55 + levels / 255, the ink lifted as much
+        grey = paint(ink, paper=0.55, colour=0.15) + ramp
+    else:  # a lamp: light falls on paper and ink alike, the paper from 0.6 to 0.6 + levels / 255
+        grey = paint(ink, paper=1, colour=0.15) * (0.6 + ramp)
+    grey += np.random.default_rng(3).normal(0, 0.01, ink.shape).astype(np.float32)
+    normalized = predict.normalize(grey)
+    assert np.array_equal(normalized > 0, ink > 0)
+    assert np.abs(predict.to_mnist(normalized) - predict.to_mnist(ink)).mean() < 0.01
+
+
+def test_the_paper_level_follows_light_that_changes_slowly_and_not_the_ink():
+    rows, columns = np.indices((200, 300)) / 200
+    light = 0.9 - 0.2 * (rows - 0.4) ** 2 - 0.1 * (columns - 1) ** 2 + 0.05 * rows * columns  # a lamp above
+    ink = np.pad(four(), ((20, 30), (100, 80)))
+    level = predict.paper_level((light * (1 - 0.8 * ink)).astype(np.float32))
+    assert level.dtype == np.float32 and np.abs(level - light).max() < 1e-3
+
+
 # ---------------------------------------------------------------------------------------------
 # Reading files.
 
@@ -218,6 +249,28 @@ def test_pictures_are_read_in_grey_and_give_the_digit(tmp_path, name, write):
     assert np.abs(digit - predict.to_mnist(ink)).mean() < 0.02
 
 
+# EXIF orientations and how far (in quarter turns anticlockwise) the stored picture is turned from upright.
+@pytest.mark.parametrize("orientation, quarter_turns", [(1, 0), (3, 2), (6, 1), (8, 3)],
+                         ids=["upright", "upside down", "turned left", "turned right"])
+def test_photos_are_turned_upright_as_their_exif_orientation_says(tmp_path, orientation, quarter_turns):
+    ink = seven()
+    exif = PIL.Image.Exif()
+    exif[0x0112] = orientation  # the EXIF Orientation tag
+    stored = paint(np.rot90(ink, quarter_turns))
+    PIL.Image.fromarray(np.round(255 * stored).astype(np.uint8)).save(tmp_path / "photo.png", exif=exif)
+    grey = predict.read_image(tmp_path / "photo.png")
+    assert np.abs(grey - paint(ink)).max() < 0.01
+
+
+def write_huge_png(path, size=14000):
+    """A small PNG whose header claims size x size pixels, above Pillow's decompression-bomb limit."""
+    write_grey_png(path, seven())
+    data = bytearray(path.read_bytes())
+    data[16:24] = struct.pack(">II", size, size)  # width and height in the IHDR chunk ...
+    data[29:33] = struct.pack(">I", zlib.crc32(data[12:29]))  # ... and the chunk's checksum
+    path.write_bytes(bytes(data))
+
+
 def write_text(path):
     path.write_text("not a picture\n")
 
@@ -232,6 +285,7 @@ BAD_FILES = {
     "truncated PNG": (write_truncated_png, "damaged"),
     "missing": (lambda path: None, "no such file"),
     "folder": (lambda path: path.mkdir(), "cannot read"),
+    "14000 x 14000 pixels": (write_huge_png, "too large"),
 }
 
 
@@ -296,8 +350,9 @@ def test_show_without_a_display_saves_the_picture(tmp_path, untrained_model, pic
 def test_bad_files_get_a_line_each_and_the_others_are_still_classified(tmp_path, untrained_model, pictures):
     write_text(tmp_path / "x.png")
     save(tmp_path / "blank.png", np.full((50, 50), 0.9))
+    write_huge_png(tmp_path / "huge.png")
     bad = {tmp_path / "x.png": "not a picture", tmp_path / "missing.jpg": "no such file",
-           tmp_path / "blank.png": "no ink"}
+           tmp_path / "blank.png": "no ink", tmp_path / "huge.png": "too large"}
     good, other_good = pictures
     result = run_predict("--model", untrained_model, good, *bad, other_good, cwd=tmp_path)
     assert result.returncode == 1

@@ -5,11 +5,12 @@
     ./predict.py --model small.npz one.jpg two.png --output predictions.png
     ./predict.py --test-index 0 7 42                  # digits of the MNIST test set, with their labels
     ./predict.py digit.png --test-index 0             # both: the pictures come before --test-index
+    ./predict.py postcode.jpg                         # several digits side by side: prints the number
 
 A picture may be a PNG or JPEG of any size, in colour or grey, dark ink on light paper or light on
-dark. It is made to look like an MNIST digit first: paper 0, ink 1, cropped to the ink, strokes as
-wide as MNIST's, scaled so that the longer side is 20 pixels, and placed in a 28 x 28 frame with its
-centre of mass at the centre.
+dark, of one digit or of a row of them. Each digit is made to look like an MNIST digit first: paper 0,
+ink 1, cropped to the ink, strokes as wide as MNIST's, scaled so that the longer side is 20 pixels,
+and placed in a 28 x 28 frame with its centre of mass at the centre.
 """
 
 import argparse
@@ -17,6 +18,7 @@ import sys
 import warnings
 from pathlib import Path
 
+import matplotlib.patches
 import numpy as np
 import PIL.Image
 import PIL.ImageOps
@@ -49,6 +51,10 @@ FIT_SAMPLES = 100
 BLOCKS = 8
 FIT_ROUNDS = 8
 FIT_MARGIN = 2.5
+# Groups of ink lighter than this share of the heaviest are specks, not strokes; groups side by side
+# are one digit when they share this share of the narrower one's columns.
+SPECK = 0.02
+SHARED_COLUMNS = 0.5
 DEFAULT_PICTURE = "predict.png"  # where --show draws when there is no screen
 
 
@@ -273,12 +279,88 @@ def centre(digit):
     return frame
 
 
+def label_groups(mask):
+    """Groups of touching pixels: (H, W) bool -> (H, W) int64 labels, -1 off the mask, else the number
+    (0, 1, ...) of the group of mask pixels joined to it through pixels touching by a side or a
+    corner; and how many groups there are.
+
+    A union-find on all pixels at once: each round joins every group to the touching group of the
+    smallest number, then points every pixel straight at its group's first pixel. Each round at
+    least halves the number of groups that still touch another, so the rounds are few.
+    """
+    height, width = mask.shape
+    index = np.full((height + 2, width + 2), -1)  # a border off the mask, so that no neighbour is missing
+    index[1:-1, 1:-1][mask] = np.arange(np.count_nonzero(mask))
+    here = index[1:-1, 1:-1]
+    pairs = []
+    for dy, dx in [(0, 1), (1, -1), (1, 0), (1, 1)]:  # with their opposites, all eight neighbours
+        there = index[1 + dy : height + 1 + dy, 1 + dx : width + 1 + dx]
+        both = (here >= 0) & (there >= 0)
+        pairs.append((here[both], there[both]))
+    a, b = (np.concatenate(ends) for ends in zip(*pairs))
+    first = np.arange(np.count_nonzero(mask))  # of each pixel's group so far
+    while True:
+        first_a, first_b = first[a], first[b]
+        apart = first_a != first_b
+        if not apart.any():
+            break
+        np.minimum.at(first, np.maximum(first_a, first_b)[apart], np.minimum(first_a, first_b)[apart])
+        while not np.array_equal(first[first], first):
+            first = first[first]
+    groups, numbers = np.unique(first, return_inverse=True)
+    labels = np.full(mask.shape, -1)
+    labels[mask] = numbers
+    return labels, len(groups)
+
+
+def split_digits(ink):
+    """The digits in ink (H, W) float32 in [0, 1] (0 = paper), left to right: their boxes (n, 4) as
+    (top, left, bottom, right), bottom and right excluded, and each digit's ink alone, cropped to its
+    box: a list of n (h, w) float32 arrays.
+
+    A digit is a group of touching ink, with the groups beside it that share much of its columns:
+    the strokes of one digit need not touch (the bar of a 5, a broken 4), while digits side by side
+    share few columns. Specks far lighter than the heaviest group are left out.
+    """
+    labels, count = label_groups(ink > 0)
+    rows, columns = np.nonzero(labels >= 0)
+    group = labels[rows, columns]
+    top, left = np.full(count, ink.shape[0]), np.full(count, ink.shape[1])
+    bottom, right = np.zeros(count, np.int64), np.zeros(count, np.int64)
+    np.minimum.at(top, group, rows)
+    np.minimum.at(left, group, columns)
+    np.maximum.at(bottom, group, rows + 1)
+    np.maximum.at(right, group, columns + 1)
+    mass = np.bincount(group, weights=ink[rows, columns], minlength=count)
+    kept = np.flatnonzero(mass >= SPECK * mass.max())
+    digits, spans = [], []  # the group numbers of each digit, and the columns it spans
+    for number in kept[np.argsort(left[kept], kind="stable")]:
+        span = left[number], right[number]
+        if spans and share_columns(spans[-1], span):
+            digits[-1].append(number)
+            spans[-1] = min(spans[-1][0], span[0]), max(spans[-1][1], span[1])
+        else:
+            digits.append([number])
+            spans.append(span)
+    boxes = np.array([(top[d].min(), left[d].min(), bottom[d].max(), right[d].max()) for d in digits])
+    inks = [np.where(np.isin(labels[y0:y1, x0:x1], d), ink[y0:y1, x0:x1], 0) for d, (y0, x0, y1, x1) in zip(digits, boxes)]
+    return boxes, inks
+
+
+def share_columns(a, b):
+    """Whether two spans of columns (first, last + 1) overlap by at least SHARED_COLUMNS of the narrower."""
+    shared = min(a[1], b[1]) - max(a[0], b[0])
+    return shared >= SHARED_COLUMNS * min(a[1] - a[0], b[1] - b[0])
+
+
 def preprocess(path):
-    """The picture in `path`: (H, W) float32 grey as stored (1 = white), and the digit made from it,
-    (28, 28) float32 in [0, 1] (0 = paper, 1 = ink) like a row of mnist.as_inputs once reshaped.
-    Raises ImageError."""
+    """The picture in `path` and the digits in it, left to right: (H, W) float32 grey as stored
+    (1 = white), their boxes in it (n, 4) as (top, left, bottom, right), and the digits made MNIST-like,
+    (n, 28, 28) float32 in [0, 1] (0 = paper, 1 = ink), each like a row of mnist.as_inputs once
+    reshaped. Raises ImageError."""
     grey = read_image(path)
-    return grey, to_mnist(normalize(grey))
+    boxes, inks = split_digits(normalize(grey))
+    return grey, boxes, np.array([to_mnist(ink) for ink in inks])
 
 
 def describe(name, probabilities):
@@ -288,39 +370,65 @@ def describe(name, probabilities):
             f"then {second} ({probabilities[second]:.2f}), {third} ({probabilities[third]:.2f})")
 
 
-def draw_rows(figure, rows):
-    """One row per picture: the picture, the network's 28 x 28 input, and the ten probabilities.
+def describe_number(name, probabilities):
+    """`name: 90210 (confidence of each digit: 0.99, 1.00, 0.97, 1.00, 0.98)` from (n, 10)
+    probabilities, one row per digit from left to right; with one digit, as describe."""
+    if len(probabilities) == 1:
+        return describe(name, probabilities[0])
+    confidences = ", ".join(f"{p:.2f}" for p in probabilities.max(axis=1))
+    return f"{name}: {''.join(map(str, probabilities.argmax(axis=1)))} (confidence of each digit: {confidences})"
 
-    rows: (title, picture (H, W) float32 grey with 1 = white, digit (28, 28) float32 with 1 = ink,
-    probabilities (10,)) tuples.
+
+def draw_rows(figure, rows):
+    """One row per picture: the picture with a box around each digit found and what it was read as,
+    the network's 28 x 28 inputs side by side, and the ten probabilities of a single digit or the
+    confidence in each digit of a number.
+
+    rows: (title, picture (H, W) float32 grey with 1 = white, boxes (n, 4) as (top, left, bottom,
+    right) or None to draw none, digits (n, 28, 28) float32 with 1 = ink, probabilities (n, 10)) tuples.
     """
     # Matplotlib cannot draw a picture more than 2^16 pixels high: many rows get thinner instead.
     figure.set_size_inches(9, min(2.2 * len(rows), 600))
     axes = figure.subplots(len(rows), 3, squeeze=False, gridspec_kw={"width_ratios": [1, 1, 2]})
-    for (title, picture, digit, probabilities), (original, network_input, bars) in zip(rows, axes):
+    for (title, picture, boxes, digits, probabilities), (original, network_input, bars) in zip(rows, axes):
+        answers = probabilities.argmax(axis=1)
         original.imshow(picture, cmap="gray", vmin=0, vmax=1)
         original.set_title(title, fontsize=9)
-        network_input.imshow(digit, cmap="gray_r", vmin=0, vmax=1)
+        for (top, left, bottom, right), answer in zip([] if boxes is None else boxes, answers):
+            original.add_patch(matplotlib.patches.Rectangle((left - 0.5, top - 0.5), right - left, bottom - top,
+                                                            fill=False, edgecolor="tab:red", linewidth=1))
+            original.text((left + right) / 2, top, str(answer), color="tab:red", fontsize=9, ha="center", va="bottom")
+        network_input.imshow(np.hstack(digits), cmap="gray_r", vmin=0, vmax=1)
         network_input.set_title("network input", fontsize=9)
         for image_axes in (original, network_input):
             image_axes.axis("off")
-        best = probabilities.argmax()
-        colours = ["tab:blue" if digit_class == best else "tab:gray" for digit_class in range(10)]
-        bars.bar(range(10), probabilities, color=colours)
-        bars.set(xticks=range(10), ylim=(0, 1))
-        bars.set_title(f"{best} (confidence {probabilities[best]:.2f})", fontsize=9)
+        if len(digits) == 1:
+            draw_probabilities(bars, probabilities[0])
+        else:
+            bars.bar(range(len(answers)), probabilities.max(axis=1), color="tab:blue")
+            bars.set(xticks=range(len(answers)), xticklabels=answers, ylim=(0, 1))
+            bars.set_title(f"{''.join(map(str, answers))} (confidence of each digit)", fontsize=9)
     figure.tight_layout()
+
+
+def draw_probabilities(bars, probabilities):
+    """The ten probabilities (10,) as bars on `bars` (axes), the most probable in colour and named above."""
+    best = probabilities.argmax()
+    colours = ["tab:blue" if digit_class == best else "tab:gray" for digit_class in range(10)]
+    bars.bar(range(10), probabilities, color=colours)
+    bars.set(xticks=range(10), ylim=(0, 1))
+    bars.set_title(f"{best} (confidence {probabilities[best]:.2f})", fontsize=9)
 
 
 def build_parser():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("images", nargs="*", metavar="IMAGE", help="pictures of one digit each (PNG, JPEG, ...)")
+    parser.add_argument("images", nargs="*", metavar="IMAGE", help="pictures of a digit or a number (PNG, JPEG, ...)")
     parser.add_argument("--model", default="model.npz", help="the trained network (default: model.npz)")
     parser.add_argument("--test-index", type=cli.non_negative_int, nargs="+", default=[], metavar="N",
                         help="also classify these digits of the MNIST test set, by number from 0 (after any IMAGEs)")
     parser.add_argument("--data-dir", help="folder with the MNIST files (default: $MNIST_DIR, else data/)")
     shown = parser.add_mutually_exclusive_group()
-    shown.add_argument("--output", help="draw each picture, its network input and probabilities to this PNG file")
+    shown.add_argument("--output", help="draw each picture, the digits found, the network inputs and probabilities to this PNG file")
     shown.add_argument("--show", action="store_true", help=f"draw them on screen ({DEFAULT_PICTURE} without one)")
     return parser
 
@@ -342,15 +450,15 @@ def classify_pictures(parser, network, paths):
     rows, failed = [], False
     for path in paths:
         try:
-            grey, digit = preprocess(path)
+            grey, boxes, digits = preprocess(path)
         except ImageError as error:
             print(f"{parser.prog}: error: {path}: {error}", file=sys.stderr)
             failed = True
             continue
-        probabilities = network.probabilities(digit.reshape(1, -1))[0]
+        probabilities = network.probabilities(digits.reshape(len(digits), -1))
         # Flushed so that, written to one file together, answers and errors stay in order.
-        print(describe(path, probabilities), flush=True)
-        rows.append((Path(path).name, grey, digit, probabilities))
+        print(describe_number(path, probabilities), flush=True)
+        rows.append((Path(path).name, grey, boxes, digits, probabilities))
     return rows, failed
 
 
@@ -361,7 +469,7 @@ def classify_test_digits(network, indices, images, labels):
     for index, label, x, probabilities in zip(indices, labels, inputs, network.probabilities(inputs)):
         print(f"{describe(f'test image {index}', probabilities)}; real label {label}")
         digit = x.reshape(FRAME_SIZE, FRAME_SIZE)
-        rows.append((f"test image {index}, label {label}", 1 - digit, digit, probabilities))
+        rows.append((f"test image {index}, label {label}", 1 - digit, None, digit[None], probabilities[None]))
     return rows
 
 

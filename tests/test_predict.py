@@ -201,6 +201,75 @@ def test_the_paper_level_follows_light_that_changes_slowly_and_not_the_ink():
 
 
 # ---------------------------------------------------------------------------------------------
+# Finding the digits of a number.
+
+
+def test_groups_are_pixels_touching_by_a_side_or_a_corner():
+    mask = np.array([[1, 1, 0, 0, 1],
+                     [0, 0, 1, 0, 1],
+                     [1, 0, 0, 0, 0],
+                     [1, 0, 1, 1, 1]], bool)
+    labels, count = predict.label_groups(mask)
+    assert count == 4
+    assert np.all((labels >= 0) == mask)
+    groups = {frozenset(zip(*np.nonzero(labels == number))) for number in range(count)}
+    assert groups == {frozenset({(0, 0), (0, 1), (1, 2)}), frozenset({(0, 4), (1, 4)}),
+                      frozenset({(2, 0), (3, 0)}), frozenset({(3, 2), (3, 3), (3, 4)})}
+
+
+def test_a_long_winding_stroke_is_one_group():
+    snake = np.zeros((81, 60), bool)  # rows of ink joined at alternate ends: one path of thousands of pixels
+    snake[::2] = True
+    snake[1::4, -1] = True
+    snake[3::4, 0] = True
+    labels, count = predict.label_groups(np.pad(snake, ((0, 0), (0, 3))) | np.eye(81, 63, 62, dtype=bool))
+    assert count == 2 and np.all(labels[:, :60][snake] == labels[0, 0])
+
+
+def five(width=10):
+    """Ink of a five whose bar does not touch its body, in a picture of 150 x 110 pixels."""
+    body = stroke((150, 110), (20, 25), (70, 20), (65, 70), (90, 90), (120, 70), (135, 40), (125, 15), width=width)
+    return np.maximum(body, stroke((150, 110), (5, 40), (5, 95), width=width))
+
+
+def broken_four():
+    """The four with its stem broken in two below the bar."""
+    ink = four()
+    ink[105:115, 60:90] = 0
+    return ink
+
+
+def number(*inks, gaps):
+    """The inks side by side, `gaps` (one fewer) columns apart."""
+    parts = [inks[0]]
+    for ink, gap in zip(inks[1:], gaps):
+        parts += [np.zeros((ink.shape[0], gap), np.float32), ink]
+    return np.hstack(parts)
+
+
+def test_digits_are_found_left_to_right_with_their_strokes_that_do_not_touch():
+    seven_ = np.pad(seven(), ((15, 15), (0, 0)))  # 150 rows, like the others
+    ink = np.pad(number(five(), broken_four(), seven_, four(), gaps=[10, 3, 30]), 20)
+    ink[5, 5] = 1  # a speck
+    boxes, inks = predict.split_digits(ink)
+    widths = [110, 120, 90, 120]
+    lefts = 20 + np.cumsum([0, 110 + 10, 120 + 3, 90 + 30])
+    assert len(boxes) == 4
+    for (top, left, bottom, right), digit, expected_left, width, expected in zip(
+            boxes, inks, lefts, widths, [five(), broken_four(), seven_, four()]):
+        region = ink[top:bottom, left:right]
+        assert expected_left <= left and right <= expected_left + width and digit.shape == region.shape
+        assert np.array_equal(predict.to_mnist(digit), predict.to_mnist(expected))
+
+
+def test_one_digit_is_one_box_around_all_its_ink():
+    boxes, inks = predict.split_digits(broken_four())
+    rows, columns = np.nonzero(broken_four())
+    assert boxes.tolist() == [[rows.min(), columns.min(), rows.max() + 1, columns.max() + 1]]
+    assert np.array_equal(inks[0], broken_four()[rows.min():rows.max() + 1, columns.min():columns.max() + 1])
+
+
+# ---------------------------------------------------------------------------------------------
 # Reading files.
 
 
@@ -245,8 +314,8 @@ def test_pictures_are_read_in_grey_and_give_the_digit(tmp_path, name, write):
     assert grey.shape == ink.shape and grey.dtype == np.float32
     assert grey.min() >= 0 and grey.max() <= 1
     assert grey[0, 0] > 0.5  # the paper is light, whatever its colour or transparency
-    _, digit = predict.preprocess(tmp_path / name)
-    assert np.abs(digit - predict.to_mnist(ink)).mean() < 0.02
+    _, _, digits = predict.preprocess(tmp_path / name)
+    assert np.abs(digits - predict.to_mnist(ink)).mean() < 0.02
 
 
 # EXIF orientations and how far (in quarter turns anticlockwise) the stored picture is turned from upright.
@@ -446,7 +515,7 @@ def drawn_digits(test_digits, tmp_path_factory):
 def test_pictures_get_the_answers_of_their_mnist_digits(trained_model, test_digits, drawn_digits):
     network, _ = model.load(trained_model)
     originals = network.probabilities(mnist.as_inputs(test_digits[0])).argmax(axis=1)
-    inputs = np.array([predict.preprocess(path)[1].reshape(784) for path in drawn_digits])
+    inputs = np.array([predict.preprocess(path)[2].reshape(784) for path in drawn_digits])
     answers = network.probabilities(inputs).argmax(axis=1)
     agreement, labels = np.mean(answers == originals), test_digits[1]
     print(f"\npictures of {len(drawn_digits)} test digits get the same answer as the digits: {agreement:.1%}; "
@@ -467,3 +536,66 @@ def test_program_names_the_digits_in_pictures_and_of_the_test_set(tmp_path, trai
     for line, index, label in zip(lines[len(pictures):], [0, 1, 2], [7, 2, 1]):
         assert re.fullmatch(f"test image {index}: {ANSWER}; real label {label}", line).group(1) == str(label), line
     assert_png_picture(tmp_path / "out.png")
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers: rows of test digits drawn as a person's picture of a number.
+
+NUMBERS = 200
+
+
+@pytest.fixture(scope="module")
+def reading_model(request):
+    """The model the figures are measured with: $PREDICT_MODEL (e.g. the default recipe's, from
+    ./train.py --save), else the small network trained above."""
+    return os.environ.get("PREDICT_MODEL") or request.getfixturevalue("trained_model")
+
+
+def draw_number(images, rng):
+    """MNIST digits (n, 28, 28) uint8 in a row as someone's picture of a number: each cropped to its
+    ink and enlarged 3 to 5 times, gaps of 1 to 12 MNIST pixels between them (times the enlargement),
+    dark ink on light paper with some grain; a third with a grey cast, a third in blue on cream."""
+    scale = rng.integers(3, 6)
+    parts = []
+    for image in images:
+        columns = np.flatnonzero(image.any(axis=0))
+        gap = np.zeros((28 * scale, rng.integers(1, 13) * scale))
+        parts += [gap, np.kron(image[:, columns[0]:columns[-1] + 1] / 255, np.ones((scale, scale)))]
+    top, bottom = rng.integers(5, 60, 2)
+    ink = np.pad(np.hstack(parts[1:]), ((top, bottom), tuple(rng.integers(10, 60, 2)))).astype(np.float32)
+    look = rng.integers(3)
+    picture = paint(ink, CREAM_PAPER, BLUE_INK) if look == 2 else paint(ink, paper=[0.85, 0.6][look], colour=0.1)
+    return picture + rng.normal(0, 0.01, picture.shape)
+
+
+@pytest.fixture(scope="module")
+def drawn_numbers(mnist_dir, tmp_path_factory):
+    """NUMBERS pictures of 3 to 6 test digits (from test image 1000 on), every third a JPEG; their
+    paths and what they show, as text."""
+    images, labels = mnist.load_split("test", mnist_dir)
+    folder = tmp_path_factory.mktemp("numbers")
+    rng = np.random.default_rng(0)
+    paths, texts, start = [], [], 1000
+    for i in range(NUMBERS):
+        n = rng.integers(3, 7)
+        paths.append(save(folder / f"number-{i}.{'jpg' if i % 3 == 2 else 'png'}",
+                          draw_number(images[start:start + n], rng)))
+        texts.append("".join(map(str, labels[start:start + n])))
+        start += n
+    return paths, texts
+
+
+def test_numbers_are_read_digit_by_digit(reading_model, drawn_numbers):
+    network, _ = model.load(reading_model)
+    paths, texts = drawn_numbers
+    read = []
+    for path in paths:
+        _, _, digits = predict.preprocess(path)
+        read.append("".join(map(str, network.probabilities(digits.reshape(len(digits), -1)).argmax(axis=1))))
+    counted = [len(answer) == len(text) for answer, text in zip(read, texts)]
+    right_digits = sum(sum(map(str.__eq__, answer, text)) for answer, text in zip(read, texts) if len(answer) == len(text))
+    exact = np.mean([answer == text for answer, text in zip(read, texts)])
+    digits = sum(map(len, texts))
+    print(f"\n{len(texts)} numbers of 3 to 6 test digits ({digits} digits): {exact:.1%} read exactly, "
+          f"{np.mean(counted):.1%} with the right count of digits, {right_digits / digits:.1%} of the digits right")
+    assert np.mean(counted) >= 0.95 and right_digits / digits >= 0.9

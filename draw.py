@@ -23,6 +23,7 @@ import plots
 import predict
 
 CANVAS = 8 * predict.FRAME_SIZE  # pixels a side: 8 canvas pixels make one of MNIST's
+WINDOW = (10, 4.6)  # inches, at 100 pixels an inch
 # MNIST's strokes are about a tenth as wide as its digits are high; with the guide box below, a digit
 # drawn to fill it is 20 / 28 of the canvas high.
 PEN = 0.11 * predict.DIGIT_SIZE / predict.FRAME_SIZE * CANVAS  # the pen's width in canvas pixels
@@ -63,7 +64,7 @@ class DrawingBoard:
         canvas_axes, input_axes, bar_axes = figure.subplots(1, 3, gridspec_kw={"width_ratios": [2, 1, 1.5]})
         self.canvas_axes, self.bar_axes = canvas_axes, bar_axes
         self.canvas_image = canvas_axes.imshow(self.ink, cmap="gray_r", vmin=0, vmax=1, extent=(0, CANVAS, CANVAS, 0))
-        canvas_axes.add_patch(_guide_box())
+        guide = canvas_axes.add_patch(_guide_box())
         canvas_axes.set_title("draw here: left button draws, right erases\nc clears, s saves, q quits", fontsize=9)
         self.input_image = input_axes.imshow(np.zeros((predict.FRAME_SIZE,) * 2), cmap="gray_r", vmin=0, vmax=1)
         input_axes.set_title("what the network sees", fontsize=9)
@@ -72,11 +73,20 @@ class DrawingBoard:
         self.bars = bar_axes.bar(range(10), np.zeros(10), color="tab:gray")
         bar_axes.set(xticks=range(10), ylim=(0, 1), title="probabilities")
         bar_axes.title.set_fontsize(9)
-        self.answer = figure.text(0.5, 0.04, "", ha="center", va="center", fontsize=40, weight="bold")
-        self.message = figure.text(0.01, 0.01, "", fontsize=8, color="tab:gray")
-        figure.subplots_adjust(left=0.02, right=0.98, top=0.85, bottom=0.2, wspace=0.15)
+        self.answer = figure.text(0.68, 0.1, "", ha="center", va="center", fontsize=36, weight="bold")
+        self.message = figure.text(0.01, 0.02, "", fontsize=9, color="tab:gray")
+        figure.subplots_adjust(left=0.02, right=0.98, top=0.88, bottom=0.22, wspace=0.15)
+        # Drawing the whole window takes longer than a mouse move: the axes, ticks and titles are drawn
+        # once and kept (self.background), and each update draws only what changes on top of them,
+        # then the guide and the frames again, which the pictures cover.
+        changing = [self.canvas_image, self.input_image, *self.bars, self.answer, self.message]
+        for artist in changing:
+            artist.set_animated(True)
+        self.changing = changing + [guide, *canvas_axes.spines.values(), *input_axes.spines.values()]
+        self.background = None
         for event, handler in [("button_press_event", self.press), ("motion_notify_event", self.move),
-                               ("button_release_event", self.release), ("key_press_event", self.key)]:
+                               ("button_release_event", self.release), ("key_press_event", self.key),
+                               ("draw_event", self.drawn)]:
             figure.canvas.mpl_connect(event, handler)
         self.update()
 
@@ -109,7 +119,7 @@ class DrawingBoard:
                 self.save()
             except OSError as error:
                 self.message.set_text(f"cannot save: {error.strerror}")
-                self.figure.canvas.draw_idle()
+                self.show_changes()
         elif event.key == "q":
             import matplotlib.pyplot as plt
 
@@ -125,7 +135,7 @@ class DrawingBoard:
         returns its path."""
         path = save_new_png(Path(folder), "drawing", np.round(255 * (1 - self.ink)).astype(np.uint8))
         self.message.set_text(f"saved {path}")
-        self.figure.canvas.draw_idle()
+        self.show_changes()
         print(f"saved {path}", flush=True)
         return path
 
@@ -148,7 +158,27 @@ class DrawingBoard:
             bar.set_height(probability)
             bar.set_color("tab:blue" if digit_class == best and probability > 0 else "tab:gray")
         self.answer.set_text(f"{best}  ({probabilities[best]:.0%})" if probabilities.any() else "draw a digit")
-        self.figure.canvas.draw_idle()
+        self.show_changes()
+
+    def drawn(self, event):
+        """After the whole window is drawn (at first, after a resize): keep it, and draw the rest."""
+        self.background = self.figure.canvas.copy_from_bbox(self.figure.bbox)
+        self.draw_changing()
+
+    def show_changes(self):
+        """Put what changed on screen: on the kept background when the canvas can (a GUI or Agg),
+        else by drawing the whole figure when it is next idle."""
+        canvas = self.figure.canvas
+        if self.background is None or not canvas.supports_blit:
+            canvas.draw_idle()
+            return
+        canvas.restore_region(self.background)
+        self.draw_changing()
+        canvas.blit(self.figure.bbox)
+
+    def draw_changing(self):
+        for artist in self.changing:
+            self.figure.draw_artist(artist)
 
 
 def _guide_box():
@@ -193,7 +223,7 @@ def open_window():
     if plt.get_backend().lower() in plots.NON_INTERACTIVE_BACKENDS:
         sys.exit("draw.py: error: no display: draw.py needs a screen to draw on (is DISPLAY set?)")
     try:
-        figure = plt.figure(figsize=(10, 4.2), num="draw.py")
+        figure = plt.figure(figsize=WINDOW, num="draw.py")
     except Exception as error:  # each GUI toolkit has its own error for a screen it cannot open
         sys.exit(f"draw.py: error: cannot open a window: {error}")
     figure.canvas.mpl_disconnect(figure.canvas.manager.key_press_handler_id)

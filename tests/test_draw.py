@@ -44,7 +44,7 @@ class Hand:
 
 
 def new_board(network):
-    board = draw.DrawingBoard(Figure(figsize=(10, 4.2)), network)
+    board = draw.DrawingBoard(Figure(figsize=draw.WINDOW), network)
     return board, Hand(board)
 
 

@@ -389,7 +389,7 @@ def draw_rows(figure, rows):
     """
     # Matplotlib cannot draw a picture more than 2^16 pixels high: many rows get thinner instead.
     figure.set_size_inches(9, min(2.2 * len(rows), 600))
-    axes = figure.subplots(len(rows), 3, squeeze=False, gridspec_kw={"width_ratios": [1, 1, 2]})
+    axes = figure.subplots(len(rows), 3, squeeze=False, gridspec_kw={"width_ratios": [2, 1.5, 1.5]})
     for (title, picture, boxes, digits, probabilities), (original, network_input, bars) in zip(rows, axes):
         answers = probabilities.argmax(axis=1)
         original.imshow(picture, cmap="gray", vmin=0, vmax=1)

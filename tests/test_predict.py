@@ -432,6 +432,18 @@ def test_bad_files_get_a_line_each_and_the_others_are_still_classified(tmp_path,
         assert line.startswith(f"predict.py: error: {path}: ") and complaint in line
 
 
+def test_a_number_prints_its_digits_left_to_right_and_draws_their_boxes(tmp_path, untrained_model):
+    seven_ = np.pad(seven(), ((15, 15), (0, 0)))
+    write_grey_png(tmp_path / "number.png", np.pad(number(five(), broken_four(), seven_, gaps=[20, 25]), 30))
+    result = run_predict("--model", untrained_model, tmp_path / "number.png", "--output", tmp_path / "out.png",
+                         cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    confidence = r"[01]\.\d\d"
+    assert re.fullmatch(re.escape(str(tmp_path / "number.png")) + rf": \d{{3}} \(confidence of each digit: "
+                        rf"{confidence}, {confidence}, {confidence}\)\n", result.stdout), result.stdout
+    assert_png_picture(tmp_path / "out.png")
+
+
 @pytest.mark.parametrize("write_model, complaint", [
     (lambda path: None, "no such model file"),
     (lambda path: path.write_text("weights, honest\n"), "not a model file"),

@@ -50,7 +50,7 @@ def new_board(network):
 
 @pytest.fixture
 def untrained_board():
-    return new_board(nn.Network([784, 16, 10], rng=np.random.default_rng(0)))
+    return new_board(nn.mlp([784, 16, 10], rng=np.random.default_rng(0)))
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +131,7 @@ def test_q_closes_the_window():
     import matplotlib.pyplot as plt
 
     figure = plt.figure()  # on the Agg backend: a pyplot figure without a screen
-    board = draw.DrawingBoard(figure, nn.Network([784, 16, 10]))
+    board = draw.DrawingBoard(figure, nn.mlp([784, 16, 10]))
     Hand(board).key("q")
     assert not plt.fignum_exists(figure.number)
 
@@ -144,7 +144,7 @@ def run_draw(*args, cwd, **environment):
 
 
 def test_without_a_display_one_line_and_exit_1(tmp_path):
-    model.save(nn.Network([784, 16, 10]), tmp_path / "model.npz")
+    model.save(nn.mlp([784, 16, 10]), tmp_path / "model.npz")
     for environment in ({}, {"MPLBACKEND": "agg"}):
         result = run_draw(cwd=tmp_path, **environment)
         assert result.returncode == 1 and result.stdout == ""

@@ -15,6 +15,9 @@ import os
 import sys
 from pathlib import Path
 
+import matplotlib
+import matplotlib.patches
+import matplotlib.pyplot as plt
 import numpy as np
 import PIL.Image
 
@@ -62,7 +65,7 @@ class DrawingBoard:
         self.last = None  # where the pen was at the last mouse event, while a button is down
         self.erasing = False
         canvas_axes, input_axes, bar_axes = figure.subplots(1, 3, gridspec_kw={"width_ratios": [2, 1, 1.5]})
-        self.canvas_axes, self.bar_axes = canvas_axes, bar_axes
+        self.canvas_axes = canvas_axes
         self.canvas_image = canvas_axes.imshow(self.ink, cmap="gray_r", vmin=0, vmax=1, extent=(0, CANVAS, CANVAS, 0))
         guide = canvas_axes.add_patch(_guide_box())
         canvas_axes.set_title("draw here: left button draws, right erases\nc clears, s saves, q quits", fontsize=9)
@@ -121,8 +124,6 @@ class DrawingBoard:
                 self.message.set_text(f"cannot save: {error.strerror}")
                 self.show_changes()
         elif event.key == "q":
-            import matplotlib.pyplot as plt
-
             plt.close(self.figure)
 
     def clear(self):
@@ -183,8 +184,6 @@ class DrawingBoard:
 
 def _guide_box():
     """A faint square where MNIST put its digits (20 x 20 of 28 x 28): draw about this big."""
-    import matplotlib.patches
-
     side = CANVAS - 2 * GUIDE
     return matplotlib.patches.Rectangle((GUIDE, GUIDE), side, side, fill=False, edgecolor="tab:blue",
                                         linestyle=":", alpha=0.4)
@@ -215,11 +214,7 @@ def save_new_png(folder, stem, pixels):
 def open_window():
     """A pyplot figure in a window with no toolbar and no default keys (s, q and c are ours); exits
     with one line when there is no screen to show it on."""
-    import matplotlib
-
-    matplotlib.rcParams["toolbar"] = "None"
-    import matplotlib.pyplot as plt
-
+    matplotlib.rcParams["toolbar"] = "None"  # its pan and zoom modes would take the mouse from the pen
     if plt.get_backend().lower() in plots.NON_INTERACTIVE_BACKENDS:
         sys.exit("draw.py: error: no display: draw.py needs a screen to draw on (is DISPLAY set?)")
     try:
@@ -240,8 +235,6 @@ def main(argv=None):
         sys.exit(f"{parser.prog}: error: {error}")
     figure = open_window()
     board = DrawingBoard(figure, network)  # noqa: F841  (kept alive while the window is open)
-    import matplotlib.pyplot as plt
-
     plt.show()
 
 

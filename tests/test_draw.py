@@ -155,3 +155,9 @@ def test_a_missing_model_says_how_to_train_one(tmp_path):
     result = run_draw("--model", "mine.npz", cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "./train.py --save mine.npz" in result.stderr
+
+
+def test_a_convolutional_network_works_the_same():
+    board, hand = new_board(model.build([16], conv_channels=(4,)))
+    hand.stroke((100, 40), (100, 190))
+    assert sum(bar.get_height() for bar in board.bars) == pytest.approx(1, abs=1e-5)

@@ -5,19 +5,23 @@
     ./predict.py --model small.npz one.jpg two.png --output predictions.png
     ./predict.py --test-index 0 7 42                  # digits of the MNIST test set, with their labels
     ./predict.py digit.png --test-index 0             # both: the pictures come before --test-index
+    ./predict.py postcode.jpg                         # several digits side by side: prints the number
 
 A picture may be a PNG or JPEG of any size, in colour or grey, dark ink on light paper or light on
-dark. It is made to look like an MNIST digit first: paper 0, ink 1, cropped to the ink, strokes as
-wide as MNIST's, scaled so that the longer side is 20 pixels, and placed in a 28 x 28 frame with its
-centre of mass at the centre.
+dark, of one digit or of a row of them. Each digit is made to look like an MNIST digit first: paper 0,
+ink 1, cropped to the ink, strokes as wide as MNIST's, scaled so that the longer side is 20 pixels,
+and placed in a 28 x 28 frame with its centre of mass at the centre.
 """
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
-import matplotlib.image
+import matplotlib.patches
 import numpy as np
+import PIL.Image
+import PIL.ImageOps
 
 import cli
 import mnist
@@ -40,6 +44,17 @@ FAINT = 0.2
 # times: 5% of them are thinner than THINNEST, half thinner than TYPICAL.
 THINNEST = 0.06
 TYPICAL = 0.09
+# The paper's level is fitted to at most this many samples a side, first through the medians of
+# BLOCKS x BLOCKS blocks, then in FIT_ROUNDS rounds, each to the samples within FIT_MARGIN times the
+# paper's spread of the last fit.
+FIT_SAMPLES = 100
+BLOCKS = 8
+FIT_ROUNDS = 8
+FIT_MARGIN = 2.5
+# Groups of ink lighter than this share of the heaviest are specks, not strokes; groups side by side
+# are one digit when they share this share of the narrower one's columns.
+SPECK = 0.02
+SHARED_COLUMNS = 0.5
 DEFAULT_PICTURE = "predict.png"  # where --show draws when there is no screen
 
 
@@ -48,32 +63,43 @@ class ImageError(ValueError):
 
 
 def read_image(path):
-    """The picture in `path` in grey as stored: (H, W) float32 in [0, 1], 0 = black, 1 = white.
+    """The picture in `path` in grey as stored, turned upright: (H, W) float32 in [0, 1], 0 = black,
+    1 = white.
 
-    Transparent parts count as white paper: drawing programs often save ink on a transparent,
-    black-coloured background, which would otherwise be all ink.
+    Phones store photos as the sensor saw them and note in the EXIF data how to turn them; that is
+    done first. Transparent parts count as white paper: drawing programs often save ink on a
+    transparent, black-coloured background, which would otherwise be all ink.
     """
     try:
-        # Any format but "png" lets Pillow recognise the file by its content, so that a JPEG
-        # named .png is read too; PNGs still come back as floats in [0, 1].
-        picture = matplotlib.image.imread(path, format="by content")
+        with warnings.catch_warnings():
+            # Pillow only warns between its limit and twice that; refuse both, as such a picture
+            # would fill the memory (a "decompression bomb" is a small file that claims to be huge).
+            warnings.simplefilter("error", PIL.Image.DecompressionBombWarning)
+            with PIL.Image.open(path) as image:  # Pillow recognises the format by the content, not the name
+                return grey_levels(PIL.ImageOps.exif_transpose(image))
     except FileNotFoundError:
         raise ImageError("no such file") from None
+    except (PIL.Image.DecompressionBombError, PIL.Image.DecompressionBombWarning):
+        raise ImageError(f"too large: more than {PIL.Image.MAX_IMAGE_PIXELS:,} pixels, Pillow's limit") from None
     except OSError as error:
         if error.strerror:  # from the operating system: a folder, no permission, ...
             raise ImageError(f"cannot read ({error.strerror})") from None
         raise ImageError("not a picture that can be read (PNG, JPEG, ...), or a damaged one") from None
     except (SyntaxError, ValueError):  # how Pillow reports some damaged files
         raise ImageError("not a picture that can be read (PNG, JPEG, ...), or a damaged one") from None
-    if picture.dtype.kind in "ui":  # JPEG and others: whole numbers up to the type's maximum
-        picture = picture.astype(np.float32) / np.iinfo(picture.dtype).max
-    if picture.ndim == 2:
-        return picture
-    grey = picture[..., :3] @ LUMA
-    if picture.shape[2] == 4:
-        alpha = picture[..., 3]
+
+
+def grey_levels(image):
+    """A Pillow image -> (H, W) float32 grey in [0, 1], 1 = white, transparent parts white."""
+    if image.mode.startswith("I"):  # whole numbers of 16 bits: 16-bit grey PNGs
+        return np.asarray(image, np.float32) / 65535
+    transparent = image.has_transparency_data
+    levels = np.asarray(image.convert("RGBA" if transparent else "RGB"), np.float32) / 255
+    grey = levels[..., :3] @ LUMA
+    if transparent:
+        alpha = levels[..., 3]
         grey = alpha * grey + (1 - alpha)
-    return grey
+    return np.clip(grey, 0, 1)  # the weights of LUMA add up to 1 only to within rounding
 
 
 def normalize(grey):
@@ -83,10 +109,10 @@ def normalize(grey):
 
     Paper is never pure white in a scan or a photograph, nor ink pure black, so both levels are
     measured: the paper is what most of the picture is, and the ink is what differs from it by
-    more than the paper's grain and uneven light can explain.
+    more than the paper's grain can explain. Light from a lamp or a window makes the paper brighter
+    on one side than the other, so its level is measured at each pixel (see paper_level).
     """
-    paper = np.median(grey)
-    difference = grey - paper
+    difference = grey - paper_level(grey)
     # The median absolute difference, scaled to a standard deviation: how much the paper varies
     # (grain, uneven light), which the strokes, far fewer pixels than the paper, barely change.
     spread = 1.4826 * np.median(np.abs(difference))
@@ -104,6 +130,68 @@ def normalize(grey):
     # Subtracting the floor, rather than cutting below it, keeps the anti-aliased edges of the
     # strokes a smooth ramp from paper to ink, as in MNIST.
     return np.clip((ink - floor) / (strength - floor), 0, 1).astype(np.float32)
+
+
+def paper_level(grey):
+    """The paper's level at each pixel of a grey picture (H, W) -> (H, W) float32: a smooth surface
+    (a quadratic in row and column) through the paper, the ink left out.
+
+    Uneven light changes slowly across a page, so a few numbers describe it, and a surface that
+    smooth cannot bend into the strokes. It is fitted to a grid of samples, again and again, each
+    time to the samples that lie near the last fit. It starts from a fit, made the same way, to the
+    medians of blocks of the picture, each the paper's level where paper is most of the block, and
+    that from the median of those, the paper's level where paper is most of the picture.
+    """
+    height, width = grey.shape
+    step = max(1, max(height, width) // FIT_SAMPLES)
+    samples = grey[::step, ::step]
+    y, x = np.indices(samples.shape) * step / np.array([height, width])[:, None, None]
+    blocks, block_y, block_x = block_medians(samples, y, x)
+    first = fit_away_from_ink(blocks, block_y, block_x, start=np.median(blocks))
+    coefficients = fit_away_from_ink(samples, y, x, start=quadratic(first, y, x))
+    return quadratic(coefficients, np.arange(height)[:, None] / height, np.arange(width) / width).astype(np.float32)
+
+
+def fit_away_from_ink(values, y, x, start):
+    """The coefficients of a quadratic in y and x fitted to the values near `start` (a first guess at
+    each value, or one for all), then near each fit in turn, FIT_ROUNDS times; all of one shape."""
+    fit = start
+    for _ in range(FIT_ROUNDS):
+        distance = np.abs(values - fit)
+        spread = 1.4826 * np.median(distance)  # the median absolute difference as a standard deviation
+        near = distance <= max(FIT_MARGIN * spread, MIN_CONTRAST / 2)
+        coefficients = fit_quadratic(values[near], y[near], x[near])
+        fit = quadratic(coefficients, y, x)
+    return coefficients
+
+
+def block_medians(samples, y, x):
+    """The medians of BLOCKS x BLOCKS blocks of samples (h, w) (fewer for tiny pictures), and the
+    mean coordinates y and x (each (h, w) too) of each block; all three (rows, columns)."""
+    n_rows, n_columns = (min(BLOCKS, n) for n in samples.shape)
+    h, w = samples.shape[0] // n_rows * n_rows, samples.shape[1] // n_columns * n_columns
+
+    def blocks(a):
+        return a[:h, :w].reshape(n_rows, h // n_rows, n_columns, w // n_columns).swapaxes(1, 2).reshape(n_rows, n_columns, -1)
+
+    return np.median(blocks(samples), axis=-1), blocks(y).mean(axis=-1), blocks(x).mean(axis=-1)
+
+
+def fit_quadratic(values, y, x):
+    """The 6 coefficients of the quadratic in y and x nearest to the values (least squares);
+    values, y and x of one shape."""
+    terms = np.stack([np.broadcast_to(term, np.shape(values)).ravel() for term in quadratic_terms(y, x)], axis=-1)
+    return np.linalg.lstsq(terms, np.ravel(values), rcond=None)[0]
+
+
+def quadratic(coefficients, y, x):
+    """The quadratic with these 6 coefficients at row and column coordinates y and x, broadcast together."""
+    return sum(c * term for c, term in zip(coefficients, quadratic_terms(y, x)))
+
+
+def quadratic_terms(y, x):
+    """[1, y, x, y^2, y x, x^2] of row and column coordinates y and x in [0, 1), broadcast together."""
+    return [np.ones_like(y * x), y, x, y * y, y * x, x * x]
 
 
 def to_mnist(ink):
@@ -191,12 +279,88 @@ def centre(digit):
     return frame
 
 
+def label_groups(mask):
+    """Groups of touching pixels: (H, W) bool -> (H, W) int64 labels, -1 off the mask, else the number
+    (0, 1, ...) of the group of mask pixels joined to it through pixels touching by a side or a
+    corner; and how many groups there are.
+
+    A union-find on all pixels at once: each round joins every group to the touching group of the
+    smallest number, then points every pixel straight at its group's first pixel. Each round at
+    least halves the number of groups that still touch another, so the rounds are few.
+    """
+    height, width = mask.shape
+    index = np.full((height + 2, width + 2), -1)  # a border off the mask, so that no neighbour is missing
+    index[1:-1, 1:-1][mask] = np.arange(np.count_nonzero(mask))
+    here = index[1:-1, 1:-1]
+    pairs = []
+    for dy, dx in [(0, 1), (1, -1), (1, 0), (1, 1)]:  # with their opposites, all eight neighbours
+        there = index[1 + dy : height + 1 + dy, 1 + dx : width + 1 + dx]
+        both = (here >= 0) & (there >= 0)
+        pairs.append((here[both], there[both]))
+    a, b = (np.concatenate(ends) for ends in zip(*pairs))
+    first = np.arange(np.count_nonzero(mask))  # of each pixel's group so far
+    while True:
+        first_a, first_b = first[a], first[b]
+        apart = first_a != first_b
+        if not apart.any():
+            break
+        np.minimum.at(first, np.maximum(first_a, first_b)[apart], np.minimum(first_a, first_b)[apart])
+        while not np.array_equal(first[first], first):
+            first = first[first]
+    groups, numbers = np.unique(first, return_inverse=True)
+    labels = np.full(mask.shape, -1)
+    labels[mask] = numbers
+    return labels, len(groups)
+
+
+def split_digits(ink):
+    """The digits in ink (H, W) float32 in [0, 1] (0 = paper), left to right: their boxes (n, 4) as
+    (top, left, bottom, right), bottom and right excluded, and each digit's ink alone, cropped to its
+    box: a list of n (h, w) float32 arrays.
+
+    A digit is a group of touching ink, with the groups beside it that share much of its columns:
+    the strokes of one digit need not touch (the bar of a 5, a broken 4), while digits side by side
+    share few columns. Specks far lighter than the heaviest group are left out.
+    """
+    labels, count = label_groups(ink > 0)
+    rows, columns = np.nonzero(labels >= 0)
+    group = labels[rows, columns]
+    top, left = np.full(count, ink.shape[0]), np.full(count, ink.shape[1])
+    bottom, right = np.zeros(count, np.int64), np.zeros(count, np.int64)
+    np.minimum.at(top, group, rows)
+    np.minimum.at(left, group, columns)
+    np.maximum.at(bottom, group, rows + 1)
+    np.maximum.at(right, group, columns + 1)
+    mass = np.bincount(group, weights=ink[rows, columns], minlength=count)
+    kept = np.flatnonzero(mass >= SPECK * mass.max())
+    digits, spans = [], []  # the group numbers of each digit, and the columns it spans
+    for number in kept[np.argsort(left[kept], kind="stable")]:
+        span = left[number], right[number]
+        if spans and share_columns(spans[-1], span):
+            digits[-1].append(number)
+            spans[-1] = min(spans[-1][0], span[0]), max(spans[-1][1], span[1])
+        else:
+            digits.append([number])
+            spans.append(span)
+    boxes = np.array([(top[d].min(), left[d].min(), bottom[d].max(), right[d].max()) for d in digits])
+    inks = [np.where(np.isin(labels[y0:y1, x0:x1], d), ink[y0:y1, x0:x1], 0) for d, (y0, x0, y1, x1) in zip(digits, boxes)]
+    return boxes, inks
+
+
+def share_columns(a, b):
+    """Whether two spans of columns (first, last + 1) overlap by at least SHARED_COLUMNS of the narrower."""
+    shared = min(a[1], b[1]) - max(a[0], b[0])
+    return shared >= SHARED_COLUMNS * min(a[1] - a[0], b[1] - b[0])
+
+
 def preprocess(path):
-    """The picture in `path`: (H, W) float32 grey as stored (1 = white), and the digit made from it,
-    (28, 28) float32 in [0, 1] (0 = paper, 1 = ink) like a row of mnist.as_inputs once reshaped.
-    Raises ImageError."""
+    """The picture in `path` and the digits in it, left to right: (H, W) float32 grey as stored
+    (1 = white), their boxes in it (n, 4) as (top, left, bottom, right), and the digits made MNIST-like,
+    (n, 28, 28) float32 in [0, 1] (0 = paper, 1 = ink), each like a row of mnist.as_inputs once
+    reshaped. Raises ImageError."""
     grey = read_image(path)
-    return grey, to_mnist(normalize(grey))
+    boxes, inks = split_digits(normalize(grey))
+    return grey, boxes, np.array([to_mnist(ink) for ink in inks])
 
 
 def describe(name, probabilities):
@@ -206,39 +370,65 @@ def describe(name, probabilities):
             f"then {second} ({probabilities[second]:.2f}), {third} ({probabilities[third]:.2f})")
 
 
-def draw_rows(figure, rows):
-    """One row per picture: the picture, the network's 28 x 28 input, and the ten probabilities.
+def describe_number(name, probabilities):
+    """`name: 90210 (confidence of each digit: 0.99, 1.00, 0.97, 1.00, 0.98)` from (n, 10)
+    probabilities, one row per digit from left to right; with one digit, as describe."""
+    if len(probabilities) == 1:
+        return describe(name, probabilities[0])
+    confidences = ", ".join(f"{p:.2f}" for p in probabilities.max(axis=1))
+    return f"{name}: {''.join(map(str, probabilities.argmax(axis=1)))} (confidence of each digit: {confidences})"
 
-    rows: (title, picture (H, W) float32 grey with 1 = white, digit (28, 28) float32 with 1 = ink,
-    probabilities (10,)) tuples.
+
+def draw_rows(figure, rows):
+    """One row per picture: the picture with a box around each digit found and what it was read as,
+    the network's 28 x 28 inputs side by side, and the ten probabilities of a single digit or the
+    confidence in each digit of a number.
+
+    rows: (title, picture (H, W) float32 grey with 1 = white, boxes (n, 4) as (top, left, bottom,
+    right) or None to draw none, digits (n, 28, 28) float32 with 1 = ink, probabilities (n, 10)) tuples.
     """
     # Matplotlib cannot draw a picture more than 2^16 pixels high: many rows get thinner instead.
     figure.set_size_inches(9, min(2.2 * len(rows), 600))
-    axes = figure.subplots(len(rows), 3, squeeze=False, gridspec_kw={"width_ratios": [1, 1, 2]})
-    for (title, picture, digit, probabilities), (original, network_input, bars) in zip(rows, axes):
+    axes = figure.subplots(len(rows), 3, squeeze=False, gridspec_kw={"width_ratios": [2, 1.5, 1.5]})
+    for (title, picture, boxes, digits, probabilities), (original, network_input, bars) in zip(rows, axes):
+        answers = probabilities.argmax(axis=1)
         original.imshow(picture, cmap="gray", vmin=0, vmax=1)
         original.set_title(title, fontsize=9)
-        network_input.imshow(digit, cmap="gray_r", vmin=0, vmax=1)
+        for (top, left, bottom, right), answer in zip([] if boxes is None else boxes, answers):
+            original.add_patch(matplotlib.patches.Rectangle((left - 0.5, top - 0.5), right - left, bottom - top,
+                                                            fill=False, edgecolor="tab:red", linewidth=1))
+            original.text((left + right) / 2, top, str(answer), color="tab:red", fontsize=9, ha="center", va="bottom")
+        network_input.imshow(np.hstack(digits), cmap="gray_r", vmin=0, vmax=1)
         network_input.set_title("network input", fontsize=9)
         for image_axes in (original, network_input):
             image_axes.axis("off")
-        best = probabilities.argmax()
-        colours = ["tab:blue" if digit_class == best else "tab:gray" for digit_class in range(10)]
-        bars.bar(range(10), probabilities, color=colours)
-        bars.set(xticks=range(10), ylim=(0, 1))
-        bars.set_title(f"{best} (confidence {probabilities[best]:.2f})", fontsize=9)
+        if len(digits) == 1:
+            draw_probabilities(bars, probabilities[0])
+        else:
+            bars.bar(range(len(answers)), probabilities.max(axis=1), color="tab:blue")
+            bars.set(xticks=range(len(answers)), xticklabels=answers, ylim=(0, 1))
+            bars.set_title(f"{''.join(map(str, answers))} (confidence of each digit)", fontsize=9)
     figure.tight_layout()
+
+
+def draw_probabilities(bars, probabilities):
+    """The ten probabilities (10,) as bars on `bars` (axes), the most probable in colour and named above."""
+    best = probabilities.argmax()
+    colours = ["tab:blue" if digit_class == best else "tab:gray" for digit_class in range(10)]
+    bars.bar(range(10), probabilities, color=colours)
+    bars.set(xticks=range(10), ylim=(0, 1))
+    bars.set_title(f"{best} (confidence {probabilities[best]:.2f})", fontsize=9)
 
 
 def build_parser():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("images", nargs="*", metavar="IMAGE", help="pictures of one digit each (PNG, JPEG, ...)")
+    parser.add_argument("images", nargs="*", metavar="IMAGE", help="pictures of a digit or a number (PNG, JPEG, ...)")
     parser.add_argument("--model", default="model.npz", help="the trained network (default: model.npz)")
     parser.add_argument("--test-index", type=cli.non_negative_int, nargs="+", default=[], metavar="N",
                         help="also classify these digits of the MNIST test set, by number from 0 (after any IMAGEs)")
     parser.add_argument("--data-dir", help="folder with the MNIST files (default: $MNIST_DIR, else data/)")
     shown = parser.add_mutually_exclusive_group()
-    shown.add_argument("--output", help="draw each picture, its network input and probabilities to this PNG file")
+    shown.add_argument("--output", help="draw each picture, the digits found, the network inputs and probabilities to this PNG file")
     shown.add_argument("--show", action="store_true", help=f"draw them on screen ({DEFAULT_PICTURE} without one)")
     return parser
 
@@ -260,15 +450,15 @@ def classify_pictures(parser, network, paths):
     rows, failed = [], False
     for path in paths:
         try:
-            grey, digit = preprocess(path)
+            grey, boxes, digits = preprocess(path)
         except ImageError as error:
             print(f"{parser.prog}: error: {path}: {error}", file=sys.stderr)
             failed = True
             continue
-        probabilities = network.probabilities(digit.reshape(1, -1))[0]
+        probabilities = network.probabilities(digits.reshape(len(digits), -1))
         # Flushed so that, written to one file together, answers and errors stay in order.
-        print(describe(path, probabilities), flush=True)
-        rows.append((Path(path).name, grey, digit, probabilities))
+        print(describe_number(path, probabilities), flush=True)
+        rows.append((Path(path).name, grey, boxes, digits, probabilities))
     return rows, failed
 
 
@@ -279,7 +469,7 @@ def classify_test_digits(network, indices, images, labels):
     for index, label, x, probabilities in zip(indices, labels, inputs, network.probabilities(inputs)):
         print(f"{describe(f'test image {index}', probabilities)}; real label {label}")
         digit = x.reshape(FRAME_SIZE, FRAME_SIZE)
-        rows.append((f"test image {index}, label {label}", 1 - digit, digit, probabilities))
+        rows.append((f"test image {index}, label {label}", 1 - digit, None, digit[None], probabilities[None]))
     return rows
 
 

@@ -8,8 +8,10 @@ answers the same for the picture as for the original digit.
 
 import os
 import re
+import struct
 import subprocess
 import sys
+import zlib
 
 import matplotlib.image
 import numpy as np
@@ -169,6 +171,104 @@ def test_a_page_without_ink_is_an_image_error(grey):
         predict.normalize(grey.astype(np.float32))
 
 
+def four(shape=(150, 120), width=10):
+    """Ink of an open four, `width` pixels wide, in a picture of 150 x 120 pixels."""
+    return np.maximum(stroke(shape, (15, 70), (95, 20), (95, 100), width=width),
+                      stroke(shape, (40, 75), (135, 75), width=width))
+
+
+@pytest.mark.parametrize("levels", [30, 60, 100])
+@pytest.mark.parametrize("light", ["added", "multiplied"])
+def test_paper_brightening_from_left_to_right_still_shows_the_ink(levels, light):
+    ink = four()
+    ramp = np.linspace(0, levels / 255, ink.shape[1], dtype=np.float32)
+    if light == "added":  # the paper from 0.55 to 0.55 + levels / 255, the ink lifted as much
+        grey = paint(ink, paper=0.55, colour=0.15) + ramp
+    else:  # a lamp: light falls on paper and ink alike, the paper from 0.6 to 0.6 + levels / 255
+        grey = paint(ink, paper=1, colour=0.15) * (0.6 + ramp)
+    grey += np.random.default_rng(3).normal(0, 0.01, ink.shape).astype(np.float32)
+    normalized = predict.normalize(grey)
+    assert np.array_equal(normalized > 0, ink > 0)
+    assert np.abs(predict.to_mnist(normalized) - predict.to_mnist(ink)).mean() < 0.01
+
+
+def test_the_paper_level_follows_light_that_changes_slowly_and_not_the_ink():
+    rows, columns = np.indices((200, 300)) / 200
+    light = 0.9 - 0.2 * (rows - 0.4) ** 2 - 0.1 * (columns - 1) ** 2 + 0.05 * rows * columns  # a lamp above
+    ink = np.pad(four(), ((20, 30), (100, 80)))
+    level = predict.paper_level((light * (1 - 0.8 * ink)).astype(np.float32))
+    assert level.dtype == np.float32 and np.abs(level - light).max() < 1e-3
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding the digits of a number.
+
+
+def test_groups_are_pixels_touching_by_a_side_or_a_corner():
+    mask = np.array([[1, 1, 0, 0, 1],
+                     [0, 0, 1, 0, 1],
+                     [1, 0, 0, 0, 0],
+                     [1, 0, 1, 1, 1]], bool)
+    labels, count = predict.label_groups(mask)
+    assert count == 4
+    assert np.all((labels >= 0) == mask)
+    groups = {frozenset(zip(*np.nonzero(labels == number))) for number in range(count)}
+    assert groups == {frozenset({(0, 0), (0, 1), (1, 2)}), frozenset({(0, 4), (1, 4)}),
+                      frozenset({(2, 0), (3, 0)}), frozenset({(3, 2), (3, 3), (3, 4)})}
+
+
+def test_a_long_winding_stroke_is_one_group():
+    snake = np.zeros((81, 60), bool)  # rows of ink joined at alternate ends: one path of thousands of pixels
+    snake[::2] = True
+    snake[1::4, -1] = True
+    snake[3::4, 0] = True
+    labels, count = predict.label_groups(np.pad(snake, ((0, 0), (0, 3))) | np.eye(81, 63, 62, dtype=bool))
+    assert count == 2 and np.all(labels[:, :60][snake] == labels[0, 0])
+
+
+def five(width=10):
+    """Ink of a five whose bar does not touch its body, in a picture of 150 x 110 pixels."""
+    body = stroke((150, 110), (20, 25), (70, 20), (65, 70), (90, 90), (120, 70), (135, 40), (125, 15), width=width)
+    return np.maximum(body, stroke((150, 110), (5, 40), (5, 95), width=width))
+
+
+def broken_four():
+    """The four with its stem broken in two below the bar."""
+    ink = four()
+    ink[105:115, 60:90] = 0
+    return ink
+
+
+def number(*inks, gaps):
+    """The inks side by side, `gaps` (one fewer) columns apart."""
+    parts = [inks[0]]
+    for ink, gap in zip(inks[1:], gaps):
+        parts += [np.zeros((ink.shape[0], gap), np.float32), ink]
+    return np.hstack(parts)
+
+
+def test_digits_are_found_left_to_right_with_their_strokes_that_do_not_touch():
+    seven_ = np.pad(seven(), ((15, 15), (0, 0)))  # 150 rows, like the others
+    ink = np.pad(number(five(), broken_four(), seven_, four(), gaps=[10, 3, 30]), 20)
+    ink[5, 5] = 1  # a speck
+    boxes, inks = predict.split_digits(ink)
+    widths = [110, 120, 90, 120]
+    lefts = 20 + np.cumsum([0, 110 + 10, 120 + 3, 90 + 30])
+    assert len(boxes) == 4
+    for (top, left, bottom, right), digit, expected_left, width, expected in zip(
+            boxes, inks, lefts, widths, [five(), broken_four(), seven_, four()]):
+        region = ink[top:bottom, left:right]
+        assert expected_left <= left and right <= expected_left + width and digit.shape == region.shape
+        assert np.array_equal(predict.to_mnist(digit), predict.to_mnist(expected))
+
+
+def test_one_digit_is_one_box_around_all_its_ink():
+    boxes, inks = predict.split_digits(broken_four())
+    rows, columns = np.nonzero(broken_four())
+    assert boxes.tolist() == [[rows.min(), columns.min(), rows.max() + 1, columns.max() + 1]]
+    assert np.array_equal(inks[0], broken_four()[rows.min():rows.max() + 1, columns.min():columns.max() + 1])
+
+
 # ---------------------------------------------------------------------------------------------
 # Reading files.
 
@@ -214,8 +314,30 @@ def test_pictures_are_read_in_grey_and_give_the_digit(tmp_path, name, write):
     assert grey.shape == ink.shape and grey.dtype == np.float32
     assert grey.min() >= 0 and grey.max() <= 1
     assert grey[0, 0] > 0.5  # the paper is light, whatever its colour or transparency
-    _, digit = predict.preprocess(tmp_path / name)
-    assert np.abs(digit - predict.to_mnist(ink)).mean() < 0.02
+    _, _, digits = predict.preprocess(tmp_path / name)
+    assert np.abs(digits - predict.to_mnist(ink)).mean() < 0.02
+
+
+# EXIF orientations and how far (in quarter turns anticlockwise) the stored picture is turned from upright.
+@pytest.mark.parametrize("orientation, quarter_turns", [(1, 0), (3, 2), (6, 1), (8, 3)],
+                         ids=["upright", "upside down", "turned left", "turned right"])
+def test_photos_are_turned_upright_as_their_exif_orientation_says(tmp_path, orientation, quarter_turns):
+    ink = seven()
+    exif = PIL.Image.Exif()
+    exif[0x0112] = orientation  # the EXIF Orientation tag
+    stored = paint(np.rot90(ink, quarter_turns))
+    PIL.Image.fromarray(np.round(255 * stored).astype(np.uint8)).save(tmp_path / "photo.png", exif=exif)
+    grey = predict.read_image(tmp_path / "photo.png")
+    assert np.abs(grey - paint(ink)).max() < 0.01
+
+
+def write_huge_png(path, size=14000):
+    """A small PNG whose header claims size x size pixels, above Pillow's decompression-bomb limit."""
+    write_grey_png(path, seven())
+    data = bytearray(path.read_bytes())
+    data[16:24] = struct.pack(">II", size, size)  # width and height in the IHDR chunk ...
+    data[29:33] = struct.pack(">I", zlib.crc32(data[12:29]))  # ... and the chunk's checksum
+    path.write_bytes(bytes(data))
 
 
 def write_text(path):
@@ -232,6 +354,7 @@ BAD_FILES = {
     "truncated PNG": (write_truncated_png, "damaged"),
     "missing": (lambda path: None, "no such file"),
     "folder": (lambda path: path.mkdir(), "cannot read"),
+    "14000 x 14000 pixels": (write_huge_png, "too large"),
 }
 
 
@@ -296,8 +419,9 @@ def test_show_without_a_display_saves_the_picture(tmp_path, untrained_model, pic
 def test_bad_files_get_a_line_each_and_the_others_are_still_classified(tmp_path, untrained_model, pictures):
     write_text(tmp_path / "x.png")
     save(tmp_path / "blank.png", np.full((50, 50), 0.9))
+    write_huge_png(tmp_path / "huge.png")
     bad = {tmp_path / "x.png": "not a picture", tmp_path / "missing.jpg": "no such file",
-           tmp_path / "blank.png": "no ink"}
+           tmp_path / "blank.png": "no ink", tmp_path / "huge.png": "too large"}
     good, other_good = pictures
     result = run_predict("--model", untrained_model, good, *bad, other_good, cwd=tmp_path)
     assert result.returncode == 1
@@ -306,6 +430,18 @@ def test_bad_files_get_a_line_each_and_the_others_are_still_classified(tmp_path,
     assert len(errors) == len(bad)
     for line, (path, complaint) in zip(errors, bad.items()):
         assert line.startswith(f"predict.py: error: {path}: ") and complaint in line
+
+
+def test_a_number_prints_its_digits_left_to_right_and_draws_their_boxes(tmp_path, untrained_model):
+    seven_ = np.pad(seven(), ((15, 15), (0, 0)))
+    write_grey_png(tmp_path / "number.png", np.pad(number(five(), broken_four(), seven_, gaps=[20, 25]), 30))
+    result = run_predict("--model", untrained_model, tmp_path / "number.png", "--output", tmp_path / "out.png",
+                         cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    confidence = r"[01]\.\d\d"
+    assert re.fullmatch(re.escape(str(tmp_path / "number.png")) + rf": \d{{3}} \(confidence of each digit: "
+                        rf"{confidence}, {confidence}, {confidence}\)\n", result.stdout), result.stdout
+    assert_png_picture(tmp_path / "out.png")
 
 
 @pytest.mark.parametrize("write_model, complaint", [
@@ -391,7 +527,7 @@ def drawn_digits(test_digits, tmp_path_factory):
 def test_pictures_get_the_answers_of_their_mnist_digits(trained_model, test_digits, drawn_digits):
     network, _ = model.load(trained_model)
     originals = network.probabilities(mnist.as_inputs(test_digits[0])).argmax(axis=1)
-    inputs = np.array([predict.preprocess(path)[1].reshape(784) for path in drawn_digits])
+    inputs = np.array([predict.preprocess(path)[2].reshape(784) for path in drawn_digits])
     answers = network.probabilities(inputs).argmax(axis=1)
     agreement, labels = np.mean(answers == originals), test_digits[1]
     print(f"\npictures of {len(drawn_digits)} test digits get the same answer as the digits: {agreement:.1%}; "
@@ -412,3 +548,77 @@ def test_program_names_the_digits_in_pictures_and_of_the_test_set(tmp_path, trai
     for line, index, label in zip(lines[len(pictures):], [0, 1, 2], [7, 2, 1]):
         assert re.fullmatch(f"test image {index}: {ANSWER}; real label {label}", line).group(1) == str(label), line
     assert_png_picture(tmp_path / "out.png")
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers: rows of test digits drawn as a person's picture of a number.
+
+NUMBERS = 200
+
+
+@pytest.fixture(scope="module")
+def reading_model(request):
+    """The model the figures are measured with: $PREDICT_MODEL (e.g. the default recipe's, from
+    ./train.py --save), else the small network trained above."""
+    return os.environ.get("PREDICT_MODEL") or request.getfixturevalue("trained_model")
+
+
+def draw_number(images, rng):
+    """MNIST digits (n, 28, 28) uint8 in a row as someone's picture of a number: each cropped to its
+    ink and enlarged 3 to 5 times, gaps of 1 to 12 MNIST pixels between them (times the enlargement),
+    dark ink on light paper with some grain; a third with a grey cast, a third in blue on cream."""
+    scale = rng.integers(3, 6)
+    parts = []
+    for image in images:
+        columns = np.flatnonzero(image.any(axis=0))
+        gap = np.zeros((28 * scale, rng.integers(1, 13) * scale))
+        parts += [gap, np.kron(image[:, columns[0]:columns[-1] + 1] / 255, np.ones((scale, scale)))]
+    top, bottom = rng.integers(5, 60, 2)
+    ink = np.pad(np.hstack(parts[1:]), ((top, bottom), tuple(rng.integers(10, 60, 2)))).astype(np.float32)
+    look = rng.integers(3)
+    picture = paint(ink, CREAM_PAPER, BLUE_INK) if look == 2 else paint(ink, paper=[0.85, 0.6][look], colour=0.1)
+    return picture + rng.normal(0, 0.01, picture.shape)
+
+
+@pytest.fixture(scope="module")
+def drawn_numbers(mnist_dir, tmp_path_factory):
+    """NUMBERS pictures of 3 to 6 test digits (from test image 1000 on), every third a JPEG; their
+    paths, what they show as text, and the digits' MNIST images."""
+    images, labels = mnist.load_split("test", mnist_dir)
+    folder = tmp_path_factory.mktemp("numbers")
+    rng = np.random.default_rng(0)
+    paths, texts, originals, start = [], [], [], 1000
+    for i in range(NUMBERS):
+        n = rng.integers(3, 7)
+        paths.append(save(folder / f"number-{i}.{'jpg' if i % 3 == 2 else 'png'}",
+                          draw_number(images[start:start + n], rng)))
+        texts.append("".join(map(str, labels[start:start + n])))
+        originals.append(images[start:start + n])
+        start += n
+    return paths, texts, originals
+
+
+def read_digits(network, x):
+    """The network's answers for the digits x (n, 784), as text."""
+    return "".join(map(str, network.probabilities(x).argmax(axis=1)))
+
+
+def score(answers, texts):
+    """The share of numbers read exactly and the share of digits read right; a number read with the
+    wrong count of digits has all its digits wrong."""
+    right = sum(sum(map(str.__eq__, answer, text)) for answer, text in zip(answers, texts) if len(answer) == len(text))
+    return np.mean([answer == text for answer, text in zip(answers, texts)]), right / sum(map(len, texts))
+
+
+def test_numbers_are_read_digit_by_digit(reading_model, drawn_numbers):
+    network, _ = model.load(reading_model)
+    paths, texts, originals = drawn_numbers
+    read = [read_digits(network, predict.preprocess(path)[2].reshape(-1, 784)) for path in paths]
+    # The network's answers for the MNIST images of the same digits: what reading numbers could reach.
+    unchanged = [read_digits(network, mnist.as_inputs(images)) for images in originals]
+    counted = np.mean([len(answer) == len(text) for answer, text in zip(read, texts)])
+    (exact, digits_right), (reachable, reachable_digits) = score(read, texts), score(unchanged, texts)
+    print(f"\n{len(texts)} numbers of 3 to 6 test digits ({sum(map(len, texts))} digits): {exact:.1%} read exactly, "
+          f"{digits_right:.1%} of the digits right, {counted:.1%} with the right count of digits; the MNIST images "
+          f"of the same digits: {reachable:.1%} of the numbers, {reachable_digits:.1%} of the digits")
+    assert counted >= 0.95 and digits_right >= 0.9

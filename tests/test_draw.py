@@ -1,0 +1,163 @@
+"""draw.py: the drawing board on an off-screen figure, driven by synthetic mouse and key events,
+and the program without a screen. A real window is tried by hand (see the README)."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from matplotlib.backend_bases import KeyEvent, MouseEvent
+from matplotlib.figure import Figure
+
+import draw
+import model
+import nn
+import predict
+from conftest import ROOT
+from test_predict import trained_model  # noqa: F401  (a fixture: a small network trained on real MNIST)
+
+DRAW = str(ROOT / "draw.py")
+
+
+class Hand:
+    """Moves the mouse and presses keys on a DrawingBoard, as a GUI would send the events."""
+
+    def __init__(self, board):
+        self.board, self.canvas = board, board.figure.canvas
+
+    def at(self, point):
+        """Screen pixels of a canvas point (x, y) in canvas pixels."""
+        return self.board.canvas_axes.transData.transform(point)
+
+    def mouse(self, name, point, button=None):
+        MouseEvent(name, self.canvas, *self.at(point), button=button)._process()
+
+    def stroke(self, *points, button=1):
+        self.mouse("button_press_event", points[0], button)
+        for point in points[1:]:
+            self.mouse("motion_notify_event", point, button)
+        self.mouse("button_release_event", points[-1], button)
+
+    def key(self, key):
+        KeyEvent("key_press_event", self.canvas, key)._process()
+
+
+def new_board(network):
+    board = draw.DrawingBoard(Figure(figsize=draw.WINDOW), network)
+    return board, Hand(board)
+
+
+@pytest.fixture
+def untrained_board():
+    return new_board(nn.mlp([784, 16, 10], rng=np.random.default_rng(0)))
+
+
+@pytest.fixture(scope="module")
+def trained_network(trained_model):  # noqa: F811
+    return model.load(trained_model)[0]
+
+
+def circle(centre, radius, n=40):
+    angles = np.linspace(0, 2 * np.pi, n)
+    return [(centre[0] + radius * np.cos(a), centre[1] + radius * np.sin(a)) for a in angles]
+
+
+def test_a_vertical_stroke_reads_as_1_and_a_ring_as_0(trained_network):
+    board, hand = new_board(trained_network)
+    hand.stroke(*[(112, y) for y in range(40, 190, 10)])
+    assert board.read()[1].argmax() == 1 and board.answer.get_text().startswith("1")
+    hand.key("c")
+    hand.stroke(*circle((112, 112), (60)))
+    assert board.read()[1].argmax() == 0 and board.answer.get_text().startswith("0")
+
+
+def test_the_network_sees_what_predict_py_makes_of_the_drawing(untrained_board):
+    board, hand = untrained_board
+    hand.stroke((60, 50), (160, 50), (90, 190))  # a seven
+    digit = predict.to_mnist(board.ink)
+    assert np.array_equal(board.input_image.get_array(), digit)
+    probabilities = board.network.probabilities(digit.reshape(1, 784))[0]
+    assert np.allclose([bar.get_height() for bar in board.bars], probabilities)
+    # A pen about as wide for the digit as MNIST's: predict.py finds nothing to widen.
+    rows, columns = np.nonzero(board.ink)
+    seven = board.ink[rows.min():rows.max() + 1, columns.min():columns.max() + 1]
+    assert predict.thicken(seven) is seven
+    assert predict.TYPICAL <= predict.stroke_width(seven) / max(seven.shape) <= 1.5 * predict.TYPICAL
+
+
+def test_the_pen_draws_only_where_the_mouse_went_with_a_button_down(untrained_board):
+    board, hand = untrained_board
+    hand.mouse("motion_notify_event", (50, 50))  # no button: nothing
+    assert not board.ink.any()
+    hand.stroke((100, 100), (100, 150))
+    assert board.ink[100:150, 100].min() == 1 and board.ink[:, :80].max() == 0 and board.ink[:80].max() == 0
+    hand.mouse("motion_notify_event", (200, 200))  # after the release: nothing
+    assert board.ink[190:, 190:].max() == 0
+
+
+def test_clearing_empties_the_canvas_and_the_chart(untrained_board):
+    board, hand = untrained_board
+    hand.stroke((100, 40), (100, 190))
+    assert board.ink.any() and any(bar.get_height() > 0 for bar in board.bars)
+    hand.key("c")
+    assert not board.ink.any() and not board.canvas_image.get_array().any()
+    assert not board.input_image.get_array().any()
+    assert all(bar.get_height() == 0 for bar in board.bars) and board.answer.get_text() == "draw a digit"
+
+
+def test_the_right_button_erases(untrained_board):
+    board, hand = untrained_board
+    hand.stroke((100, 40), (100, 190))
+    hand.stroke((60, 115), (140, 115), button=3)
+    assert board.ink[100:130, 100].max() == 0 and board.ink[40:80, 100].min() == 1
+
+
+def test_s_saves_a_new_picture_each_time_that_predict_py_reads(untrained_board, tmp_path, monkeypatch):
+    board, hand = untrained_board
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "drawing-1.png").write_bytes(b"someone else's")
+    hand.stroke((100, 40), (100, 190))
+    hand.key("s")
+    hand.key("s")
+    assert (tmp_path / "drawing-1.png").read_bytes() == b"someone else's"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["drawing-1.png", "drawing-2.png", "drawing-3.png"]
+    _, _, digits = predict.preprocess(tmp_path / "drawing-2.png")
+    assert np.abs(digits[0] - predict.to_mnist(board.ink)).mean() < 0.02
+    assert "saved drawing-3.png" in board.message.get_text()
+
+
+def test_q_closes_the_window():
+    import matplotlib.pyplot as plt
+
+    figure = plt.figure()  # on the Agg backend: a pyplot figure without a screen
+    board = draw.DrawingBoard(figure, nn.mlp([784, 16, 10]))
+    Hand(board).key("q")
+    assert not plt.fignum_exists(figure.number)
+
+
+def run_draw(*args, cwd, **environment):
+    hidden = {"DISPLAY", "WAYLAND_DISPLAY", "MPLBACKEND"}
+    environ = {key: value for key, value in os.environ.items() if key not in hidden}
+    return subprocess.run([sys.executable, DRAW, *map(str, args)], cwd=cwd, env=environ | environment,
+                          capture_output=True, text=True)
+
+
+def test_without_a_display_one_line_and_exit_1(tmp_path):
+    model.save(nn.mlp([784, 16, 10]), tmp_path / "model.npz")
+    for environment in ({}, {"MPLBACKEND": "agg"}):
+        result = run_draw(cwd=tmp_path, **environment)
+        assert result.returncode == 1 and result.stdout == ""
+        assert result.stderr.count("\n") == 1 and "no display" in result.stderr
+
+
+def test_a_missing_model_says_how_to_train_one(tmp_path):
+    result = run_draw("--model", "mine.npz", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "./train.py --save mine.npz" in result.stderr
+
+
+def test_a_convolutional_network_works_the_same():
+    board, hand = new_board(model.build([16], conv_channels=(4,)))
+    hand.stroke((100, 40), (100, 190))
+    assert sum(bar.get_height() for bar in board.bars) == pytest.approx(1, abs=1e-5)

@@ -42,12 +42,17 @@ class Conv2D(nn.Layer):
         self.input_shape, self.kernel, self.padding, self.activation, self.dtype = (
             tuple(input_shape), kernel, padding, activation, dtype)
         self.output_shape = (height + 2 * padding - kernel + 1, width + 2 * padding - kernel + 1, channels)
-        fan_in = kernel * kernel * in_channels
+        fan_in, _ = self.weights_shape(input_shape, channels, kernel)
         self.weights = nn.initial_weights(fan_in, channels, activation, rng, init, dtype)
         self.bias = np.zeros(channels, dtype)
         self.grad_weights, self.grad_bias = np.zeros_like(self.weights), np.zeros_like(self.bias)
         out_height, out_width, _ = self.output_shape
         self.floats_per_sample = out_height * out_width * (fan_in + channels)  # the columns and the output
+
+    @staticmethod
+    def weights_shape(input_shape, channels, kernel=3, **other_arguments):
+        """The shape of the weights the constructor's arguments ask for, known before they are made."""
+        return kernel * kernel * input_shape[2], channels
 
     def config(self):
         return {"type": "conv", "input_shape": list(self.input_shape), "channels": self.output_shape[2],

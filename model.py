@@ -114,7 +114,7 @@ def read(path):
     path = Path(path)
     arrays = _read_arrays(path)
     header = _read_header(path, arrays)
-    network = _build_from(path, header)
+    network = _build_from(path, header, arrays)
     for i, layer in enumerate(network.layers):
         for name, target in zip((f"weights{i}", f"bias{i}"), layer.parameters()):
             array = arrays.get(name)
@@ -190,8 +190,9 @@ def _dense_layers(path, sizes, activation):
             for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]))]
 
 
-def _build_from(path, header):
-    """The network that the header's layers describe, with fresh weights; ModelError if it is not one."""
+def _build_from(path, header, arrays):
+    """The network that the header's layers describe, with fresh weights; ModelError if it is not one.
+    Each layer's weights must be in `arrays` before the layer is built: a header may claim anything."""
     configs = header.get("layers")
     if not isinstance(configs, list) or not configs:
         raise ModelError(f"{path}: no list of layers")
@@ -204,8 +205,15 @@ def _build_from(path, header):
             raise ModelError(f"{path}: layer {i + 1} has an unknown activation {config['activation']!r}")
         arguments = {name: value for name, value in config.items() if name != "type"}
         try:
+            if hasattr(LAYER_TYPES[kind], "weights_shape"):
+                claimed, found = LAYER_TYPES[kind].weights_shape(**arguments), arrays.get(f"weights{i}")
+                if found is None or found.shape != claimed:
+                    raise ModelError(f"{path}: layer {i + 1} ({kind}) claims weights of shape {claimed}, but the file "
+                                     f"holds {'none' if found is None else found.shape}")
             layers.append(LAYER_TYPES[kind](**arguments))
-        except (TypeError, ValueError) as error:
+        except ModelError:
+            raise
+        except (TypeError, ValueError, IndexError, KeyError) as error:
             raise ModelError(f"{path}: layer {i + 1} ({kind}) cannot be built: {error}") from None
     try:
         network = nn.Network(layers, header["loss"])

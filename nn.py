@@ -176,12 +176,17 @@ class Dense(Layer):
 
     def __init__(self, inputs, outputs, activation="identity", rng=None, init="scaled", dtype=np.float32):
         rng = np.random.default_rng(0) if rng is None else rng
-        self.weights = initial_weights(inputs, outputs, activation, rng, init, dtype)
+        self.weights = initial_weights(*self.weights_shape(inputs, outputs), activation, rng, init, dtype)
         self.bias = np.zeros(outputs, dtype)
         self.activation, self.dtype = activation, dtype
         self.grad_weights = np.zeros_like(self.weights)
         self.grad_bias = np.zeros_like(self.bias)
         self.input_shape, self.output_shape, self.floats_per_sample = (inputs,), (outputs,), outputs
+
+    @staticmethod
+    def weights_shape(inputs, outputs, **other_arguments):
+        """The shape of the weights the constructor's arguments ask for, known before they are made."""
+        return inputs, outputs
 
     def config(self):
         """What rebuilds this layer (without its weights): the constructor's arguments."""

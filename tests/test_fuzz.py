@@ -10,7 +10,6 @@ import functools
 import gzip
 import io
 import json
-import re
 import tempfile
 import zipfile
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import PIL.Image
 import pytest
-from hypothesis import HealthCheck, example, given, reject, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import mnist
@@ -170,7 +169,7 @@ def test_model_loader_loads_or_raises_model_error(folder, data):
         assert all(np.isfinite(p).all() for p in network.parameters())
 
 
-JSON_PIECES = ['"', "[", "]", "{", "}", ",", ":", "0", "1", "-1", "1.0", "1e999", "NaN", "null", "true", '""', "784"]
+JSON_PIECES = ['"', "[", "]", "{", "}", ",", ":", "0", "1", "-1", "1.0", "1e999", "NaN", "null", "true", '""', "784", "99999999999"]
 
 
 @EXAMPLES
@@ -184,10 +183,6 @@ def test_model_loader_survives_any_header_text(folder, data):
                          min_size=1, max_size=4)
         for offset, removed, piece in data.draw(edits):
             text = text[:offset] + piece + text[offset + removed:]
-        # A header claiming a layer of millions of units makes model.load allocate them (see the
-        # xfail test below); such sizes are left out here, lest this test fill the machine's memory.
-        if any(int(number) > 1000 for number in re.findall(r"(?<![\d.])\d+(?![\d.])", text)):
-            reject()
         return text
 
     path = folder / "mutated-header.npz"
@@ -195,9 +190,6 @@ def test_model_loader_survives_any_header_text(folder, data):
     read_or_own_error(model.load, path, model.ModelError)
 
 
-@pytest.mark.xfail(strict=False, reason="model.load builds the layers a header describes before comparing them "
-                                        "with the arrays in the file: a claim of 10**12 units escapes as MemoryError "
-                                        "(and a 28 KB file claiming 100000 took 5 s and 950 MB before its refusal)")
 def test_a_header_claiming_a_huge_layer_is_refused_before_anything_is_allocated(folder):
     def claim_a_huge_layer(text):
         header = json.loads(text)
@@ -233,15 +225,6 @@ PICTURE_HOT_SPOTS = {
 }
 
 
-def read_image_but_bombs(path):
-    """predict.read_image, but a picture that Pillow refuses as a decompression bomb is not counted
-    as an example: a known escape, tested (xfail) below."""
-    try:
-        return predict.read_image(path)
-    except PIL.Image.DecompressionBombError:
-        reject()
-
-
 @pytest.mark.parametrize("kind", PICTURES)
 @EXAMPLES
 @given(data=st.data())
@@ -249,7 +232,7 @@ def test_picture_reader_reads_or_raises_image_error(folder, kind, data):
     path = folder / f"mutated.{kind.lower()}"
     path.write_bytes(data.draw(mutations(PICTURES[kind], PICTURE_HOT_SPOTS[kind], spread=24)))
     # ImageError leaves naming the file to its caller, predict.py's main.
-    grey = read_or_own_error(read_image_but_bombs, path, predict.ImageError, names_file=False)
+    grey = read_or_own_error(predict.read_image, path, predict.ImageError, names_file=False)
     if grey is not None:
         assert grey.ndim == 2 and grey.dtype.kind == "f"
         assert np.isfinite(grey).all() and grey.min() >= 0 and grey.max() <= 1
@@ -264,8 +247,6 @@ def jpeg_claiming_size(height, width):
     return bytes(data)
 
 
-@pytest.mark.xfail(strict=False, reason="predict.read_image lets PIL.Image.DecompressionBombError escape "
-                                        "(not an OSError or ValueError); predict.py is another developer's")
 def test_a_jpeg_claiming_a_huge_size_is_an_image_error(folder):
     """Found by the property above: a JPEG whose header claims 65000 x 65000 pixels (over Pillow's
     limit against decompression bombs)."""

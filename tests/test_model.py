@@ -121,15 +121,34 @@ def layer_change(index, **changes):
     return change
 
 
+def resized(name, shape):
+    def change(arrays):
+        arrays[name] = np.zeros(shape, np.float32)
+
+    return change
+
+
+def both(*changes):
+    def change(arrays):
+        for each in changes:
+            each(arrays)
+
+    return change
+
+
 @pytest.mark.parametrize(
     "change, complaint",
     [
         (header_change(version=99), "version 99"),
         (header_change(format="something else"), "not a model file"),
-        (layer_change(0, outputs=-1), "layer 1 .*cannot be built"),
-        (layer_change(0, inputs=100), "a 100-input, 10-output network"),
-        (layer_change(2, outputs=5), "a 784-input, 5-output network"),
-        (layer_change(1, inputs=31), r"layer 2 \(Dense\) takes samples of shape \(31,\), but the layer before it gives \(32,\)"),
+        (layer_change(0, outputs=-1), r"layer 1 \(dense\) claims weights of shape \(784, -1\), but the file holds \(784, 32\)"),
+        (layer_change(0, inputs=10**12), r"claims weights of shape \(1000000000000, 32\)"),
+        (layer_change(0, kernel=3), "unexpected keyword argument 'kernel'"),
+        (both(layer_change(0, inputs=100), resized("weights0", (100, 32))), "a 100-input, 10-output network"),
+        (both(layer_change(2, outputs=5), resized("weights2", (16, 5)), resized("bias2", (5,))),
+         "a 784-input, 5-output network"),
+        (both(layer_change(1, inputs=31), resized("weights1", (31, 16))),
+         r"layer 2 \(Dense\) takes samples of shape \(31,\), but the layer before it gives \(32,\)"),
         (layer_change(0, activation="swish"), "unknown activation"),
         (layer_change(0, type="lstm"), "unknown type 'lstm'"),
         (layer_change(0, colour="red"), "unexpected keyword argument 'colour'"),
@@ -138,7 +157,9 @@ def layer_change(index, **changes):
         (header_change(input={"scale": 1}), "inputs are made differently"),
         (lambda arrays: arrays.pop("header"), "no header"),
         (lambda arrays: arrays.pop("bias1"), "bias1 is missing"),
-        (lambda arrays: arrays.update(weights0=np.zeros((784, 31), np.float32)), r"weights0 is float32 \(784, 31\)"),
+        (resized("weights0", (784, 31)), r"layer 1 \(dense\) claims weights of shape \(784, 32\), but the file holds \(784, 31\)"),
+        (lambda arrays: arrays.pop("weights1"), r"claims weights of shape \(32, 16\), but the file holds none"),
+        (resized("bias0", (31,)), r"bias0 is float32 \(31,\), expected float \(32,\)"),
         (lambda arrays: arrays.update(weights2=np.zeros((16, 10), np.int64)), "weights2 is int64"),
     ],
 )

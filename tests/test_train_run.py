@@ -1,0 +1,231 @@
+"""train.py in-process, on the small fake MNIST files: which weights a run keeps, the learning rates
+it steps with, and that --seed, --optimizer, --weight-decay and the cost limit take effect.
+
+These run in a fraction of a second each; tests/test_train.py runs the script itself on real MNIST.
+"""
+
+import numpy as np
+import pytest
+
+import mnist
+import model
+import nn
+import train
+
+SMALL = ["--hidden", "6", "--batch-size", "4", "--shift", "0", "--epochs", "3", "--lr-schedule", "constant"]
+
+
+def prepared(fake_mnist, *flags):
+    """Everything train.train needs, as main makes it: (run, args, data)."""
+    parser = train.build_parser()
+    args = train.parse_args(parser, [*SMALL, "--data-dir", str(fake_mnist), *flags])
+    args.lr = args.lr or train.DEFAULT_LEARNING_RATES[args.optimizer]
+    data = train.load_data(parser, args)
+    network, args.rounds_before = train.make_network(args, lambda line: None)
+    return train.new_run(network, args, data), args, data
+
+
+def recorder(run):
+    """A log for train.train, and the list where it keeps the network's weights as each round's
+    line is printed (after that round)."""
+    after_round = []
+
+    def log(line):
+        if line.startswith("cost after training round"):
+            after_round.append(run.weights())
+
+    return log, after_round
+
+
+def train_recording(run, args, data):
+    """Train, and return the network's weights after each round."""
+    log, after_round = recorder(run)
+    train.train(run, args, data, log)
+    return after_round
+
+
+def assert_same_weights(first, second):
+    assert len(first) == len(second)
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)
+
+
+def differ(first, second):
+    return any(not np.array_equal(a, b) for a, b in zip(first, second))
+
+
+def scripted_validation(monkeypatch, data, accuracies):
+    """Make the validation images score `accuracies`, one per round; other accuracies stay real."""
+    scores, real = iter(accuracies), nn.accuracy
+
+    def accuracy(network, x, labels):
+        return next(scores) if x is data.validation_x else real(network, x, labels)
+
+    monkeypatch.setattr(nn, "accuracy", accuracy)
+
+
+def test_a_run_without_validation_ends_with_the_last_rounds_weights(fake_mnist):
+    run, args, data = prepared(fake_mnist)
+    after_round = train_recording(run, args, data)
+    assert len(after_round) == 3 and differ(after_round[1], after_round[2])
+    assert_same_weights(run.weights(), after_round[2])
+    assert run.kept_round == run.rounds == 3
+    assert [entry["round"] for entry in run.history] == [1, 2, 3]
+
+
+def test_the_best_validation_round_is_kept(fake_mnist, monkeypatch):
+    run, args, data = prepared(fake_mnist, "--validation", "4", "--epochs", "4")
+    scripted_validation(monkeypatch, data, [0.25, 0.75, 0.75, 0.5])  # best in round 2; round 3 only ties it
+    after_round = train_recording(run, args, data)
+    assert run.kept_round == 2 and run.best_validation == 0.75
+    assert differ(after_round[1], after_round[3]) and differ(after_round[1], after_round[2])
+    assert_same_weights(run.weights(), after_round[1])
+    assert [entry["validation"] for entry in run.history] == [0.25, 0.75, 0.75, 0.5]
+
+
+def test_main_saves_the_best_validation_round(fake_mnist, monkeypatch, tmp_path, capsys):
+    saved = tmp_path / "best.npz"
+    scores = iter([0.5, 0.25, 0.25])  # the first round is the best
+    real = nn.accuracy
+    monkeypatch.setattr(nn, "accuracy", lambda network, x, labels: next(scores) if len(x) == 4 else real(network, x, labels))
+    train.main([*SMALL, "--data-dir", str(fake_mnist), "--validation", "4", "--save", str(saved)])
+    assert "keeping the weights after round 1, the best on the validation images" in capsys.readouterr().out
+    assert model.load(saved)[1]["rounds"] == 1
+
+
+def interrupt_in_round(monkeypatch, interrupted_round):
+    """Make training round `interrupted_round` change the weights halfway, then get a Ctrl-C."""
+    real, calls = nn.train_epoch, []
+
+    def train_epoch(network, optimizer, *arguments):
+        calls.append(1)
+        if len(calls) == interrupted_round:
+            for p in network.parameters():
+                p += 1  # as the round's first steps would
+            raise KeyboardInterrupt
+        return real(network, optimizer, *arguments)
+
+    monkeypatch.setattr(nn, "train_epoch", train_epoch)
+
+
+def test_ctrl_c_puts_back_the_weights_of_the_last_complete_round(fake_mnist, monkeypatch):
+    run, args, data = prepared(fake_mnist)
+    interrupt_in_round(monkeypatch, 3)
+    log, after_round = recorder(run)
+    with pytest.raises(KeyboardInterrupt):
+        train.train(run, args, data, log)
+    assert len(after_round) == 2 and run.rounds == run.kept_round == 2
+    assert_same_weights(run.weights(), after_round[1])
+
+
+def test_ctrl_c_with_validation_puts_back_the_best_rounds_weights(fake_mnist, monkeypatch):
+    run, args, data = prepared(fake_mnist, "--validation", "4")
+    scripted_validation(monkeypatch, data, [0.5, 0.25])
+    interrupt_in_round(monkeypatch, 3)
+    log, after_round = recorder(run)
+    with pytest.raises(KeyboardInterrupt):
+        train.train(run, args, data, log)
+    assert run.kept_round == 1
+    assert_same_weights(run.weights(), after_round[0])
+
+
+def test_main_saves_the_last_complete_round_on_ctrl_c(fake_mnist, monkeypatch, tmp_path, capsys):
+    saved, reference = tmp_path / "interrupted.npz", tmp_path / "two-rounds.npz"
+    train.main([*SMALL, "--data-dir", str(fake_mnist), "--epochs", "2", "--save", str(reference), "--quiet"])
+    interrupt_in_round(monkeypatch, 3)
+    with pytest.raises(SystemExit) as exit_status:
+        train.main([*SMALL, "--data-dir", str(fake_mnist), "--save", str(saved)])
+    assert exit_status.value.code == 130
+    out = capsys.readouterr().out
+    assert "interrupted in round 3; keeping the weights after round 2" in out
+    assert f"saved the network to {saved} (the weights after round 2 of 3)" in out
+    # --lr-schedule constant: the first two rounds of a 3-round run are those of a 2-round run.
+    assert model.load(saved)[1]["rounds"] == 2
+    assert_same_weights(model.load(saved)[0].parameters(), model.load(reference)[0].parameters())
+
+
+@pytest.mark.parametrize("schedule", ["linear", "cosine", "step"])
+def test_each_step_uses_the_scheduled_learning_rate(fake_mnist, schedule):
+    """12 images in batches of 5: 3 batches (the last of 2) a round, 4 rounds, 12 steps in all."""
+    run, args, data = prepared(fake_mnist, "--lr-schedule", schedule, "--lr", "0.5", "--batch-size", "5",
+                               "--epochs", "4", "--optimizer", "sgd")
+    rates, step = [], run.optimizer.step
+
+    def recording_step(gradients, learning_rate):
+        rates.append(learning_rate)
+        step(gradients, learning_rate)
+
+    run.optimizer.step = recording_step
+    train.train(run, args, data, lambda line: None)
+    assert rates == pytest.approx([nn.learning_rate(schedule, 0.5, k / 12) for k in range(12)], rel=1e-12)
+    assert len(set(rates)) > 2
+
+
+def saved_weights(fake_mnist, tmp_path, *flags):
+    path = tmp_path / "m.npz"
+    train.main([*SMALL, "--data-dir", str(fake_mnist), "--save", str(path), "--quiet", *flags])
+    return model.load(path)[0].parameters()
+
+
+@pytest.mark.parametrize("flags, other_flags", [
+    (["--seed", "1"], ["--seed", "2"]),
+    (["--optimizer", "sgd", "--lr", "0.1"], ["--optimizer", "adam", "--lr", "0.1"]),
+    (["--optimizer", "momentum", "--lr", "0.1"], ["--optimizer", "nesterov", "--lr", "0.1"]),
+    (["--optimizer", "sgd", "--lr", "0.1"], ["--optimizer", "momentum", "--lr", "0.1"]),
+    (["--weight-decay", "0"], ["--weight-decay", "0.5"]),
+    (["--optimizer", "sgd", "--weight-decay", "0"], ["--optimizer", "sgd", "--weight-decay", "0.5"]),
+    (["--lr", "0.01"], ["--lr", "0.02"]),
+], ids=["seed", "sgd-adam", "momentum-nesterov", "sgd-momentum", "adam-decay", "sgd-decay", "lr"])
+def test_a_flag_changes_the_trained_weights_and_a_repeated_run_does_not(fake_mnist, tmp_path, flags, other_flags):
+    first = saved_weights(fake_mnist, tmp_path, *flags)
+    assert_same_weights(first, saved_weights(fake_mnist, tmp_path, *flags))
+    other = saved_weights(fake_mnist, tmp_path, *other_flags)
+    assert differ(first[::2], other[::2])  # the weight matrices, not only the biases
+
+
+def test_the_seed_decides_the_initial_weights_the_shuffling_and_the_dropout(fake_mnist):
+    """Each of the three generators on its own: a seed that reached only some of them would show."""
+
+    def draws(seed):
+        run, _, _ = prepared(fake_mnist, "--seed", str(seed), "--dropout", "0.5")
+        dropout = next(layer for layer in run.network.layers if isinstance(layer, nn.Dropout))
+        return run.weights(), run.shuffle_rng.random(4), dropout.rng.random(4)
+
+    (weights, shuffle, dropout), again, other = draws(1), draws(1), draws(2)
+    assert_same_weights(weights, again[0])
+    assert list(shuffle) == list(again[1]) and list(dropout) == list(again[2])
+    assert differ(weights[::2], other[0][::2])
+    assert not np.isin(shuffle, other[1]).any() and not np.isin(dropout, other[2]).any()
+    assert not np.isin(shuffle, dropout).any()  # three generators, not one shared
+
+
+@pytest.mark.parametrize("name, kind, momentum, nesterov", [
+    ("sgd", nn.SGD, 0.0, False), ("momentum", nn.SGD, 0.9, False), ("nesterov", nn.SGD, 0.9, True),
+    ("adam", nn.Adam, None, None),
+])
+def test_the_optimizer_is_the_one_the_flags_name_with_their_weight_decay(fake_mnist, name, kind, momentum, nesterov):
+    run, args, data = prepared(fake_mnist, "--optimizer", name, "--weight-decay", "0.25")
+    optimizer = run.optimizer
+    assert type(optimizer) is kind and optimizer.weight_decay == 0.25
+    assert all(p is q for p, q in zip(optimizer.parameters, run.network.parameters()))
+    if kind is nn.SGD:
+        assert (optimizer.momentum, optimizer.nesterov) == (momentum, nesterov)
+
+
+def test_the_cost_limit_is_a_thousand_times_the_first_cost_and_stops_training(fake_mnist):
+    run, args, data = prepared(fake_mnist, "--init", "plain", "--hidden", "200", "--activation", "tanh")
+    first = mnist.as_inputs(data.train_images)
+    first_cost = run.network.cost(run.network.forward(first), data.train_labels)[0]
+    assert first_cost > 1 and run.max_cost == pytest.approx(1000 * first_cost, rel=1e-6)
+    run.max_cost = first_cost / 2  # as if the cost had grown a thousandfold
+    with pytest.raises(nn.DivergenceError, match="in batch 1"):
+        train.train(run, args, data, lambda line: None)
+    assert run.rounds == 0
+
+
+def test_a_first_cost_below_1_still_allows_a_cost_of_1000(fake_mnist):
+    _, args, data = prepared(fake_mnist, "--loss", "mse")
+    network = model.build([], loss="mse")
+    network.layers[-1].weights[...] = 0
+    network.layers[-1].bias[...] = -10  # every output near 0: a quadratic cost of about 1/2
+    assert train.new_run(network, args, data).max_cost == 1000

@@ -8,7 +8,8 @@ import conv
 import model
 import nn
 from conftest import ROOT
-from test_nn import numeric_gradient, relative_error
+from test_nn import (analytic_gradients, numeric_gradient, parameter_gradients_as_training_computes_them,
+                     relative_error)
 
 try:
     import torch
@@ -183,3 +184,16 @@ def test_the_benchmark_builds_the_same_cnn_in_pytorch():
     with torch.no_grad():
         theirs = torch_mnist.torch_network(network)(torch.from_numpy(x).reshape(-1, 1, 28, 28)).numpy()
     np.testing.assert_allclose(network.forward(x), theirs, rtol=1e-4, atol=1e-5)
+
+
+def test_training_backward_fills_the_first_convolutions_gradients():
+    rng = np.random.default_rng(3)
+    network = nn.Network([conv.Conv2D((6, 6, 1), 3, 3, 1, "tanh", rng, dtype=np.float64),
+                          conv.MaxPool2D((6, 6, 3), dtype=np.float64), conv.Flatten((3, 3, 3)),
+                          nn.Dense(27, 4, rng=rng, dtype=np.float64)])
+    network.layers[0].bias[:] = rng.normal(size=3)
+    x, labels = rng.normal(size=(5, 36)), rng.integers(0, 4, 5)
+    training = parameter_gradients_as_training_computes_them(network, x, labels)
+    full, _ = analytic_gradients(network, x, labels)
+    for a, b in zip(training, full):
+        np.testing.assert_array_equal(a, b)

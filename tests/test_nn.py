@@ -70,7 +70,28 @@ def test_gradient_of_a_network_without_hidden_layers():
     grads, grad_x = analytic_gradients(network, x, labels)
     cost = lambda: network.cost(network.forward(x), labels)[0]  # noqa: E731
     assert relative_error(grads[0], numeric_gradient(cost, network.layers[0].weights)) < 1e-6
+    assert relative_error(grads[1], numeric_gradient(cost, network.layers[0].bias)) < 1e-6
     assert relative_error(grad_x, numeric_gradient(cost, x)) < 1e-6
+
+
+def parameter_gradients_as_training_computes_them(network, x, labels):
+    """The gradients after network.backward as train_epoch calls it: no input gradient, so the first
+    layer takes its shortcut; they must equal those of the full backward pass."""
+    _, grad_logits = network.cost(network.forward(x, training=True), labels)
+    for g in network.gradients():
+        g[...] = np.nan  # whatever a gradient array is not written holds
+    network.backward(grad_logits)
+    return [g.copy() for g in network.gradients()]
+
+
+@pytest.mark.parametrize("sizes", [(6, 5, 4, 3), (6, 3)])
+def test_training_backward_fills_every_gradient_including_the_first_layers(sizes):
+    network = small_network("tanh", "cross-entropy", sizes=sizes)
+    x, labels = small_batch()
+    training = parameter_gradients_as_training_computes_them(network, x, labels)
+    full, _ = analytic_gradients(network, x, labels)
+    for a, b in zip(training, full):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_batch_gradient_is_the_mean_of_per_sample_gradients():
@@ -80,6 +101,21 @@ def test_batch_gradient_is_the_mean_of_per_sample_gradients():
     per_sample = [analytic_gradients(network, x[i : i + 1], labels[i : i + 1])[0] for i in range(len(x))]
     for k, grad in enumerate(batch_grads):
         np.testing.assert_allclose(grad, np.mean([sample[k] for sample in per_sample], axis=0), rtol=1e-10, atol=1e-12)
+
+
+def test_costs_and_gradients_pinned_by_hand():
+    """Values worked out on paper, so that a cost scaled together with its gradient would show
+    (the finite-difference checks cannot see that)."""
+    logits, labels = np.array([[0.0, 0.0], [0.0, math.log(3)]]), np.array([0, 1])
+    # Sigmoid outputs: (1/2, 1/2) and (1/2, 3/4); squared distances to the targets: 1/2 and 5/16.
+    cost, grad = nn.quadratic(logits, labels)
+    assert cost == pytest.approx((0.5 + 5 / 16) / 2 / 2)
+    # (a - y) a (1 - a) / batch: (-1/2 * 1/4, 1/2 * 1/4) / 2 and (1/2 * 1/4, -1/4 * 3/16) / 2
+    np.testing.assert_allclose(grad, [[-1 / 16, 1 / 16], [1 / 16, -3 / 128]], rtol=1e-12)
+    # Softmax: (1/2, 1/2) and (1/4, 3/4); cost -log(1/2) and -log(3/4), gradient (p - y) / batch.
+    cost, grad = nn.cross_entropy(logits, labels)
+    assert cost == pytest.approx((math.log(2) + math.log(4 / 3)) / 2)
+    np.testing.assert_allclose(grad, [[-1 / 4, 1 / 4], [1 / 8, -1 / 8]], rtol=1e-12)
 
 
 def test_softmax_rows_are_probabilities():
@@ -228,6 +264,16 @@ def test_optimizer_steps_follow_their_textbook_formulas():
     np.testing.assert_allclose(adam, w, rtol=1e-6)
     np.testing.assert_allclose(heavy_ball, hb, rtol=1e-12)
     np.testing.assert_allclose(nesterov, nv, rtol=1e-12)
+
+
+@pytest.mark.parametrize("make", [lambda ps: nn.SGD(ps, weight_decay=0.5),
+                                  lambda ps: nn.SGD(ps, momentum=0.9, nesterov=True, weight_decay=0.5),
+                                  lambda ps: nn.Adam(ps, weight_decay=0.5)], ids=["sgd", "nesterov", "adam"])
+def test_weight_decay_shrinks_weight_matrices_and_leaves_biases_alone(make):
+    weights, bias = np.full((3, 2), 2.0), np.full(2, 2.0)
+    optimizer = make([weights, bias])
+    optimizer.step([np.zeros((3, 2)), np.zeros(2)], 0.1)  # no gradient but the penalty's
+    assert (weights < 2).all() and (bias == 2).all()
 
 
 @pytest.mark.parametrize("loss", nn.LOSSES)

@@ -238,6 +238,40 @@ def test_an_archive_of_python_objects_is_refused_without_numpys_advice(tmp_path)
     assert str(caught.value) == f"{path}: {NOT_OURS} (it holds Python objects, which are never loaded)"
 
 
+class LeavesAMark:
+    """An object whose unpickling creates the file `mark`: the harm a crafted model file could do."""
+
+    def __init__(self, mark):
+        self.mark = mark
+
+    def __reduce__(self):
+        return open, (str(self.mark), "w")
+
+
+@pytest.mark.parametrize("name", ["header", "weights0", "extra"])
+def test_a_crafted_file_cannot_run_code_when_loaded(tmp_path, saved, name):
+    mark, crafted = tmp_path / "code-ran", tmp_path / "crafted.npz"
+    rewrite(saved, crafted, lambda arrays: arrays.update({name: np.array([LeavesAMark(mark)], dtype=object)}))
+    with pytest.raises(model.ModelError, match=f"^{crafted}: {NOT_OURS} \\(it holds Python objects"):
+        model.load(crafted)
+    assert not mark.exists()
+
+
+def test_save_replaces_the_file_only_once_it_is_complete(tmp_path, saved, network):
+    """While the new content is written, the old file is still whole at its path, and the new one
+    only appears under another name in the same folder."""
+    before, seen = saved.read_bytes(), []
+
+    def pause():
+        seen.append((saved.read_bytes(), sorted(path.name for path in tmp_path.iterdir())))
+
+    model.save(nn.mlp([784, 8, 10]), saved, pause=pause)
+    (during, names), = seen
+    assert during == before and len(names) == 2 and saved.name in names
+    assert model.describe(model.load(saved)[0]) == "dense 784-8 relu, dense 8-10"
+    assert os.listdir(tmp_path) == [saved.name]
+
+
 @pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
 @pytest.mark.parametrize("name", ["weights0", "bias2"])
 def test_weights_holding_nan_or_infinity_are_refused(tmp_path, saved, name, value):

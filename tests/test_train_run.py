@@ -7,6 +7,7 @@ These run in a fraction of a second each; tests/test_train.py runs the script it
 import numpy as np
 import pytest
 
+import checkpoint
 import mnist
 import model
 import nn
@@ -229,3 +230,31 @@ def test_a_first_cost_below_1_still_allows_a_cost_of_1000(fake_mnist):
     network.layers[-1].weights[...] = 0
     network.layers[-1].bias[...] = -10  # every output near 0: a quadratic cost of about 1/2
     assert train.new_run(network, args, data).max_cost == 1000
+
+
+@pytest.mark.parametrize("flags", [[], ["--conv", "2", "--dropout", "0.3", "--rotate", "10", "--zoom", "0.1"]],
+                         ids=["mlp", "cnn"])
+def test_a_run_stopped_and_resumed_from_its_checkpoint_ends_as_the_uninterrupted_one(fake_mnist, tmp_path,
+                                                                                    monkeypatch, flags):
+    """The fast in-process twin of tests/test_checkpoint.py: every array of the final checkpoint
+    (weights, optimizer state, kept weights) and every figure of its history but the times."""
+    common = [*SMALL, "--data-dir", str(fake_mnist), "--epochs", "4", "--lr-schedule", "cosine", "--shift", "1",
+              "--quiet", *flags]
+    whole, stopped = tmp_path / "whole.npz", tmp_path / "stopped.npz"
+    train.main([*common, "--checkpoint", str(whole)])
+    with monkeypatch.context() as patch:
+        interrupt_in_round(patch, 3)
+        with pytest.raises(SystemExit):
+            train.main([*common, "--checkpoint", str(stopped)])
+    assert checkpoint.load(stopped).state["rounds"] == 2
+    train.main(["--resume", str(stopped)])
+    expected, resumed = checkpoint.load(whole), checkpoint.load(stopped)
+    assert sorted(expected.arrays) == sorted(resumed.arrays)
+    for name, array in expected.arrays.items():
+        if name != "header":
+            np.testing.assert_array_equal(array, resumed.arrays[name], err_msg=name)
+    for state in (expected.state, resumed.state):
+        for entry in state["history"]:
+            entry.pop("seconds")
+    assert len(expected.state["history"]) == 4
+    assert {**expected.state, "flags": None} == {**resumed.state, "flags": None}

@@ -283,3 +283,46 @@ def test_predict_is_the_most_probable_class_in_any_batch_size(loss):
     expected = network.probabilities(x).argmax(axis=1)
     np.testing.assert_array_equal(network.predict(x), expected)
     np.testing.assert_array_equal(network.predict(x, batch_size=4), expected)
+
+
+def test_initializations_have_their_documented_ranges():
+    rng = np.random.default_rng(0)
+    plain = nn.mlp([784, 100, 10], "sigmoid", rng=rng, init="plain").layers[0].weights
+    glorot = nn.mlp([784, 100, 10], "sigmoid", rng=rng).layers[0].weights
+    he = nn.mlp([784, 100, 10], "relu", rng=rng).layers[0].weights
+    assert np.abs(plain).max() <= 0.5 and plain.std() == pytest.approx(1 / math.sqrt(12), rel=0.02)
+    limit = math.sqrt(6 / (784 + 100))
+    assert np.abs(glorot).max() <= limit and glorot.std() == pytest.approx(limit / math.sqrt(3), rel=0.02)
+    assert he.mean() == pytest.approx(0, abs=0.002) and he.std() == pytest.approx(math.sqrt(2 / 784), rel=0.02)
+
+
+def test_a_network_made_without_a_generator_draws_from_seed_0():
+    made = nn.mlp([4, 5, 3]).parameters()
+    seeded = nn.mlp([4, 5, 3], rng=np.random.default_rng(0)).parameters()
+    assert all(np.array_equal(a, b) for a, b in zip(made, seeded))
+
+
+class Wide(nn.Layer):
+    """A layer that passes its input on and claims 2^20 floats per sample for its buffers."""
+
+    floats_per_sample = 2**20
+
+    def forward(self, x, training=False):
+        return x
+
+
+def test_evaluation_batches_keep_the_largest_layer_within_its_memory_budget():
+    network = nn.Network([Wide(), nn.Dense(3, 2)])
+    sizes = [len(logits) for logits in network.logits_in_batches(np.zeros((40, 3), np.float32))]
+    assert sizes == [16, 16, 8]  # 2^26 bytes / (4 bytes * 2^20 floats) = 16 samples a batch
+    sizes = [len(logits) for logits in nn.mlp([3, 2]).logits_in_batches(np.zeros((25000, 3), np.float32))]
+    assert sizes == [10000, 10000, 5000]
+
+
+def test_dropout_outside_training_passes_gradients_through_untouched():
+    layer = nn.Dropout(0.5, np.random.default_rng(0))
+    x = np.ones((4, 6), np.float32)
+    layer.forward(x, training=True)
+    assert layer.forward(x) is x
+    grad = np.full((4, 6), 3, np.float32)
+    np.testing.assert_array_equal(layer.backward(grad.copy()), grad)

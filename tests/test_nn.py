@@ -326,3 +326,23 @@ def test_dropout_outside_training_passes_gradients_through_untouched():
     assert layer.forward(x) is x
     grad = np.full((4, 6), 3, np.float32)
     np.testing.assert_array_equal(layer.backward(grad.copy()), grad)
+
+
+def test_sgd_by_default_is_plain_gradient_descent():
+    rng = np.random.default_rng(0)
+    start, grads = rng.normal(size=(3, 4)), [rng.normal(size=(3, 4)) for _ in range(2)]
+    weights = start.copy()
+    optimizer = nn.SGD([weights])
+    for g in grads:
+        optimizer.step([g.copy()], 0.1)
+    np.testing.assert_allclose(weights, start - 0.1 * grads[0] - 0.1 * grads[1], rtol=1e-12)
+
+
+def test_a_network_knows_its_sample_shapes_and_refuses_layers_that_do_not_fit():
+    network = nn.Network([nn.Dropout(0.1), nn.Dense(6, 5), nn.Dropout(0.1), nn.Dense(5, 3)])
+    assert (network.input_shape, network.output_shape) == ((6,), (3,))
+    with pytest.raises(ValueError, match=r"layer 3 \(Dense\) takes samples of shape \(4,\), but the layer before "
+                                         r"it gives \(5,\)"):
+        nn.Network([nn.Dense(6, 5), nn.Dropout(0.1), nn.Dense(4, 3)])
+    with pytest.raises(ValueError, match="unknown loss 'hinge'"):
+        nn.Network([nn.Dense(6, 5)], "hinge")

@@ -346,3 +346,26 @@ def test_a_network_knows_its_sample_shapes_and_refuses_layers_that_do_not_fit():
         nn.Network([nn.Dense(6, 5), nn.Dropout(0.1), nn.Dense(4, 3)])
     with pytest.raises(ValueError, match="unknown loss 'hinge'"):
         nn.Network([nn.Dense(6, 5)], "hinge")
+
+
+def test_train_epoch_returns_the_mean_cost_and_the_fraction_classified_correctly():
+    """With a learning rate of 0 the network stays as it is, so both figures are those of the whole set."""
+    rng = np.random.default_rng(4)
+    network = nn.mlp([5, 8, 3], "tanh", rng=rng)
+    x, labels = rng.normal(size=(23, 5)).astype(np.float32), rng.integers(0, 3, 23)
+    cost, accuracy = nn.train_epoch(network, nn.SGD(network.parameters()), x, labels, 5, lambda batch: 0.0)
+    assert cost == pytest.approx(network.cost(network.forward(x), labels)[0], rel=1e-5)
+    assert accuracy == nn.accuracy(network, x, labels) and 0 < accuracy < 1
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "relu", "leaky-relu", "tanh", "identity"])
+def test_layers_reuse_their_buffers_batch_after_batch(activation):
+    """Fresh arrays for every batch cost page faults (see Layer.buffer): outputs and gradients go
+    into the same arrays while the batch size stays the same, and into new ones when it changes."""
+    dense, dropout = nn.Dense(4, 3, activation), nn.Dropout(0.5)
+    x, grad = np.ones((2, 4), np.float32), np.ones((2, 3), np.float32)
+    first = dense.forward(x), dense.backward(grad.copy()), dropout.forward(x, training=True)
+    again = dense.forward(x), dense.backward(grad.copy()), dropout.forward(x, training=True)
+    assert all(a is b for a, b in zip(first, again))
+    assert dense.buffer("output", (2, 3)) is first[0] and dense.buffer("output", (5, 3)) is not first[0]
+    assert dense.buffer("output", (2, 3), dtype=np.float64).dtype == np.float64

@@ -369,3 +369,11 @@ def test_layers_reuse_their_buffers_batch_after_batch(activation):
     assert all(a is b for a, b in zip(first, again))
     assert dense.buffer("output", (2, 3)) is first[0] and dense.buffer("output", (5, 3)) is not first[0]
     assert dense.buffer("output", (2, 3), dtype=np.float64).dtype == np.float64
+
+
+def test_train_epoch_trains_with_dropout_active():
+    rng = np.random.default_rng(5)
+    network = nn.Network([nn.Dropout(0.5, rng), nn.Dense(5, 3, rng=rng)])
+    x, labels = rng.normal(size=(40, 5)).astype(np.float32), rng.integers(0, 3, 40)
+    cost, _ = nn.train_epoch(network, nn.SGD(network.parameters()), x, labels, 40, lambda batch: 0.0)
+    assert cost != pytest.approx(network.cost(network.forward(x), labels)[0], rel=1e-3)

@@ -97,13 +97,25 @@ def test_dropout_keeps_the_mean():
 
 
 @pytest.mark.parametrize("make, message", [
-    (lambda: conv.Conv2D((4, 4, 1), 8, 5), "5 x 5 kernel does not fit the 4 x 4"),
+    (lambda: conv.Conv2D((4, 4, 1), 8, 5), "5 x 5 kernel does not fit the 4 x 4 images it meets$"),
+    (lambda: conv.Conv2D((4, 6, 1), 8, 7, 1), "7 x 7 kernel does not fit the 4 x 6 images it meets with padding 1"),
+    (lambda: conv.Conv2D((4, 4, 1), 8, 0), "a convolution needs a kernel and channels of 1 or more"),
+    (lambda: conv.Conv2D((4, 4, 1), 0, 3), "a convolution needs"),
+    (lambda: conv.Conv2D((4, 4, 1), 8, 3, -1), "padding of 0 or more"),
     (lambda: conv.MaxPool2D((1, 6, 3)), "at least 2 x 2"),
     (lambda: nn.Dropout(1.0), "dropout rate"),
+    (lambda: nn.Dropout(-0.1), "dropout rate"),
 ])
 def test_impossible_layers_are_refused_when_built(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_layers_that_just_fit_are_built():
+    assert conv.Conv2D((4, 4, 1), 8, 6, 1).output_shape == (1, 1, 8)  # 6 = 4 + 2 * 1
+    assert conv.Conv2D((4, 5, 1), 8, 4).output_shape == (1, 2, 8)
+    assert conv.MaxPool2D((2, 3, 1)).output_shape == (1, 1, 1)
+    assert nn.Dropout(0.0).rate == 0
 
 
 def small_cnn(dtype=np.float64, seed=0, dropout=0.0):

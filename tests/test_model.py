@@ -70,6 +70,29 @@ def test_version_1_files_of_dense_networks_still_load(tmp_path, network):
     assert metadata == {"rounds": 3}
 
 
+def write_version_1(path, sizes, arrays=None):
+    header = {"format": model.FORMAT, "version": 1, "sizes": sizes, "activation": "tanh", "loss": "cross-entropy",
+              "input": model.INPUT}
+    with open(path, "wb") as file:
+        np.savez(file, header=np.array(json.dumps(header)), **(arrays or {}))
+
+
+@pytest.mark.parametrize("sizes", [[784], [784, 0, 10], [784, 32.5, 10], "784-10", None])
+def test_version_1_files_with_bad_sizes_are_refused(tmp_path, sizes):
+    path = tmp_path / "old.npz"
+    write_version_1(path, sizes)
+    with pytest.raises(model.ModelError, match=f"^{path}: bad layer sizes"):
+        model.load(path)
+
+
+def test_a_file_without_metadata_loads_with_empty_metadata(tmp_path, network):
+    path = tmp_path / "old.npz"
+    write_version_1(path, [784, 32, 16, 10], {f"{kind}{i}": array for i, layer in enumerate(network.layers)
+                                              for kind, array in zip(("weights", "bias"), layer.parameters())})
+    loaded, metadata = model.load(path)
+    assert metadata == {} and model.describe(loaded) == "dense 784-32 tanh, dense 32-16 tanh, dense 16-10"
+
+
 def test_build_checks_shapes_at_once():
     with pytest.raises(ValueError, match="7 x 7 kernel does not fit the 2 x 2 images"):
         model.build([], [8, 8, 8], kernel=7)

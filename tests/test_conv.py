@@ -209,3 +209,13 @@ def test_training_backward_fills_the_first_convolutions_gradients():
     full, _ = analytic_gradients(network, x, labels)
     for a, b in zip(training, full):
         np.testing.assert_array_equal(a, b)
+
+
+def test_evaluation_batches_budget_for_the_convolutions_columns_and_output():
+    """A 3 x 3 convolution of 32 filters on 28 x 28 images keeps, per image, 26 x 26 windows of 9
+    pixels and 26 x 26 x 32 outputs: 27716 floats, so 605 images fill the 2^26 bytes of a batch."""
+    network = model.build([], [32])
+    assert network.layers[0].floats_per_sample == 26 * 26 * (9 + 32)
+    assert network.layers[1].floats_per_sample == 26 * 26 * 32  # max-pooling's input gradient
+    sizes = [len(logits) for logits in network.logits_in_batches(np.zeros((700, 784), np.float32))]
+    assert sizes == [605, 95]

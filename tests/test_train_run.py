@@ -4,6 +4,8 @@ it steps with, and that --seed, --optimizer, --weight-decay and the cost limit t
 These run in a fraction of a second each; tests/test_train.py runs the script itself on real MNIST.
 """
 
+import re
+
 import numpy as np
 import pytest
 
@@ -258,3 +260,87 @@ def test_a_run_stopped_and_resumed_from_its_checkpoint_ends_as_the_uninterrupted
             entry.pop("seconds")
     assert len(expected.state["history"]) == 4
     assert {**expected.state, "flags": None} == {**resumed.state, "flags": None}
+
+
+def test_main_prints_the_originals_lines_as_the_rounds_go(fake_mnist, tmp_path, capsys):
+    saved = tmp_path / "m.npz"
+    train.main([*SMALL, "--data-dir", str(fake_mnist), "--epochs", "2", "--save", str(saved)])
+    out = capsys.readouterr().out
+    network, metadata = model.load(saved)
+    first = network.probabilities(mnist.as_inputs(mnist.load_split("test", fake_mnist)[0][:1]))[0]
+    for line in [
+        r"flags: --recipe mlp --hidden 6 .*--epochs 2 ",
+        r"network: dense 784-6 relu, dense 6-10",
+        r"output vector of first image: \[.*\]",
+        r"correctly recognized images after initialization: \d+\.\d\d%",
+        r"cost after training round 1: \d+\.\d{4}  train \d+\.\d\d%  test \d+\.\d\d%  \(\d+\.\d\d s\)",
+        r"cost after training round 2: ",
+        r"training took \d+\.\d s",
+        rf"correctly recognized images after training: {metadata['test_accuracy']:.2%}",
+        rf"saved the network to {saved}\n",
+        rf"classification of first image: {first.argmax()} with confidence {first.max():.2f}; real label 0\n",
+        r"digit +precision +recall +f1 +images\n",
+        r"accuracy \d+\.\d% \(\d of 5 images\)",
+    ]:
+        assert re.search(line, out), f"missing {line!r} in:\n{out}"
+    assert out.index("round 1:") < out.index("round 2:") < out.index("images after training")
+    assert "keeping the weights" not in out
+    assert metadata["rounds"] == 2 and metadata["flags"]["hidden"] == [6] and "--epochs 2" in metadata["command"]
+    assert "save" not in metadata["flags"] and "quiet" not in metadata["flags"]
+
+
+def test_a_loaded_network_is_evaluated_then_trained_on_counting_its_rounds(fake_mnist, tmp_path, capsys):
+    saved = tmp_path / "m.npz"
+    train.main([*SMALL, "--data-dir", str(fake_mnist), "--epochs", "2", "--save", str(saved), "--quiet"])
+    accuracy = model.load(saved)[1]["test_accuracy"]
+    train.main(["--data-dir", str(fake_mnist), "--load", str(saved)])
+    out = capsys.readouterr().out
+    assert f"loaded {saved}: dense 784-6 relu, dense 6-10; trained 2 rounds" in out
+    assert "correctly recognized images after loading" in out and "training took" not in out
+    assert f"correctly recognized images after training: {accuracy:.2%}" in out  # the same network
+    more = tmp_path / "more.npz"
+    train.main(["--data-dir", str(fake_mnist), "--load", str(saved), "--epochs", "1", "--hidden", "99", "--save",
+                str(more), "--quiet"])
+    network, metadata = model.load(more)
+    assert model.describe(network) == "dense 784-6 relu, dense 6-10" and metadata["rounds"] == 3
+    assert "hidden" not in metadata["flags"] and metadata["flags"]["epochs"] == 1
+
+
+def test_ctrl_c_in_the_first_round_saves_nothing(fake_mnist, tmp_path, monkeypatch, capsys):
+    saved = tmp_path / "m.npz"
+    saved.write_bytes(b"a good model")
+    interrupt_in_round(monkeypatch, 1)
+    with pytest.raises(SystemExit) as exit_status:
+        train.main([*SMALL, "--data-dir", str(fake_mnist), "--save", str(saved)])
+    assert exit_status.value.code == 130 and saved.read_bytes() == b"a good model"
+    out = capsys.readouterr().out
+    assert f"no training round was completed: nothing saved ({saved} is unchanged)" in out
+
+
+def test_a_network_that_would_not_fit_in_memory_is_refused(fake_mnist, monkeypatch, capsys):
+    run, args, data = prepared(fake_mnist)
+    needed = 6 * sum(p.nbytes for p in run.network.parameters())
+    for free, refused in ((needed, False), (needed - 1, True)):
+        monkeypatch.setattr(train.os, "sysconf", lambda name: {"SC_PAGE_SIZE": 1, "SC_AVPHYS_PAGES": free}[name])
+        if refused:
+            with pytest.raises(SystemExit) as exit_status:
+                train.check_memory(run.network, args)
+            assert exit_status.value.code == 2 and "needs about" in capsys.readouterr().err
+        else:
+            train.check_memory(run.network, args)
+
+
+@pytest.mark.parametrize("flags, complaint", [
+    (["--save", "{tmp}/missing/m.npz"], "--save {tmp}/missing/m.npz: no such folder"),
+    (["--checkpoint", "{tmp}"], "--checkpoint {tmp}: is a folder, not a file"),
+    (["--plot-dir", "{data}/train-labels-idx1-ubyte.gz"], "is a file, not a folder"),
+    (["--validation", "12"], "--validation 12 leaves no training images (there are 12)"),
+    (["--validation", "2", "--limit", "11"], "--limit 11 is more than the 10 training images available"),
+])
+def test_impossible_requests_exit_2_before_training(fake_mnist, tmp_path, capsys, flags, complaint):
+    flags = [flag.format(tmp=tmp_path, data=fake_mnist) for flag in flags]
+    with pytest.raises(SystemExit) as exit_status:
+        train.main([*SMALL, "--data-dir", str(fake_mnist), *flags])
+    assert exit_status.value.code == 2
+    captured = capsys.readouterr()
+    assert complaint.format(tmp=tmp_path) in captured.err and "cost after" not in captured.out

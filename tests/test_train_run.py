@@ -1,7 +1,10 @@
-"""train.py in-process, on the small fake MNIST files: which weights a run keeps, the learning rates
-it steps with, and that --seed, --optimizer, --weight-decay and the cost limit take effect.
+"""train.py in-process, on the small fake MNIST files: which weights a run keeps (best validation
+round, Ctrl-C), the learning rates it steps with, that --seed, --optimizer, --weight-decay and the
+cost limit take effect, resuming from a checkpoint, --load, and what main prints and refuses.
 
-These run in a fraction of a second each; tests/test_train.py runs the script itself on real MNIST.
+These run in a fraction of a second each, so that a broken train.py fails fast (they were written
+against deliberate mutants of train.py); tests/test_train.py and tests/test_checkpoint.py run the
+script itself on real MNIST.
 """
 
 import re

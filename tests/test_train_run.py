@@ -347,3 +347,42 @@ def test_impossible_requests_exit_2_before_training(fake_mnist, tmp_path, capsys
     assert exit_status.value.code == 2
     captured = capsys.readouterr()
     assert complaint.format(tmp=tmp_path) in captured.err and "cost after" not in captured.out
+
+
+def spoiled_checkpoint(fake_mnist, tmp_path, spoil, *flags):
+    """A one-round checkpoint rewritten with spoil(state, arrays) applied; returns its path."""
+    path = tmp_path / "run.npz"
+    train.main([*SMALL, "--data-dir", str(fake_mnist), "--epochs", "2", "--quiet", "--checkpoint", str(path), *flags])
+    saved = checkpoint.load(path)
+    arrays = {k: v for k, v in saved.arrays.items() if not k.startswith(("weights", "bias", "header"))}
+    spoil(saved.state, arrays)
+    model.save(saved.network, path, {"checkpoint": saved.state}, arrays)
+    return path
+
+
+@pytest.mark.parametrize("spoil, complaint", [
+    (lambda state, arrays: state.update(version=99), "checkpoint version 99; this program resumes version 1$"),
+    (lambda state, arrays: state.update(flags=None), "a damaged checkpoint \\(no flags\\)$"),
+    (lambda state, arrays: state.pop("max_cost"), "a damaged checkpoint, or one from another version \\('max_cost'\\)"),
+    (lambda state, arrays: arrays.update(optimizer0=np.zeros((3, 3), np.float32)),
+     "optimizer0 has shape \\(3, 3\\), expected \\(784, 6\\)"),
+    (lambda state, arrays: arrays.update(kept1=np.zeros(7, np.float32)), "kept1 has shape \\(7,\\), expected \\(6,\\)"),
+    (lambda state, arrays: state["generators"].pop("dropout"),
+     "random generators \\['shuffle'\\], expected \\['dropout', 'shuffle'\\]"),
+])
+def test_a_damaged_checkpoint_is_refused_in_one_line(fake_mnist, tmp_path, capsys, spoil, complaint):
+    path = spoiled_checkpoint(fake_mnist, tmp_path, spoil, "--dropout", "0.2")
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_status:
+        train.main(["--resume", str(path)])
+    err = capsys.readouterr().err
+    assert exit_status.value.code == 1 and err.count("\n") == 1
+    assert re.search(f": error: {path}: .*{complaint}", err.strip()), err
+
+
+def test_a_model_file_cannot_be_resumed(fake_mnist, tmp_path, capsys):
+    path = tmp_path / "m.npz"
+    model.save(model.build([6]), path)
+    with pytest.raises(SystemExit) as exit_status:
+        train.main(["--resume", str(path)])
+    assert exit_status.value.code == 1 and f"{path}: a model file, not a checkpoint" in capsys.readouterr().err

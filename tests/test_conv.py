@@ -115,6 +115,9 @@ def test_layers_that_just_fit_are_built():
     assert conv.Conv2D((4, 4, 1), 8, 6, 1).output_shape == (1, 1, 8)  # 6 = 4 + 2 * 1
     assert conv.Conv2D((4, 5, 1), 8, 4).output_shape == (1, 2, 8)
     assert conv.MaxPool2D((2, 3, 1)).output_shape == (1, 1, 1)
+    default = conv.Conv2D((8, 8, 2), 4)  # 3 x 3, no padding, ReLU
+    assert (default.output_shape, default.weights.shape, default.activation) == ((6, 6, 4), (18, 4), "relu")
+    assert conv.Conv2D.weights_shape((8, 8, 2), 4) == (18, 4)
     assert nn.Dropout(0.0).rate == 0
 
 

@@ -56,10 +56,15 @@ def test_a_cnn_with_dropout_and_padding_round_trips(tmp_path):
     np.testing.assert_array_equal(loaded.probabilities(x), network.probabilities(x))
 
 
+# How files written so far say their inputs are made, spelled out: a change to model.INPUT would
+# make every one of them unreadable.
+PIXELS = {"height": 28, "width": 28, "scale": 1 / 255, "ink": "bright"}
+
+
 def test_version_1_files_of_dense_networks_still_load(tmp_path, network):
     old = tmp_path / "old.npz"
     header = {"format": model.FORMAT, "version": 1, "sizes": [784, 32, 16, 10], "activation": "tanh",
-              "loss": "cross-entropy", "input": model.INPUT, "metadata": {"rounds": 3}}
+              "loss": "cross-entropy", "input": PIXELS, "metadata": {"rounds": 3}}
     arrays = {f"{kind}{i}": array for i, layer in enumerate(network.layers)
               for kind, array in zip(("weights", "bias"), layer.parameters())}
     with open(old, "wb") as file:
@@ -72,7 +77,7 @@ def test_version_1_files_of_dense_networks_still_load(tmp_path, network):
 
 def write_version_1(path, sizes, arrays=None):
     header = {"format": model.FORMAT, "version": 1, "sizes": sizes, "activation": "tanh", "loss": "cross-entropy",
-              "input": model.INPUT}
+              "input": PIXELS}
     with open(path, "wb") as file:
         np.savez(file, header=np.array(json.dumps(header)), **(arrays or {}))
 
@@ -91,6 +96,12 @@ def test_a_file_without_metadata_loads_with_empty_metadata(tmp_path, network):
                                               for kind, array in zip(("weights", "bias"), layer.parameters())})
     loaded, metadata = model.load(path)
     assert metadata == {} and model.describe(loaded) == "dense 784-32 tanh, dense 32-16 tanh, dense 16-10"
+
+
+def test_build_defaults_to_valid_3x3_relu_convolutions_without_dropout():
+    network = model.build([16], [4])
+    assert model.describe(network) == "conv 4 3x3 relu, maxpool 2x2, flatten, dense 676-16 relu, dense 16-10"
+    assert network.loss == "cross-entropy" and network.layers[0].weights.dtype == np.float32
 
 
 def test_build_checks_shapes_at_once():

@@ -1,6 +1,8 @@
 """Convolution, max-pooling, flattening and dropout: gradients against finite differences in float64,
 agreement with PyTorch when it is installed, shape checks, and a small CNN that learns."""
 
+import tracemalloc
+
 import numpy as np
 import pytest
 
@@ -118,7 +120,30 @@ def test_layers_that_just_fit_are_built():
     default = conv.Conv2D((8, 8, 2), 4)  # 3 x 3, no padding, ReLU
     assert (default.output_shape, default.weights.shape, default.activation) == ((6, 6, 4), (18, 4), "relu")
     assert conv.Conv2D.weights_shape((8, 8, 2), 4) == (18, 4)
-    assert nn.Dropout(0.0).rate == 0
+    assert conv.Conv2D((4, 4, 1), 1, 1).output_shape == (4, 4, 1)  # one 1 x 1 filter
+
+
+def test_a_batch_of_the_same_size_allocates_no_new_large_arrays():
+    """Convolution and pooling write into buffers made on the first batch (see Layer.buffer): a
+    later batch of the same size allocates less than one layer output's worth (numpy's own
+    temporaries, such as casting buffers, and whatever else runs stay well below it)."""
+    convolution, pooling = conv.Conv2D((16, 16, 2), 16, 3, 1), conv.MaxPool2D((16, 16, 16))
+    x = np.random.default_rng(0).random((32, 16, 16, 2), dtype=np.float32)
+    grad = np.ones((32, 8, 8, 16), np.float32)
+
+    def one_batch():
+        pooling.forward(convolution.forward(x))
+        convolution.backward(pooling.backward(grad))
+
+    one_batch()
+    tracemalloc.start()
+    try:
+        one_batch()
+        largest = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    output_bytes = 32 * 16 * 16 * 16 * 4
+    assert largest < output_bytes, f"{largest} bytes allocated in a batch"
 
 
 def small_cnn(dtype=np.float64, seed=0, dropout=0.0):

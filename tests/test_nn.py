@@ -75,12 +75,13 @@ def test_gradient_of_a_network_without_hidden_layers():
 
 
 def parameter_gradients_as_training_computes_them(network, x, labels):
-    """The gradients after network.backward as train_epoch calls it: no input gradient, so the first
-    layer takes its shortcut; they must equal those of the full backward pass."""
+    """The gradients after network.backward as train_epoch calls it: no input gradient (it would cost
+    as much as the first layer's forward product, for nothing), so the first layer takes its
+    shortcut; they must equal those of the full backward pass."""
     _, grad_logits = network.cost(network.forward(x, training=True), labels)
     for g in network.gradients():
         g[...] = np.nan  # whatever a gradient array is not written holds
-    network.backward(grad_logits)
+    assert network.backward(grad_logits) is None
     return [g.copy() for g in network.gradients()]
 
 

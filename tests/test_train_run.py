@@ -91,9 +91,12 @@ def test_the_best_validation_round_is_kept(fake_mnist, monkeypatch):
 
 def test_main_saves_the_best_validation_round(fake_mnist, monkeypatch, tmp_path, capsys):
     saved = tmp_path / "best.npz"
-    scores = iter([0.5, 0.25, 0.25])  # the first round is the best
-    real = nn.accuracy
-    monkeypatch.setattr(nn, "accuracy", lambda network, x, labels: next(scores) if len(x) == 4 else real(network, x, labels))
+    scores, real = iter([0.5, 0.25, 0.25]), nn.accuracy  # the first round is the best
+
+    def accuracy(network, x, labels):
+        return next(scores) if len(x) == 4 else real(network, x, labels)  # the 4 validation images
+
+    monkeypatch.setattr(nn, "accuracy", accuracy)
     train.main([*SMALL, "--data-dir", str(fake_mnist), "--validation", "4", "--save", str(saved)])
     assert "keeping the weights after round 1, the best on the validation images" in capsys.readouterr().out
     assert model.load(saved)[1]["rounds"] == 1

@@ -8,6 +8,7 @@ script itself on real MNIST.
 """
 
 import re
+import time
 
 import numpy as np
 import pytest
@@ -201,6 +202,11 @@ def test_the_seed_decides_the_initial_weights_the_shuffling_and_the_dropout(fake
         return run.weights(), run.shuffle_rng.random(4), dropout.rng.random(4)
 
     (weights, shuffle, dropout), again, other = draws(1), draws(1), draws(2)
+    # The generators are documented ones, so that a run can be repeated by anyone, by any version.
+    built = model.build([6], dropout=0.5, rng=np.random.default_rng([1, 0]))
+    assert_same_weights(weights, built.parameters())
+    assert list(shuffle) == list(np.random.default_rng([1, 1]).random(4))
+    assert list(dropout) == list(np.random.default_rng([1, 2]).random(4))
     assert_same_weights(weights, again[0])
     assert list(shuffle) == list(again[1]) and list(dropout) == list(again[2])
     assert differ(weights[::2], other[0][::2])
@@ -397,3 +403,41 @@ def test_resume_refuses_flags_that_would_change_the_run(capsys):
     assert exit_status.value.code == 2
     assert "--epochs, --lr cannot change them (only --data-dir and --quiet may be given)" in capsys.readouterr().err
     assert train.parse_args(train.build_parser(), ["--resume", "run.npz", "--data-dir", "d", "--quiet"]).quiet
+
+
+def test_the_flags_defaults_outside_the_recipe():
+    args = train.parse_args(train.build_parser(), [])
+    assert (args.conv, args.kernel, args.padding, args.dropout, args.rotate, args.zoom) == ([], 3, "valid", 0, 0, 0)
+    assert (args.weight_decay, args.seed, args.validation, args.loss, args.init) == (0, 1, 0, "cross-entropy", "scaled")
+
+
+@pytest.mark.parametrize("flags, network", [
+    (["--conv", "2"], "conv 2 3x3 relu, maxpool 2x2, flatten, dense 338-6 relu, dense 6-10"),
+    (["--conv", "2", "--kernel", "5", "--padding", "same"],
+     "conv 2 5x5 padding 2 relu, maxpool 2x2, flatten, dense 392-6 relu, dense 6-10"),
+    (["--conv", "2", "3", "--padding", "same", "--dropout", "0.5", "--hidden"],
+     "conv 2 3x3 padding 1 relu, maxpool 2x2, conv 3 3x3 padding 1 relu, maxpool 2x2, flatten, dropout 0.5, "
+     "dense 147-10"),
+])
+def test_the_layer_flags_build_the_network_they_describe(fake_mnist, capsys, flags, network):
+    train.main([*SMALL, "--data-dir", str(fake_mnist), "--epochs", "0", *flags])
+    assert f"network: {network}\n" in capsys.readouterr().out
+
+
+def test_a_network_too_large_to_build_exits_2(fake_mnist, monkeypatch, capsys):
+    def build(*arguments):
+        raise MemoryError("Unable to allocate 40 GiB")
+
+    monkeypatch.setattr(model, "build", build)
+    with pytest.raises(SystemExit) as exit_status:
+        train.main([*SMALL, "--data-dir", str(fake_mnist)])
+    assert exit_status.value.code == 2
+    assert "not enough memory to build this network (Unable to allocate 40 GiB)" in capsys.readouterr().err
+
+
+def test_the_training_time_is_that_of_the_training(fake_mnist, capsys):
+    start = time.perf_counter()
+    train.main([*SMALL, "--data-dir", str(fake_mnist)])
+    elapsed = time.perf_counter() - start
+    took = float(re.search(r"training took (\d+\.\d) s", capsys.readouterr().out).group(1))
+    assert 0 <= took <= elapsed + 0.05

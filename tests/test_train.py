@@ -200,3 +200,23 @@ def test_a_loaded_network_is_only_evaluated_unless_epochs_are_asked_for():
     assert parse("--load", "m.npz").epochs == 0
     assert parse("--load", "m.npz", "--epochs", "4").epochs == 4
     assert parse("--load", "m.npz", "--epochs=4").epochs == 4
+
+
+def test_each_rounds_line_reaches_a_pipe_before_the_next_round_ends(tmp_path, fake_mnist):
+    """Python buffers stdout when it is a pipe; the rounds' lines must come through anyway. The run
+    pauses inside round 2's checkpoint write (PAUSE_ROUND), so round 1's line must be readable then."""
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}  # as for most users
+    env["TRAIN_PAUSE_IN_CHECKPOINT"] = "2"
+    process = subprocess.Popen([sys.executable, TRAIN, "--data-dir", str(fake_mnist), "--hidden", "4", "--epochs", "3",
+                                "--checkpoint", str(tmp_path / "run.npz")],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        for line in process.stderr:
+            if b"pausing inside the checkpoint write" in line:
+                break
+        os.set_blocking(process.stdout.fileno(), False)
+        out = (process.stdout.read() or b"").decode()
+    finally:
+        process.kill()
+        process.communicate()
+    assert "cost after training round 1:" in out and "round 2:" not in out

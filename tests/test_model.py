@@ -90,6 +90,14 @@ def test_version_1_files_with_bad_sizes_are_refused(tmp_path, sizes):
         model.load(path)
 
 
+def test_a_version_1_file_with_a_single_unit_layer_loads(tmp_path):
+    network = nn.mlp([784, 1, 10], "tanh")
+    path = tmp_path / "narrow.npz"
+    write_version_1(path, [784, 1, 10], {f"{kind}{i}": array for i, layer in enumerate(network.layers)
+                                         for kind, array in zip(("weights", "bias"), layer.parameters())})
+    assert model.describe(model.load(path)[0]) == "dense 784-1 tanh, dense 1-10"
+
+
 def test_a_file_without_metadata_loads_with_empty_metadata(tmp_path, network):
     path = tmp_path / "old.npz"
     write_version_1(path, [784, 32, 16, 10], {f"{kind}{i}": array for i, layer in enumerate(network.layers)

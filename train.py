@@ -45,9 +45,12 @@ def build_parser():
     add("--activation", choices=[name for name in nn.ACTIVATIONS if name != "identity"], default="relu",
         help="activation of the hidden layers (default: relu)")
     add("--loss", choices=nn.LOSSES, default="cross-entropy",
-        help="cross-entropy: softmax outputs; mse: the original's sigmoid outputs, quadratic cost")
+        help="cross-entropy: softmax outputs; mse: the original's sigmoid outputs, quadratic cost; "
+             "mse-relu: ReLU outputs, quadratic cost")
     add("--init", choices=nn.INITIALIZATIONS, default="scaled",
         help="scaled: He (ReLU) or Glorot (others); plain: the original's uniform in [-0.5, 0.5]")
+    add("--init-scale", type=cli.positive_float, default=1.0,
+        help="multiply the initial weights by this (default: 1)")
     add("--optimizer", choices=DEFAULT_LEARNING_RATES, default="adam", help="(default: adam)")
     add("--epochs", type=cli.non_negative_int,
         help=f"training rounds over the data (default: {DEFAULT_EPOCHS}, or 0 with --load: evaluate only)")
@@ -164,6 +167,8 @@ def make_network(args, log):
     if not args.load:
         network = nn.Network([mnist.IMAGE_SIZE**2, *args.hidden, 10], args.activation, args.loss,
                              np.random.default_rng([args.seed, 0]), args.init)
+        for weights in network.parameters():  # the biases start at 0, so this scales the weights
+            weights *= args.init_scale
         return network, 0
     try:
         network, metadata = model.load(args.load)
@@ -184,7 +189,7 @@ def report_results(network, args, data, history, rounds):
         describe_first(network, data.test_x[0], data.test_labels[0])
         print(report.class_table(report.confusion_matrix(data.test_labels, predicted)))
     if args.save:
-        ignored = {"save", "quiet", "flags"} | ({"hidden", "activation", "loss", "init"} if args.load else set())
+        ignored = {"save", "quiet", "flags"} | ({"hidden", "activation", "loss", "init", "init_scale"} if args.load else set())
         flags = {name: value for name, value in vars(args).items() if name not in ignored}
         model.save(network, args.save, {"test_accuracy": accuracy, "rounds": rounds, "flags": flags, "command": args.flags,
                                         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds")})

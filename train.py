@@ -24,10 +24,20 @@ DEFAULT_SHIFT = 1
 DEFAULT_EPOCHS = 20
 DEFAULT_LEARNING_RATES = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adam": 0.002}
 # Named bundles of flags. A run starts from its recipe's flags; the flags given on the command line
-# come after them, so they override the recipe's.
+# come after them, so they override the recipe's. The original-* recipes are the original project's
+# steps, reconstructed from what it printed (README: "The journey, reproduced"): their flags were
+# chosen to land on the original's own figures.
+ORIGINAL_16_16 = ("--hidden 16 16 --activation sigmoid --loss mse --init plain --init-scale 0.1 --optimizer sgd "
+                  "--lr 0.015 --lr-schedule constant --batch-size 1000 --shift 0")
 RECIPES = {
     "mlp": "--hidden 512 --activation relu --optimizer adam --lr 0.002 --lr-schedule cosine --batch-size 256 "
            "--shift 1 --epochs 20",
+    "original-random": f"{ORIGINAL_16_16} --epochs 0",
+    "original-16-16": f"{ORIGINAL_16_16} --epochs 100",
+    "original-128": "--hidden 128 --activation sigmoid --loss mse --init plain --optimizer sgd --lr 0.5 "
+                    "--lr-schedule constant --batch-size 1000 --shift 0 --epochs 100",
+    "original-relu": "--hidden 128 --activation relu --loss mse-relu --init plain --init-scale 0.1 --optimizer sgd "
+                     "--lr 0.02 --lr-schedule linear --batch-size 1000 --shift 0 --epochs 100",
 }
 DEFAULT_RECIPE = "mlp"
 
@@ -99,9 +109,9 @@ def load_data(parser, args):
 
 def describe_first(network, x, label):
     """The original's two lines about one image."""
-    output = network.probabilities(x[None])[0]
+    output, digit = network.probabilities(x[None])[0], network.predict(x[None])[0]
     print(f"output vector of first image: {np.array2string(output, precision=2, suppress_small=True)}")
-    print(f"classification of first image: {output.argmax()} with confidence {output.max():.2f}; real label {label}")
+    print(f"classification of first image: {digit} with confidence {output[digit]:.2f}; real label {label}")
 
 
 def train(network, optimizer, args, data, history, log):
@@ -182,7 +192,7 @@ def make_network(args, log):
 def report_results(network, args, data, history, rounds):
     """After training: the accuracy, the class table, the --save file and the --plot-dir pictures."""
     probabilities = network.probabilities(data.test_x)
-    predicted = probabilities.argmax(axis=1)
+    predicted = network.predict(data.test_x)  # as each round's test figure: where ReLU outputs tie at 0, the largest logit
     accuracy = float(np.mean(predicted == data.test_labels))
     print(f"correctly recognized images after training: {accuracy:.2%}")
     if not args.quiet:

@@ -31,10 +31,20 @@ DEFAULT_SHIFT = 1
 DEFAULT_EPOCHS = 20
 DEFAULT_LEARNING_RATES = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adam": 0.002}
 # Named bundles of flags. A run starts from its recipe's flags; the flags given on the command line
-# come after them, so they override the recipe's.
+# come after them, so they override the recipe's. The original-* recipes are the original project's
+# steps, reconstructed from what it printed (README: "The journey, reproduced"): their flags were
+# chosen to land on the original's own figures.
+ORIGINAL_16_16 = ("--hidden 16 16 --activation sigmoid --loss mse --init plain --init-scale 0.1 --optimizer sgd "
+                  "--lr 0.015 --lr-schedule constant --batch-size 1000 --shift 0")
 RECIPES = {
     "mlp": "--hidden 512 --activation relu --optimizer adam --lr 0.002 --lr-schedule cosine --batch-size 256 "
            "--shift 1 --epochs 20",
+    "original-random": f"{ORIGINAL_16_16} --epochs 0",
+    "original-16-16": f"{ORIGINAL_16_16} --epochs 100",
+    "original-128": "--hidden 128 --activation sigmoid --loss mse --init plain --optimizer sgd --lr 0.5 "
+                    "--lr-schedule constant --batch-size 1000 --shift 0 --epochs 100",
+    "original-relu": "--hidden 128 --activation relu --loss mse-relu --init plain --init-scale 0.1 --optimizer sgd "
+                     "--lr 0.02 --lr-schedule linear --batch-size 1000 --shift 0 --epochs 100",
 }
 DEFAULT_RECIPE = "mlp"
 
@@ -59,9 +69,12 @@ def build_parser():
     add("--activation", choices=[name for name in nn.ACTIVATIONS if name != "identity"], default="relu",
         help="activation of the hidden layers (default: relu)")
     add("--loss", choices=nn.LOSSES, default="cross-entropy",
-        help="cross-entropy: softmax outputs; mse: the original's sigmoid outputs, quadratic cost")
+        help="cross-entropy: softmax outputs; mse: the original's sigmoid outputs, quadratic cost; "
+             "mse-relu: ReLU outputs, quadratic cost")
     add("--init", choices=nn.INITIALIZATIONS, default="scaled",
         help="scaled: He (ReLU) or Glorot (others); plain: the original's uniform in [-0.5, 0.5]")
+    add("--init-scale", type=cli.positive_float, default=1.0,
+        help="multiply the initial weights by this (default: 1)")
     add("--optimizer", choices=DEFAULT_LEARNING_RATES, default="adam", help="(default: adam)")
     add("--epochs", type=cli.non_negative_int,
         help=f"training rounds over the data (default: {DEFAULT_EPOCHS}, or 0 with --load: evaluate only)")
@@ -118,9 +131,9 @@ def load_data(parser, args):
 
 def describe_first(network, x, label):
     """The original's two lines about one image."""
-    output = network.probabilities(x[None])[0]
+    output, digit = network.probabilities(x[None])[0], network.predict(x[None])[0]
     print(f"output vector of first image: {np.array2string(output, precision=2, suppress_small=True)}")
-    print(f"classification of first image: {output.argmax()} with confidence {output.max():.2f}; real label {label}")
+    print(f"classification of first image: {digit} with confidence {output[digit]:.2f}; real label {label}")
 
 
 def train(run, args, data, log, pause_round=0):
@@ -192,6 +205,8 @@ def make_network(args, log):
             cli.fail(f"--conv {' '.join(map(str, args.conv))} --kernel {args.kernel}: {error}", status=2)
         except MemoryError as error:
             cli.fail(f"not enough memory to build this network ({error}): make --hidden or --conv smaller", status=2)
+        for weights in network.parameters():  # the biases start at 0, so this scales the weights
+            weights *= args.init_scale
         log(f"network: {model.describe(network)}")
         return network, 0
     try:
@@ -251,7 +266,7 @@ def report_results(run, args, data, interrupted):
     A run interrupted before it completed a round has nothing to save."""
     network = run.network
     probabilities = network.probabilities(data.test_x)
-    predicted = probabilities.argmax(axis=1)
+    predicted = network.predict(data.test_x)  # as each round's test figure: where ReLU outputs tie at 0, the largest logit
     accuracy = float(np.mean(predicted == data.test_labels))
     print(f"correctly recognized images after training: {accuracy:.2%}")
     log = (lambda line: None) if args.quiet else print
@@ -259,7 +274,7 @@ def report_results(run, args, data, interrupted):
         log(f"no training round was completed: nothing saved ({args.save} is unchanged)")
     elif args.save:
         rounds = args.rounds_before + run.kept_round
-        architecture = {"conv", "kernel", "padding", "hidden", "dropout", "activation", "loss", "init"}
+        architecture = {"conv", "kernel", "padding", "hidden", "dropout", "activation", "loss", "init", "init_scale"}
         ignored = {"save", "quiet", "flags", "resume", "checkpoint", "rounds_before"} | (architecture if args.load else set())
         flags = {name: value for name, value in vars(args).items() if name not in ignored}
         model.save(network, args.save, {"test_accuracy": accuracy, "rounds": rounds, "flags": flags, "command": args.flags,

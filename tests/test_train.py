@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 import model
@@ -200,3 +201,78 @@ def test_a_loaded_network_is_only_evaluated_unless_epochs_are_asked_for():
     assert parse("--load", "m.npz").epochs == 0
     assert parse("--load", "m.npz", "--epochs", "4").epochs == 4
     assert parse("--load", "m.npz", "--epochs=4").epochs == 4
+
+
+def documented_recipes():
+    """The recipes as README's table of them lists them: {name: flags}."""
+    readme = (ROOT / "README.md").read_text()
+    return dict(re.findall(r"^\| `(original-[\w-]+)` \| `([^`]+)` \|", readme, re.MULTILINE))
+
+
+def test_each_original_recipe_runs_the_flags_the_readme_documents():
+    import train
+
+    documented = documented_recipes()
+    assert sorted(documented) == sorted(name for name in train.RECIPES if name.startswith("original-"))
+    for name, flags in documented.items():
+        from_recipe, from_flags = vars(parse("--recipe", name)), vars(parse(*flags.split()))
+        for ignored in ("recipe", "flags"):
+            del from_recipe[ignored], from_flags[ignored]
+        assert from_recipe == from_flags, name
+
+
+def test_the_original_recipes_are_the_original_networks_and_explicit_flags_override_them():
+    args = parse("--recipe", "original-128")
+    assert (args.hidden, args.activation, args.loss, args.init, args.optimizer, args.epochs) == (
+        [128], "sigmoid", "mse", "plain", "sgd", 100)
+    assert parse("--recipe", "original-random").epochs == 0
+    assert parse("--recipe", "original-relu").loss == "mse-relu"
+    args = parse("--recipe", "original-128", "--epochs", "20", "--seed", "2")
+    assert (args.epochs, args.seed, args.hidden, args.lr) == (20, 2, [128], parse("--recipe", "original-128").lr)
+
+
+def test_init_scale_multiplies_the_initial_weights():
+    import train
+
+    plain, _ = train.make_network(parse("--recipe", "original-128"), print)
+    scaled, _ = train.make_network(parse("--recipe", "original-128", "--init-scale", "0.1"), print)
+    for p, q in zip(plain.parameters(), scaled.parameters()):
+        np.testing.assert_allclose(q, 0.1 * p, rtol=1e-6)
+    assert abs(plain.layers[0].weights).max() > 0.45
+
+
+def final_figures(result):
+    """The last round's cost and the final test accuracy (%) from train.py's output."""
+    assert result.returncode == 0, result.stderr
+    cost = float(re.findall(r"cost after training round \d+: (\d+\.\d+)", result.stdout)[-1])
+    accuracy = float(re.search(r"correctly recognized images after training: (\d+\.\d+)%", result.stdout).group(1))
+    return cost, accuracy
+
+
+# A tenth of the images in batches a tenth the size: as many steps per round as the full recipes take.
+def quick_original(mnist_dir, recipe, epochs):
+    return final_figures(run_train("--recipe", recipe, "--epochs", str(epochs), "--limit", "6000", "--batch-size", "100",
+                                   "--data-dir", str(mnist_dir)))
+
+
+def test_the_16_16_network_stays_on_the_plateau_answering_the_most_frequent_digit(mnist_dir):
+    import mnist
+
+    test_labels = mnist.load_split("test", mnist_dir)[1]
+    cost, accuracy = quick_original(mnist_dir, "original-16-16", 20)
+    assert abs(cost - 0.45) < 0.005  # half of 1 - sum of squared class shares: the best constant answer
+    assert abs(accuracy - 100 * np.bincount(test_labels).max() / len(test_labels)) < 0.5
+
+
+def test_the_final_accuracy_is_the_last_rounds_even_when_relu_outputs_all_die(mnist_dir):
+    # Weights ten times the recipe's kill every ReLU output in the first round: all of them read 0.
+    result = run_train("--recipe", "original-relu", "--init-scale", "1", "--lr", "0.1", "--epochs", "2",
+                       "--limit", "6000", "--batch-size", "100", "--data-dir", str(mnist_dir))
+    assert "output vector of first image: [0. 0. 0. 0. 0. 0. 0. 0. 0. 0.]" in result.stdout
+    last_round = re.findall(r"test (\d+\.\d\d)%", result.stdout)[-1]
+    assert f"correctly recognized images after training: {last_round}%" in result.stdout
+
+
+def test_the_128_network_leaves_the_plateau(mnist_dir):
+    cost, accuracy = quick_original(mnist_dir, "original-128", 3)
+    assert cost < 0.35 and accuracy > 50

@@ -622,3 +622,63 @@ def test_numbers_are_read_digit_by_digit(reading_model, drawn_numbers):
           f"{digits_right:.1%} of the digits right, {counted:.1%} with the right count of digits; the MNIST images "
           f"of the same digits: {reachable:.1%} of the numbers, {reachable_digits:.1%} of the digits")
     assert counted >= 0.95 and digits_right >= 0.9
+
+
+# ---------------------------------------------------------------------------------------------
+# A Fashion-MNIST network: answers named with its classes, its own test set, no other dataset.
+
+FASHION_NAME = "(T-shirt/top|Trouser|Pullover|Dress|Coat|Sandal|Shirt|Sneaker|Bag|Ankle boot)"
+FASHION_ANSWER = ANSWER.replace(r"(\d)", FASHION_NAME)
+
+
+@pytest.fixture(scope="module")
+def fashion_model(tmp_path_factory):
+    path = tmp_path_factory.mktemp("fashion") / "fashion.npz"
+    model.save(nn.mlp([784, 16, 10], rng=np.random.default_rng(0)), path, dataset="fashion")
+    return path
+
+
+def test_a_fashion_model_says_so_and_names_its_classes(tmp_path, fashion_model, fake_mnist, pictures):
+    result = run_predict("--model", fashion_model, "--data-dir", fake_mnist, pictures[0], "--test-index", 3, 1,
+                         "--output", tmp_path / "out.png", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    announcement, picture_line, *test_lines = result.stdout.splitlines()
+    assert announcement == (f"{fashion_model} was trained on Fashion-MNIST: its classes are T-shirt/top, Trouser, "
+                            "Pullover, Dress, Coat, Sandal, Shirt, Sneaker, Bag, Ankle boot")
+    assert re.fullmatch(re.escape(str(pictures[0])) + ": " + FASHION_ANSWER, picture_line), picture_line
+    for line, label in zip(test_lines, ["Dress", "Trouser"], strict=True):  # the fake test labels are 0, 1, 2, ...
+        assert re.fullmatch(rf"test image \d: {FASHION_ANSWER}; real label {label}", line), line
+    assert_png_picture(tmp_path / "out.png")
+
+
+def test_several_things_in_one_picture_are_named_with_commas():
+    probabilities = np.eye(10, dtype=np.float32)[[7, 8]]
+    assert predict.describe_number("x.png", probabilities, mnist.DATASETS["fashion"]) == \
+        "x.png: Sneaker, Bag (confidence of each class: 1.00, 1.00)"
+    assert predict.describe_number("x.png", probabilities) == "x.png: 78 (confidence of each digit: 1.00, 1.00)"
+
+
+def test_a_dataset_flag_against_the_model_is_a_usage_error(tmp_path, fashion_model, untrained_model, fake_mnist,
+                                                           pictures):
+    for network, other, title in [(fashion_model, "mnist", "Fashion-MNIST"), (untrained_model, "fashion", "MNIST")]:
+        result = run_predict("--model", network, "--dataset", other, pictures[0], cwd=tmp_path)
+        assert result.returncode == 2 and result.stdout == ""
+        assert result.stderr.splitlines()[-1] == (f"predict.py: error: --dataset {other}: {network} was trained on "
+                                                  f"{title}, so its answers are {title}'s classes (leave out --dataset "
+                                                  "to follow the model)")
+    result = run_predict("--model", fashion_model, "--dataset", "fashion", "--data-dir", fake_mnist, "--test-index", 0,
+                         cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.endswith("real label T-shirt/top\n")
+
+
+def test_test_index_reads_the_real_fashion_test_set(tmp_path, fashion_dir):
+    images, labels = mnist.load_split("train", fashion_dir, "fashion")
+    network = nn.mlp([784, 64, 10], "relu", rng=np.random.default_rng(0))
+    x, shuffled = mnist.shuffled_inputs(images[:10000], labels[:10000], np.random.default_rng(0))
+    nn.train_epoch(network, nn.Adam(network.parameters()), x, shuffled, 128, lambda batch: 1e-3)
+    model.save(network, tmp_path / "fashion.npz", dataset="fashion")
+    environ = {key: value for key, value in os.environ.items() if key != "MNIST_DIR"}
+    result = subprocess.run([sys.executable, PREDICT, "--model", "fashion.npz", "--test-index", "0", "1"],
+                            cwd=tmp_path, env={**environ, "MNIST_DIR": str(fashion_dir)}, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"test image 0: .*; real label Ankle boot\ntest image 1: .*; real label Pullover\n$", result.stdout)

@@ -65,7 +65,8 @@ class DrawingBoard:
 
     def __init__(self, figure, network, dataset="mnist"):
         self.figure, self.network = figure, network
-        self.classes, self.prompt = mnist.DATASETS[dataset].classes, PROMPTS[dataset]
+        self.dataset, self.prompt = mnist.DATASETS[dataset], PROMPTS[dataset]
+        self.classes = self.dataset.classes
         digits = dataset == "mnist"
         self.ink = np.zeros((CANVAS, CANVAS), np.float32)  # 0 paper, 1 ink, as predict.py makes it
         self.last = None  # where the pen was at the last mouse event, while a button is down
@@ -153,10 +154,10 @@ class DrawingBoard:
         return path
 
     def read(self):
-        """The network's input (28, 28) float32 made from the drawing by predict.py, and its (10,)
-        probabilities; zeros for an empty canvas."""
+        """The network's input (28, 28) float32 made from the drawing by predict.py (framed as the
+        network's dataset frames its pictures), and its (10,) probabilities; zeros for an empty canvas."""
         try:
-            digit = predict.to_mnist(self.ink)
+            digit = predict.to_mnist(self.ink, self.dataset)
         except predict.ImageError:  # nothing drawn
             return np.zeros((predict.FRAME_SIZE,) * 2, np.float32), np.zeros(10, np.float32)
         return digit, self.network.probabilities(digit.reshape(1, -1))[0]

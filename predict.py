@@ -14,13 +14,16 @@ ink 1, cropped to the ink, strokes as wide as MNIST's, scaled so that the longer
 and placed in a 28 x 28 frame with its centre of mass at the centre.
 
 A model file says which dataset it was trained on; the answers are that dataset's classes (digits,
-or Fashion-MNIST's T-shirt/top, Trouser, ...), and --test-index reads that dataset's test set.
+or Fashion-MNIST's T-shirt/top, Trouser, ...), and --test-index reads that dataset's test set. For
+Fashion-MNIST, a picture shows one piece of clothing, which is made to look like its pictures: scaled
+so that the longer side fills the 28 x 28 frame, and centred in it.
 """
 
 import argparse
 import sys
 import warnings
 from pathlib import Path
+from typing import NamedTuple
 
 import matplotlib.patches
 import numpy as np
@@ -61,6 +64,20 @@ SPECK = 0.02
 SHARED_COLUMNS = 0.5
 DEFAULT_PICTURE = "predict.png"  # where --show draws when there is no screen
 MNIST = mnist.DATASETS["mnist"]
+
+
+class Framing(NamedTuple):
+    """How a dataset's authors put each thing they photographed or scanned into its 28 x 28 frame."""
+
+    size: int  # pixels on the longer side of its bounding box
+    by_mass: bool  # centred by its centre of mass, else by its bounding box
+    digits: bool  # several may stand in a row (read as a number), and their strokes are pen lines (see thicken)
+
+
+# MNIST: digits in a 20 x 20 box, centred by mass. Fashion-MNIST: one piece of clothing filling the
+# frame on its longer side, centred; measured on its test set, every picture is 28 pixels on its
+# longer side and its box's centre is the frame's.
+FRAMINGS = {MNIST: Framing(DIGIT_SIZE, True, True), mnist.DATASETS["fashion"]: Framing(FRAME_SIZE, False, False)}
 
 
 class ImageError(ValueError):
@@ -199,19 +216,30 @@ def quadratic_terms(y, x):
     return [np.ones_like(y * x), y, x, y * y, y * x, x * x]
 
 
-def to_mnist(ink):
+def to_mnist(ink, dataset=MNIST):
     """The digit as MNIST made its digits: (H, W) float32 in [0, 1], 0 = paper -> (28, 28) float32
     in [0, 1], the ink's bounding box scaled to 20 pixels on its longer side (keeping the aspect
     ratio) and its centre of mass at the frame's centre (14, 14), in pixel indices. Strokes far
-    thinner than MNIST's are widened first (see thicken)."""
+    thinner than MNIST's are widened first (see thicken). For another dataset (an mnist.Dataset),
+    as its FRAMINGS says: Fashion-MNIST's box is 28 pixels, centred by itself, nothing widened."""
+    framing = FRAMINGS[dataset]
+    top, left, bottom, right = ink_box(ink)
+    digit = ink[top:bottom, left:right]
+    digit = thicken(digit) if framing.digits else digit
+    scale = framing.size / max(digit.shape)
+    height, width = (max(1, round(n * scale)) for n in digit.shape)
+    digit = resize_weights(height, digit.shape[0]) @ digit @ resize_weights(width, digit.shape[1]).T
+    # Weighted means of ink, but rounding can pass 1 by a hair.
+    return centre(np.minimum(digit, 1), framing.by_mass)
+
+
+def ink_box(ink):
+    """The smallest box around all the ink (H, W): (top, left, bottom, right), bottom and right
+    excluded. Raises ImageError when there is no ink."""
     rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     if not rows.size:
         raise ImageError("no ink found: the picture is blank, or all one colour")
-    digit = thicken(ink[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1])
-    scale = DIGIT_SIZE / max(digit.shape)
-    height, width = (max(1, round(n * scale)) for n in digit.shape)
-    digit = resize_weights(height, digit.shape[0]) @ digit @ resize_weights(width, digit.shape[1]).T
-    return centre(np.minimum(digit, 1))  # weighted means of ink, but rounding can pass 1 by a hair
+    return rows[0], columns[0], rows[-1] + 1, columns[-1] + 1
 
 
 def thicken(digit):
@@ -269,14 +297,18 @@ def resize_weights(n_out, n_in):
     return np.maximum(1 - np.abs(centres[:, None] - inputs), 0).astype(np.float32)
 
 
-def centre(digit):
+def centre(digit, by_mass=True):
     """(h, w) float32 ink, h and w at most 28 -> a (28, 28) frame holding it moved by whole pixels so that
-    its centre of mass is nearest (14, 14); what would move past the border is cut off."""
+    its centre of mass is nearest (14, 14); what would move past the border is cut off. by_mass=False:
+    its box in the middle of the frame instead (as many empty rows above as below, within one)."""
     height, width = digit.shape
-    mass = digit.sum()
-    centre_row = digit.sum(axis=1) @ np.arange(height) / mass
-    centre_column = digit.sum(axis=0) @ np.arange(width) / mass
-    top, left = round(CENTRE - centre_row), round(CENTRE - centre_column)
+    if not by_mass:
+        top, left = (FRAME_SIZE - height) // 2, (FRAME_SIZE - width) // 2
+    else:
+        mass = digit.sum()
+        centre_row = digit.sum(axis=1) @ np.arange(height) / mass
+        centre_column = digit.sum(axis=0) @ np.arange(width) / mass
+        top, left = round(CENTRE - centre_row), round(CENTRE - centre_column)
     frame = np.zeros((FRAME_SIZE, FRAME_SIZE), np.float32)
     y0, y1 = max(top, 0), min(top + height, FRAME_SIZE)
     x0, x1 = max(left, 0), min(left + width, FRAME_SIZE)
@@ -358,14 +390,19 @@ def share_columns(a, b):
     return shared >= SHARED_COLUMNS * min(a[1] - a[0], b[1] - b[0])
 
 
-def preprocess(path):
+def preprocess(path, dataset=MNIST):
     """The picture in `path` and the digits in it, left to right: (H, W) float32 grey as stored
     (1 = white), their boxes in it (n, 4) as (top, left, bottom, right), and the digits made MNIST-like,
     (n, 28, 28) float32 in [0, 1] (0 = paper, 1 = ink), each like a row of mnist.as_inputs once
-    reshaped. Raises ImageError."""
+    reshaped. For a dataset (an mnist.Dataset) of other things than digits, all the ink is one thing,
+    framed as the dataset frames its pictures. Raises ImageError."""
     grey = read_image(path)
-    boxes, inks = split_digits(normalize(grey))
-    return grey, boxes, np.array([to_mnist(ink) for ink in inks])
+    ink = normalize(grey)
+    if FRAMINGS[dataset].digits:
+        boxes, inks = split_digits(ink)
+    else:
+        boxes, inks = np.array([ink_box(ink)]), [ink]
+    return grey, boxes, np.array([to_mnist(ink, dataset) for ink in inks])
 
 
 def describe(name, probabilities, dataset=MNIST):
@@ -477,7 +514,7 @@ def classify_pictures(parser, network, paths, dataset=MNIST):
     rows, failed = [], False
     for path in paths:
         try:
-            grey, boxes, digits = preprocess(path)
+            grey, boxes, digits = preprocess(path, dataset)
         except ImageError as error:
             print(f"{parser.prog}: error: {path}: {error}", file=sys.stderr)
             failed = True

@@ -11,6 +11,7 @@ from matplotlib.backend_bases import KeyEvent, MouseEvent
 from matplotlib.figure import Figure
 
 import draw
+import mnist
 import model
 import nn
 import predict
@@ -173,6 +174,9 @@ def test_a_fashion_network_answers_with_its_class_names():
     hand.stroke((100, 40), (100, 190))
     best = board.read()[1].argmax()
     assert board.answer.get_text().startswith(f"{names[best]}  (")
+    # Framed as Fashion-MNIST frames its pictures: the stroke's length fills the frame.
+    seen = board.input_image.get_array()
+    assert np.array_equal(seen, predict.to_mnist(board.ink, mnist.DATASETS["fashion"])) and seen[0].any() and seen[-1].any()
 
 
 def test_a_dataset_flag_against_the_model_is_one_line_and_exit_2(tmp_path):

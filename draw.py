@@ -85,7 +85,7 @@ class DrawingBoard:
             bar_axes.set(xticks=range(10), ylim=(0, 1), title="probabilities")
         else:  # the names turned upright, so that ten fit; the dataset named, as digits are the default
             bar_axes.set_xticks(range(10), self.classes, rotation=90, fontsize=7)
-            bar_axes.set(ylim=(0, 1), title=f"probabilities ({mnist.DATASETS[dataset].title})")
+            bar_axes.set(ylim=(0, 1), title=f"probabilities ({self.dataset.title})")
         bar_axes.title.set_fontsize(9)
         # A digit fits between the pictures and the bars; a name goes further left, clear of their names.
         self.answer = figure.text(0.68 if digits else 0.5, 0.1, "", ha="center", va="center",

@@ -1,8 +1,9 @@
-"""A fully connected neural network in numpy: layers, losses, optimizers and batched backpropagation.
+"""Neural networks in numpy: layers, losses, optimizers and batched backpropagation.
 
-A batch of inputs is a matrix x of shape (batch, features), one sample per row, so that a layer is
-one matrix product, z = x @ weights + bias, for the whole batch. Backpropagation runs the chain rule
-through the same products in reverse. There is no Python loop over samples anywhere.
+A batch of inputs is a matrix x of shape (batch, features), one sample per row, so that a dense
+layer is one matrix product, z = x @ weights + bias, for the whole batch. Backpropagation runs the
+chain rule through the same products in reverse. There is no Python loop over samples anywhere.
+A network is a list of layers: the dense and dropout layers here, the convolutional ones in conv.py.
 
     network = mlp([784, 128, 10], activation="relu", loss="cross-entropy", rng=rng)
     optimizer = Adam(network.parameters())

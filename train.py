@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Train a neural network on MNIST and report how many test digits it recognizes.
+"""Train a neural network on MNIST (or Fashion-MNIST) and report how many test images it recognizes.
 
     ./train.py                                 # the default recipe, mlp: about 98.8% in half a minute
     ./train.py --recipe mlp --epochs 5         # a recipe, with one of its flags changed
     ./train.py --hidden 128 --activation sigmoid --epochs 10 --lr 0.5 --optimizer sgd
+    ./train.py --dataset fashion               # Fashion-MNIST's pictures of clothes
 """
 
 import signal
@@ -86,7 +87,10 @@ def build_parser():
         help="how the rate changes over training; linear and cosine end at 1%% of it (default: cosine)")
     add("--weight-decay", type=cli.non_negative_float, default=0.0, help="L2 penalty on the weights (default: 0)")
     add("--seed", type=cli.non_negative_int, default=1, help="random seed: the same seed gives the same run (default: 1)")
-    add("--data-dir", help="folder with the MNIST files (default: $MNIST_DIR, else data/)")
+    add("--dataset", choices=mnist.DATASETS,
+        help="which dataset to train on (default: mnist; with --load, the one the network was trained on)")
+    add("--data-dir", help="folder with the dataset's files (default: $MNIST_DIR, else data/, "
+                           "or data/fashion/ for --dataset fashion)")
     add("--limit", type=cli.positive_int, help="train on the first N training images only")
     add("--shift", type=cli.non_negative_int, default=DEFAULT_SHIFT,
         help=f"move each training image by up to N pixels at random, anew each round (default: {DEFAULT_SHIFT}; 0: off)")
@@ -115,8 +119,8 @@ def load_data(parser, args):
     """The images and labels as the flags ask. Training images stay uint8 (N, 28, 28), as each round
     shuffles and shifts them anew; validation_x and test_x are network inputs (N, 784) float32."""
     try:
-        train_images, train_labels = mnist.load_split("train", args.data_dir)
-        test_images, test_labels = mnist.load_split("test", args.data_dir)
+        train_images, train_labels = mnist.load_split("train", args.data_dir, args.dataset)
+        test_images, test_labels = mnist.load_split("test", args.data_dir, args.dataset)
     except mnist.MnistError as error:
         cli.fail(error)
     available = len(train_images) - args.validation
@@ -129,11 +133,12 @@ def load_data(parser, args):
                 train_labels[available:], test_images, mnist.as_inputs(test_images), test_labels)
 
 
-def describe_first(network, x, label):
-    """The original's two lines about one image."""
-    output, digit = network.probabilities(x[None])[0], network.predict(x[None])[0]
+def describe_first(network, x, label, classes):
+    """The original's two lines about one image x (784,) of the given label, named with `classes`."""
+    output, predicted = network.probabilities(x[None])[0], network.predict(x[None])[0]
     print(f"output vector of first image: {np.array2string(output, precision=2, suppress_small=True)}")
-    print(f"classification of first image: {digit} with confidence {output[digit]:.2f}; real label {label}")
+    print(f"classification of first image: {classes[predicted]} with confidence {output[predicted]:.2f}; "
+          f"real label {classes[label]}")
 
 
 def train(run, args, data, log, pause_round=0):
@@ -193,10 +198,10 @@ def make_optimizer(network, args):
     return nn.SGD(network.parameters(), momentum, args.optimizer == "nesterov", args.weight_decay)
 
 
-def make_network(args, log):
-    """A new network as the flags describe, or the one in --load's file (its own architecture).
-    Returns it and the number of rounds it has been trained already."""
-    if not args.load:
+def make_network(args, log, loaded=None):
+    """A new network as the flags describe, or `loaded`, the (network, metadata) of --load's file (its
+    own architecture). Returns it and the number of rounds it has been trained already."""
+    if not loaded:
         padding = (args.kernel - 1) // 2 if args.padding == "same" else 0
         try:
             network = model.build(args.hidden, args.conv, args.kernel, padding, args.activation, args.loss, args.dropout,
@@ -209,12 +214,19 @@ def make_network(args, log):
             weights *= args.init_scale
         log(f"network: {model.describe(network)}")
         return network, 0
+    network, metadata = loaded
+    log(f"loaded {args.load}: {model.describe(network)}; trained {metadata.get('rounds', '?')} rounds")
+    return network, metadata.get("rounds", 0)
+
+
+def load_network(parser, args):
+    """The (network, metadata) in --load's file; args.dataset becomes the dataset it was trained on."""
     try:
         network, metadata = model.load(args.load)
     except model.ModelError as error:
         cli.fail(error)
-    log(f"loaded {args.load}: {model.describe(network)}; trained {metadata.get('rounds', '?')} rounds")
-    return network, metadata.get("rounds", 0)
+    args.dataset = cli.model_dataset(parser, args.dataset, args.load, metadata["dataset"])
+    return network, metadata
 
 
 def check_memory(network, args):
@@ -241,7 +253,9 @@ def resumed_run(parser, args):
         saved = checkpoint.load(args.resume)
     except model.ModelError as error:
         cli.fail(error)
-    resumed = argparse.Namespace(**{**saved.flags, "data_dir": args.data_dir or saved.flags.get("data_dir"),
+    # Flags newer than the checkpoint take their defaults (--dataset: MNIST, the only one there was).
+    resumed = argparse.Namespace(**{"dataset": "mnist", **saved.flags,
+                                    "data_dir": args.data_dir or saved.flags.get("data_dir"),
                                     "quiet": args.quiet, "resume": args.resume, "checkpoint": args.resume})
     run = checkpoint.Run(saved.network, make_optimizer(saved.network, resumed), saved.flags, 0.0,
                          np.random.default_rng())
@@ -278,14 +292,17 @@ def report_results(run, args, data, interrupted):
         ignored = {"save", "quiet", "flags", "resume", "checkpoint", "rounds_before"} | (architecture if args.load else set())
         flags = {name: value for name, value in vars(args).items() if name not in ignored}
         model.save(network, args.save, {"test_accuracy": accuracy, "rounds": rounds, "flags": flags, "command": args.flags,
-                                        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds")})
+                                        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds")},
+                   dataset=args.dataset)
         log(f"saved the network to {args.save}"
             + (f" (the weights after round {run.kept_round} of {args.epochs})" if interrupted else ""))
+    dataset = mnist.DATASETS[args.dataset]
     if not args.quiet:
-        describe_first(network, data.test_x[0], data.test_labels[0])
-        print(report.class_table(report.confusion_matrix(data.test_labels, predicted)))
+        describe_first(network, data.test_x[0], data.test_labels[0], dataset.classes)
+        print(report.class_table(report.confusion_matrix(data.test_labels, predicted), dataset))
     if args.plot_dir:
-        paths = report.write_plots(args.plot_dir, run.history, network, data.test_images, data.test_labels, probabilities)
+        paths = report.write_plots(args.plot_dir, run.history, network, data.test_images, data.test_labels, probabilities,
+                                   dataset)
         log(f"wrote {', '.join(str(path) for path in paths)}")
 
 
@@ -329,17 +346,19 @@ def main(argv=None):
     args.epochs = DEFAULT_EPOCHS if args.epochs is None else args.epochs
     args.lr = args.lr or DEFAULT_LEARNING_RATES[args.optimizer]
     check_outputs(parser, args)
+    loaded = load_network(parser, args) if args.load else None
+    args.dataset = args.dataset or "mnist"
     data = load_data(parser, args)
     log = (lambda line: None) if args.quiet else print
     log(f"flags: {args.flags}")
     if args.resume:
         log(f"resuming {args.resume}: {model.describe(run.network)}; {run.rounds} of {args.epochs} rounds done")
     else:
-        network, args.rounds_before = make_network(args, log)
+        network, args.rounds_before = make_network(args, log, loaded)
         check_memory(network, args)
         run = new_run(network, args, data)
     if not args.quiet:
-        describe_first(run.network, data.test_x[0], data.test_labels[0])
+        describe_first(run.network, data.test_x[0], data.test_labels[0], mnist.DATASETS[args.dataset].classes)
         print(f"correctly recognized images after {'loading' if args.load or args.resume else 'initialization'}: "
               f"{nn.accuracy(run.network, data.test_x, data.test_labels):.2%}")
     start, interrupted = time.perf_counter(), False

@@ -40,6 +40,8 @@ ORIGINAL_16_16 = ("--hidden 16 16 --activation sigmoid --loss mse --init plain -
 RECIPES = {
     "mlp": "--hidden 512 --activation relu --optimizer adam --lr 0.002 --lr-schedule cosine --batch-size 256 "
            "--shift 1 --epochs 20",
+    "cnn": "--conv 32 64 --kernel 3 --hidden 256 --dropout 0.4 --activation relu --optimizer adam --lr 0.002 "
+           "--lr-schedule cosine --batch-size 128 --shift 2 --rotate 10 --zoom 0.1 --epochs 15",
     "original-random": f"{ORIGINAL_16_16} --epochs 0",
     "original-16-16": f"{ORIGINAL_16_16} --epochs 100",
     "original-128": "--hidden 128 --activation sigmoid --loss mse --init plain --optimizer sgd --lr 0.5 "

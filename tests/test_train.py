@@ -188,6 +188,13 @@ def test_a_recipe_supplies_its_flags_and_explicit_flags_override_them():
     assert args.flags.count("--epochs") == 1 and "--epochs 3" in args.flags
 
 
+def test_the_cnn_recipe_is_two_convolutional_blocks_with_distortions():
+    args = parse("--recipe", "cnn")
+    assert (args.conv, args.kernel, args.padding, args.hidden, args.dropout) == ([32, 64], 3, "valid", [256], 0.4)
+    assert (args.shift, args.rotate, args.zoom, args.batch_size, args.epochs) == (2, 10, 0.1, 128, 15)
+    assert parse("--recipe", "cnn", "--conv", "8").conv == [8]
+
+
 def test_the_default_recipe_is_mlp_and_help_lists_every_recipe():
     import train
 

@@ -63,7 +63,8 @@ def save(path, run, pause=None):
              "generators": {name: rng.bit_generator.state for name, rng in run.generators().items()}}
     arrays = {f"optimizer{i}": array for i, array in enumerate(run.optimizer.state())}
     arrays.update({f"kept{i}": array for i, array in enumerate(run.kept_weights)})
-    model.save(run.network, path, {"rounds": run.kept_round, "checkpoint": state}, arrays, pause)
+    model.save(run.network, path, {"rounds": run.kept_round, "checkpoint": state}, arrays, pause,
+               run.flags.get("dataset", "mnist"))
 
 
 Saved = collections.namedtuple("Saved", "path network flags state arrays")

@@ -6,6 +6,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import mnist
+
 
 def _number(convert, accept, requirement):
     """An argparse type: `convert` the text, then refuse values for which `accept` is false."""
@@ -54,3 +56,14 @@ def unwritable(path, folder=False):
     except OSError as error:
         return f"cannot write in {existing} ({error.strerror})"
     return None
+
+
+def model_dataset(parser, chosen, path, trained_on):
+    """The dataset to use with the model in `path`, trained on `trained_on` (names in mnist.DATASETS):
+    that one. `chosen`, the --dataset given (None when not given), must not contradict it, or argparse's
+    error ends the program: the network's outputs are its own dataset's classes, and under another's
+    names every answer would be wrong."""
+    if chosen is not None and chosen != trained_on:
+        parser.error(f"--dataset {chosen}: {path} was trained on {mnist.DATASETS[trained_on].title}, so its answers "
+                     f"are {mnist.DATASETS[trained_on].title}'s classes (leave out --dataset to follow the model)")
+    return trained_on

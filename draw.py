@@ -3,11 +3,12 @@
 
     ./draw.py                   # with model.npz, from ./train.py --save model.npz
     ./draw.py --model cnn.npz
+    ./draw.py --model fashion.npz   # a Fashion-MNIST network: draw a shoe, a bag, a shirt ...
 
 Left button draws, right button erases; keys: c clears, s saves the drawing as a PNG (drawing-1.png,
 drawing-2.png, ... never over an existing file; ./predict.py reads it), q quits. Beside the canvas:
 the 28 x 28 picture the network is given (made by predict.py, as for a photo), the ten probabilities,
-and the network's answer.
+and the network's answer, named with the classes of the dataset the network was trained on.
 """
 
 import argparse
@@ -21,6 +22,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import PIL.Image
 
+import cli
+import mnist
 import model
 import plots
 import predict
@@ -32,6 +35,7 @@ WINDOW = (10, 4.6)  # inches, at 100 pixels an inch
 PEN = 0.11 * predict.DIGIT_SIZE / predict.FRAME_SIZE * CANVAS  # the pen's width in canvas pixels
 ERASER = 3 * PEN
 GUIDE = (CANVAS - CANVAS * predict.DIGIT_SIZE / predict.FRAME_SIZE) / 2  # MNIST's 20 x 20 box, from each side
+PROMPTS = {"mnist": "draw a digit", "fashion": "draw something to wear"}  # the answer's place, on an empty canvas
 
 
 def draw_line(ink, start, end, width, erase=False):
@@ -57,10 +61,13 @@ def draw_line(ink, start, end, width, erase=False):
 class DrawingBoard:
     """The window's contents and what the mouse and keys do to them, on any matplotlib figure (a
     window, or an off-screen one in tests). `network` needs only probabilities(x), x: (N, 784)
-    float32 in [0, 1] -> (N, 10)."""
+    float32 in [0, 1] -> (N, 10); its answers are the classes of `dataset`, a name in mnist.DATASETS."""
 
-    def __init__(self, figure, network):
+    def __init__(self, figure, network, dataset="mnist"):
         self.figure, self.network = figure, network
+        self.dataset, self.prompt = mnist.DATASETS[dataset], PROMPTS[dataset]
+        self.classes = self.dataset.classes
+        digits = dataset == "mnist"
         self.ink = np.zeros((CANVAS, CANVAS), np.float32)  # 0 paper, 1 ink, as predict.py makes it
         self.last = None  # where the pen was at the last mouse event, while a button is down
         self.erasing = False
@@ -74,9 +81,15 @@ class DrawingBoard:
         for axes in (canvas_axes, input_axes):
             axes.set(xticks=[], yticks=[])
         self.bars = bar_axes.bar(range(10), np.zeros(10), color="tab:gray")
-        bar_axes.set(xticks=range(10), ylim=(0, 1), title="probabilities")
+        if digits:
+            bar_axes.set(xticks=range(10), ylim=(0, 1), title="probabilities")
+        else:  # the names turned upright, so that ten fit; the dataset named, as digits are the default
+            bar_axes.set_xticks(range(10), self.classes, rotation=90, fontsize=7)
+            bar_axes.set(ylim=(0, 1), title=f"probabilities ({self.dataset.title})")
         bar_axes.title.set_fontsize(9)
-        self.answer = figure.text(0.68, 0.1, "", ha="center", va="center", fontsize=36, weight="bold")
+        # A digit fits between the pictures and the bars; a name goes further left, clear of their names.
+        self.answer = figure.text(0.68 if digits else 0.5, 0.1, "", ha="center", va="center",
+                                  fontsize=36 if digits else 20, weight="bold")
         self.message = figure.text(0.01, 0.02, "", fontsize=9, color="tab:gray")
         figure.subplots_adjust(left=0.02, right=0.98, top=0.88, bottom=0.22, wspace=0.15)
         # Drawing the whole window takes longer than a mouse move: the axes, ticks and titles are drawn
@@ -141,10 +154,10 @@ class DrawingBoard:
         return path
 
     def read(self):
-        """The network's input (28, 28) float32 made from the drawing by predict.py, and its (10,)
-        probabilities; zeros for an empty canvas."""
+        """The network's input (28, 28) float32 made from the drawing by predict.py (framed as the
+        network's dataset frames its pictures), and its (10,) probabilities; zeros for an empty canvas."""
         try:
-            digit = predict.to_mnist(self.ink)
+            digit = predict.to_mnist(self.ink, self.dataset)
         except predict.ImageError:  # nothing drawn
             return np.zeros((predict.FRAME_SIZE,) * 2, np.float32), np.zeros(10, np.float32)
         return digit, self.network.probabilities(digit.reshape(1, -1))[0]
@@ -158,7 +171,8 @@ class DrawingBoard:
         for digit_class, (bar, probability) in enumerate(zip(self.bars, probabilities)):
             bar.set_height(probability)
             bar.set_color("tab:blue" if digit_class == best and probability > 0 else "tab:gray")
-        self.answer.set_text(f"{best}  ({probabilities[best]:.0%})" if probabilities.any() else "draw a digit")
+        self.answer.set_text(f"{self.classes[best]}  ({probabilities[best]:.0%})" if probabilities.any()
+                             else self.prompt)
         self.show_changes()
 
     def drawn(self, event):
@@ -228,13 +242,16 @@ def open_window():
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="model.npz", help="the trained network (default: model.npz)")
+    parser.add_argument("--dataset", choices=mnist.DATASETS,
+                        help="the dataset the model was trained on (default: the one its file names)")
     args = parser.parse_args(argv)
     try:
-        network, _ = model.load(args.model)
+        network, metadata = model.load(args.model)
     except model.ModelError as error:
         sys.exit(f"{parser.prog}: error: {error}")
+    dataset = cli.model_dataset(parser, args.dataset, args.model, metadata["dataset"])
     figure = open_window()
-    board = DrawingBoard(figure, network)  # noqa: F841  (kept alive while the window is open)
+    board = DrawingBoard(figure, network, dataset)  # noqa: F841  (kept alive while the window is open)
     plt.show()
 
 

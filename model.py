@@ -3,8 +3,10 @@
 The file is a plain numpy archive, read with allow_pickle=False so that opening a model can never
 run code: one array per weight matrix and bias vector (weights{i} and bias{i} of layer i) and a JSON
 header holding the layers (each as the arguments that rebuild it), the loss, how inputs are made
-from pixels, and metadata such as the test accuracy and the flags it was trained with. Files of
-version 1, from before convolutional layers, held only the sizes of dense layers; they still load.
+from pixels, the dataset whose classes the outputs are (a name in mnist.DATASETS), and metadata
+such as the test accuracy and the flags it was trained with. Files of version 1, from before
+convolutional layers, held only the sizes of dense layers; they still load. Files from before
+datasets had names hold no dataset: they were all trained on MNIST, and load as "mnist".
 """
 
 import json
@@ -18,6 +20,7 @@ import numpy as np
 
 import conv
 import files
+import mnist
 import nn
 
 FORMAT = "handwriting-recognition network"
@@ -81,13 +84,15 @@ def describe(network):
     return ", ".join(parts)
 
 
-def save(network, path, metadata=None, extra_arrays=None, pause=None):
-    """Write `network`, a JSON-able `metadata` dict and any `extra_arrays` (name -> array, for a
-    checkpoint) to `path` atomically and durably (files.py). `pause`, when given, is called once the
-    content is written but before it replaces `path` (the tests stop the process there).
-    Raises OSError naming `path` when it cannot be written."""
+def save(network, path, metadata=None, extra_arrays=None, pause=None, dataset="mnist"):
+    """Write `network`, trained on `dataset` (a name in mnist.DATASETS), a JSON-able `metadata` dict
+    and any `extra_arrays` (name -> array, for a checkpoint) to `path` atomically and durably
+    (files.py). `pause`, when given, is called once the content is written but before it replaces
+    `path` (the tests stop the process there). Raises OSError naming `path` when it cannot be written."""
+    if dataset not in mnist.DATASETS:
+        raise ValueError(f"unknown dataset {dataset!r}; choose one of {', '.join(mnist.DATASETS)}")
     header = {"format": FORMAT, "version": VERSION, "layers": [layer.config() for layer in network.layers],
-              "loss": network.loss, "input": INPUT, "metadata": metadata or {}}
+              "loss": network.loss, "input": INPUT, "dataset": dataset, "metadata": metadata or {}}
     arrays = {"header": np.array(json.dumps(header))}
     for i, layer in enumerate(network.layers):
         if layer.parameters():
@@ -103,14 +108,17 @@ def save(network, path, metadata=None, extra_arrays=None, pause=None):
 
 
 def load(path):
-    """Read a model file; returns (network, metadata). Raises ModelError naming the file when it is
-    missing, not ours, of an unknown version, or inconsistent."""
+    """Read a model file; returns (network, metadata). metadata is the dict given to save, with
+    "dataset" added: the name in mnist.DATASETS of the dataset whose classes the network's outputs
+    are. Raises ModelError naming the file when it is missing, not ours, of an unknown version, or
+    inconsistent."""
     network, metadata, _ = read(path)
     return network, metadata
 
 
 def read(path):
-    """Read a model file; returns (network, metadata, all its arrays by name, extra ones included)."""
+    """Read a model file; returns (network, metadata as load gives it, all its arrays by name, extra
+    ones included)."""
     path = Path(path)
     arrays = _read_arrays(path)
     header = _read_header(path, arrays)
@@ -122,7 +130,7 @@ def read(path):
                 found = "missing" if array is None else f"{array.dtype} {array.shape}"
                 raise ModelError(f"{path}: {name} is {found}, expected float {target.shape}")
             target[...] = array
-    return network, header["metadata"], arrays
+    return network, {**header["metadata"], "dataset": header["dataset"]}, arrays
 
 
 def _read_arrays(path):
@@ -177,7 +185,12 @@ def _read_header(path, arrays):
         raise ModelError(f"{path}: unknown loss {header.get('loss')!r}")
     if header.get("input") != INPUT:
         raise ModelError(f"{path}: its inputs are made differently from pixels: {header.get('input')!r}")
-    header.setdefault("metadata", {})
+    header.setdefault("dataset", "mnist")  # written before datasets had names: MNIST was the only one
+    if not isinstance(header["dataset"], str) or header["dataset"] not in mnist.DATASETS:
+        raise ModelError(f"{path}: trained on an unknown dataset {header['dataset']!r}; this program knows "
+                         f"{', '.join(mnist.DATASETS)}")
+    if not isinstance(header.setdefault("metadata", {}), dict):
+        raise ModelError(f"{path}: its metadata is not a dictionary")
     return header
 
 

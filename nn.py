@@ -1,8 +1,9 @@
-"""A fully connected neural network in numpy: layers, losses, optimizers and batched backpropagation.
+"""Neural networks in numpy: layers, losses, optimizers and batched backpropagation.
 
-A batch of inputs is a matrix x of shape (batch, features), one sample per row, so that a layer is
-one matrix product, z = x @ weights + bias, for the whole batch. Backpropagation runs the chain rule
-through the same products in reverse. There is no Python loop over samples anywhere.
+A batch of inputs is a matrix x of shape (batch, features), one sample per row, so that a dense
+layer is one matrix product, z = x @ weights + bias, for the whole batch. Backpropagation runs the
+chain rule through the same products in reverse. There is no Python loop over samples anywhere.
+A network is a list of layers: the dense and dropout layers here, the convolutional ones in conv.py.
 
     network = mlp([784, 128, 10], activation="relu", loss="cross-entropy", rng=rng)
     optimizer = Adam(network.parameters())
@@ -14,6 +15,7 @@ through the same products in reverse. There is no Python loop over samples anywh
 Everything is float32 unless the network is made with dtype=np.float64 (the gradient checks use it).
 """
 
+import functools
 import math
 
 import numpy as np
@@ -107,17 +109,24 @@ def cross_entropy(logits, labels):
     return float(cost), grad
 
 
-def quadratic(logits, labels):
-    """The original's cost: sigmoid outputs a, one-hot targets y, mean over the batch of |a - y|^2 / 2."""
-    a = sigmoid(logits.copy())
+def quadratic(logits, labels, output="sigmoid"):
+    """The original's cost: outputs a = output(logits) (sigmoid, or ReLU as in its ReLU version), one-hot
+    targets y, mean over the batch of |a - y|^2 / 2."""
+    forward, backward = ACTIVATIONS[output]
+    a = forward(logits.copy())
     grad = a.copy()
     grad[np.arange(len(labels)), labels] -= 1
     cost = 0.5 * np.mean(np.sum(grad * grad, axis=1))
-    grad *= a * (1 - a) / len(labels)
+    grad /= len(labels)
+    backward(a, grad)
     return float(cost), grad
 
 
-LOSSES = {"cross-entropy": (cross_entropy, softmax), "mse": (quadratic, lambda z: sigmoid(z.copy()))}
+LOSSES = {
+    "cross-entropy": (cross_entropy, softmax),
+    "mse": (quadratic, lambda z: sigmoid(z.copy())),
+    "mse-relu": (functools.partial(quadratic, output="relu"), lambda z: relu(z.copy())),
+}
 
 # ----------------------------------------------------------------------------------------------
 # Layers and the network. A layer maps a batch forward and a gradient backward:

@@ -6,17 +6,24 @@
     ./predict.py --test-index 0 7 42                  # digits of the MNIST test set, with their labels
     ./predict.py digit.png --test-index 0             # both: the pictures come before --test-index
     ./predict.py postcode.jpg                         # several digits side by side: prints the number
+    ./predict.py --model fashion.npz --test-index 0   # a Fashion-MNIST network: answers with its classes
 
 A picture may be a PNG or JPEG of any size, in colour or grey, dark ink on light paper or light on
 dark, of one digit or of a row of them. Each digit is made to look like an MNIST digit first: paper 0,
 ink 1, cropped to the ink, strokes as wide as MNIST's, scaled so that the longer side is 20 pixels,
 and placed in a 28 x 28 frame with its centre of mass at the centre.
+
+A model file says which dataset it was trained on; the answers are that dataset's classes (digits,
+or Fashion-MNIST's T-shirt/top, Trouser, ...), and --test-index reads that dataset's test set. For
+Fashion-MNIST, a picture shows one piece of clothing, which is made to look like its pictures: scaled
+so that the longer side fills the 28 x 28 frame, and centred in it.
 """
 
 import argparse
 import sys
 import warnings
 from pathlib import Path
+from typing import NamedTuple
 
 import matplotlib.patches
 import numpy as np
@@ -56,6 +63,21 @@ FIT_MARGIN = 2.5
 SPECK = 0.02
 SHARED_COLUMNS = 0.5
 DEFAULT_PICTURE = "predict.png"  # where --show draws when there is no screen
+MNIST = mnist.DATASETS["mnist"]
+
+
+class Framing(NamedTuple):
+    """How a dataset's authors put each thing they photographed or scanned into its 28 x 28 frame."""
+
+    size: int  # pixels on the longer side of its bounding box
+    by_mass: bool  # centred by its centre of mass, else by its bounding box
+    digits: bool  # several may stand in a row (read as a number), and their strokes are pen lines (see thicken)
+
+
+# MNIST: digits in a 20 x 20 box, centred by mass. Fashion-MNIST: one piece of clothing filling the
+# frame on its longer side, centred; measured on its test set, every picture is 28 pixels on its
+# longer side and its box's centre is the frame's.
+FRAMINGS = {MNIST: Framing(DIGIT_SIZE, True, True), mnist.DATASETS["fashion"]: Framing(FRAME_SIZE, False, False)}
 
 
 class ImageError(ValueError):
@@ -194,19 +216,30 @@ def quadratic_terms(y, x):
     return [np.ones_like(y * x), y, x, y * y, y * x, x * x]
 
 
-def to_mnist(ink):
+def to_mnist(ink, dataset=MNIST):
     """The digit as MNIST made its digits: (H, W) float32 in [0, 1], 0 = paper -> (28, 28) float32
     in [0, 1], the ink's bounding box scaled to 20 pixels on its longer side (keeping the aspect
     ratio) and its centre of mass at the frame's centre (14, 14), in pixel indices. Strokes far
-    thinner than MNIST's are widened first (see thicken)."""
+    thinner than MNIST's are widened first (see thicken). For another dataset (an mnist.Dataset),
+    as its FRAMINGS says: Fashion-MNIST's box is 28 pixels, centred by itself, nothing widened."""
+    framing = FRAMINGS[dataset]
+    top, left, bottom, right = ink_box(ink)
+    digit = ink[top:bottom, left:right]
+    digit = thicken(digit) if framing.digits else digit
+    scale = framing.size / max(digit.shape)
+    height, width = (max(1, round(n * scale)) for n in digit.shape)
+    digit = resize_weights(height, digit.shape[0]) @ digit @ resize_weights(width, digit.shape[1]).T
+    # Weighted means of ink, but rounding can pass 1 by a hair.
+    return centre(np.minimum(digit, 1), framing.by_mass)
+
+
+def ink_box(ink):
+    """The smallest box around all the ink (H, W): (top, left, bottom, right), bottom and right
+    excluded. Raises ImageError when there is no ink."""
     rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     if not rows.size:
         raise ImageError("no ink found: the picture is blank, or all one colour")
-    digit = thicken(ink[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1])
-    scale = DIGIT_SIZE / max(digit.shape)
-    height, width = (max(1, round(n * scale)) for n in digit.shape)
-    digit = resize_weights(height, digit.shape[0]) @ digit @ resize_weights(width, digit.shape[1]).T
-    return centre(np.minimum(digit, 1))  # weighted means of ink, but rounding can pass 1 by a hair
+    return rows[0], columns[0], rows[-1] + 1, columns[-1] + 1
 
 
 def thicken(digit):
@@ -264,14 +297,18 @@ def resize_weights(n_out, n_in):
     return np.maximum(1 - np.abs(centres[:, None] - inputs), 0).astype(np.float32)
 
 
-def centre(digit):
+def centre(digit, by_mass=True):
     """(h, w) float32 ink, h and w at most 28 -> a (28, 28) frame holding it moved by whole pixels so that
-    its centre of mass is nearest (14, 14); what would move past the border is cut off."""
+    its centre of mass is nearest (14, 14); what would move past the border is cut off. by_mass=False:
+    its box in the middle of the frame instead (as many empty rows above as below, within one)."""
     height, width = digit.shape
-    mass = digit.sum()
-    centre_row = digit.sum(axis=1) @ np.arange(height) / mass
-    centre_column = digit.sum(axis=0) @ np.arange(width) / mass
-    top, left = round(CENTRE - centre_row), round(CENTRE - centre_column)
+    if not by_mass:
+        top, left = (FRAME_SIZE - height) // 2, (FRAME_SIZE - width) // 2
+    else:
+        mass = digit.sum()
+        centre_row = digit.sum(axis=1) @ np.arange(height) / mass
+        centre_column = digit.sum(axis=0) @ np.arange(width) / mass
+        top, left = round(CENTRE - centre_row), round(CENTRE - centre_column)
     frame = np.zeros((FRAME_SIZE, FRAME_SIZE), np.float32)
     y0, y1 = max(top, 0), min(top + height, FRAME_SIZE)
     x0, x1 = max(left, 0), min(left + width, FRAME_SIZE)
@@ -353,40 +390,54 @@ def share_columns(a, b):
     return shared >= SHARED_COLUMNS * min(a[1] - a[0], b[1] - b[0])
 
 
-def preprocess(path):
+def preprocess(path, dataset=MNIST):
     """The picture in `path` and the digits in it, left to right: (H, W) float32 grey as stored
     (1 = white), their boxes in it (n, 4) as (top, left, bottom, right), and the digits made MNIST-like,
     (n, 28, 28) float32 in [0, 1] (0 = paper, 1 = ink), each like a row of mnist.as_inputs once
-    reshaped. Raises ImageError."""
+    reshaped. For a dataset (an mnist.Dataset) of other things than digits, all the ink is one thing,
+    framed as the dataset frames its pictures. Raises ImageError."""
     grey = read_image(path)
-    boxes, inks = split_digits(normalize(grey))
-    return grey, boxes, np.array([to_mnist(ink) for ink in inks])
+    ink = normalize(grey)
+    if FRAMINGS[dataset].digits:
+        boxes, inks = split_digits(ink)
+    else:
+        boxes, inks = np.array([ink_box(ink)]), [ink]
+    return grey, boxes, np.array([to_mnist(ink, dataset) for ink in inks])
 
 
-def describe(name, probabilities):
-    """`name: 7 (confidence 0.98); then 1 (0.01), 9 (0.00)` from the (10,) probabilities."""
-    best, second, third = np.argsort(-probabilities, kind="stable")[:3]
-    return (f"{name}: {best} (confidence {probabilities[best]:.2f}); "
-            f"then {second} ({probabilities[second]:.2f}), {third} ({probabilities[third]:.2f})")
+def describe(name, probabilities, dataset=MNIST):
+    """`name: 7 (confidence 0.98); then 1 (0.01), 9 (0.00)` from the (10,) probabilities, the classes
+    named as `dataset` (an mnist.Dataset) names them."""
+    (best, second, third), classes = np.argsort(-probabilities, kind="stable")[:3], dataset.classes
+    return (f"{name}: {classes[best]} (confidence {probabilities[best]:.2f}); "
+            f"then {classes[second]} ({probabilities[second]:.2f}), {classes[third]} ({probabilities[third]:.2f})")
 
 
-def describe_number(name, probabilities):
+def spell(answers, dataset=MNIST):
+    """The classes `answers` (n,) as text, left to right: digits side by side as a number ("90210"),
+    other names separated by commas ("Sneaker, Bag")."""
+    return ("" if dataset.label_name == "digit" else ", ").join(dataset.classes[answer] for answer in answers)
+
+
+def describe_number(name, probabilities, dataset=MNIST):
     """`name: 90210 (confidence of each digit: 0.99, 1.00, 0.97, 1.00, 0.98)` from (n, 10)
     probabilities, one row per digit from left to right; with one digit, as describe."""
     if len(probabilities) == 1:
-        return describe(name, probabilities[0])
+        return describe(name, probabilities[0], dataset)
     confidences = ", ".join(f"{p:.2f}" for p in probabilities.max(axis=1))
-    return f"{name}: {''.join(map(str, probabilities.argmax(axis=1)))} (confidence of each digit: {confidences})"
+    return (f"{name}: {spell(probabilities.argmax(axis=1), dataset)} "
+            f"(confidence of each {dataset.label_name}: {confidences})")
 
 
-def draw_rows(figure, rows):
+def draw_rows(figure, rows, dataset=MNIST):
     """One row per picture: the picture with a box around each digit found and what it was read as,
     the network's 28 x 28 inputs side by side, and the ten probabilities of a single digit or the
-    confidence in each digit of a number.
+    confidence in each digit of a number; the classes named as `dataset` names them.
 
     rows: (title, picture (H, W) float32 grey with 1 = white, boxes (n, 4) as (top, left, bottom,
     right) or None to draw none, digits (n, 28, 28) float32 with 1 = ink, probabilities (n, 10)) tuples.
     """
+    classes, long_names = dataset.classes, dataset.label_name != "digit"
     # Matplotlib cannot draw a picture more than 2^16 pixels high: many rows get thinner instead.
     figure.set_size_inches(9, min(2.2 * len(rows), 600))
     axes = figure.subplots(len(rows), 3, squeeze=False, gridspec_kw={"width_ratios": [2, 1.5, 1.5]})
@@ -397,27 +448,35 @@ def draw_rows(figure, rows):
         for (top, left, bottom, right), answer in zip([] if boxes is None else boxes, answers):
             original.add_patch(matplotlib.patches.Rectangle((left - 0.5, top - 0.5), right - left, bottom - top,
                                                             fill=False, edgecolor="tab:red", linewidth=1))
-            original.text((left + right) / 2, top, str(answer), color="tab:red", fontsize=9, ha="center", va="bottom")
+            original.text((left + right) / 2, top, classes[answer], color="tab:red", fontsize=9, ha="center",
+                          va="bottom")
         network_input.imshow(np.hstack(digits), cmap="gray_r", vmin=0, vmax=1)
         network_input.set_title("network input", fontsize=9)
         for image_axes in (original, network_input):
             image_axes.axis("off")
         if len(digits) == 1:
-            draw_probabilities(bars, probabilities[0])
+            draw_probabilities(bars, probabilities[0], dataset)
         else:
             bars.bar(range(len(answers)), probabilities.max(axis=1), color="tab:blue")
-            bars.set(xticks=range(len(answers)), xticklabels=answers, ylim=(0, 1))
-            bars.set_title(f"{''.join(map(str, answers))} (confidence of each digit)", fontsize=9)
+            bars.set_xticks(range(len(answers)), [classes[answer] for answer in answers],
+                            rotation=90 if long_names else 0, fontsize=7 if long_names else None)
+            bars.set_ylim(0, 1)
+            bars.set_title(f"{spell(answers, dataset)} (confidence of each {dataset.label_name})", fontsize=9)
     figure.tight_layout()
 
 
-def draw_probabilities(bars, probabilities):
-    """The ten probabilities (10,) as bars on `bars` (axes), the most probable in colour and named above."""
+def draw_probabilities(bars, probabilities, dataset=MNIST):
+    """The ten probabilities (10,) as bars on `bars` (axes), the most probable in colour and named
+    above, the classes named as `dataset` names them."""
     best = probabilities.argmax()
     colours = ["tab:blue" if digit_class == best else "tab:gray" for digit_class in range(10)]
     bars.bar(range(10), probabilities, color=colours)
-    bars.set(xticks=range(10), ylim=(0, 1))
-    bars.set_title(f"{best} (confidence {probabilities[best]:.2f})", fontsize=9)
+    if dataset.label_name == "digit":
+        bars.set_xticks(range(10))
+    else:  # names, turned upright so that ten fit
+        bars.set_xticks(range(10), dataset.classes, rotation=90, fontsize=7)
+    bars.set_ylim(0, 1)
+    bars.set_title(f"{dataset.classes[best]} (confidence {probabilities[best]:.2f})", fontsize=9)
 
 
 def build_parser():
@@ -425,8 +484,12 @@ def build_parser():
     parser.add_argument("images", nargs="*", metavar="IMAGE", help="pictures of a digit or a number (PNG, JPEG, ...)")
     parser.add_argument("--model", default="model.npz", help="the trained network (default: model.npz)")
     parser.add_argument("--test-index", type=cli.non_negative_int, nargs="+", default=[], metavar="N",
-                        help="also classify these digits of the MNIST test set, by number from 0 (after any IMAGEs)")
-    parser.add_argument("--data-dir", help="folder with the MNIST files (default: $MNIST_DIR, else data/)")
+                        help="also classify these images of the model's dataset's test set, by number from 0 "
+                             "(after any IMAGEs)")
+    parser.add_argument("--dataset", choices=mnist.DATASETS,
+                        help="the dataset the model was trained on (default: the one its file names)")
+    parser.add_argument("--data-dir", help="folder with the dataset's files (default: $MNIST_DIR, else data/, "
+                                           "or data/fashion/ for Fashion-MNIST)")
     shown = parser.add_mutually_exclusive_group()
     shown.add_argument("--output", help="draw each picture, the digits found, the network inputs and probabilities to this PNG file")
     shown.add_argument("--show", action="store_true", help=f"draw them on screen ({DEFAULT_PICTURE} without one)")
@@ -434,9 +497,9 @@ def build_parser():
 
 
 def load_test_digits(parser, args):
-    """The MNIST test images (N, 28, 28) uint8 and labels (N,) that --test-index asks for."""
+    """The test images (N, 28, 28) uint8 and labels (N,) of args.dataset that --test-index asks for."""
     try:
-        images, labels = mnist.load_split("test", args.data_dir)
+        images, labels = mnist.load_split("test", args.data_dir, args.dataset)
     except mnist.MnistError as error:
         sys.exit(f"{parser.prog}: error: {error}")
     for index in args.test_index:
@@ -445,31 +508,34 @@ def load_test_digits(parser, args):
     return images[args.test_index], labels[args.test_index]
 
 
-def classify_pictures(parser, network, paths):
-    """Print the network's answer for each picture; returns the figure rows and whether any failed."""
+def classify_pictures(parser, network, paths, dataset=MNIST):
+    """Print the network's answer for each picture, named as `dataset` names its classes; returns the
+    figure rows and whether any failed."""
     rows, failed = [], False
     for path in paths:
         try:
-            grey, boxes, digits = preprocess(path)
+            grey, boxes, digits = preprocess(path, dataset)
         except ImageError as error:
             print(f"{parser.prog}: error: {path}: {error}", file=sys.stderr)
             failed = True
             continue
         probabilities = network.probabilities(digits.reshape(len(digits), -1))
         # Flushed so that, written to one file together, answers and errors stay in order.
-        print(describe_number(path, probabilities), flush=True)
+        print(describe_number(path, probabilities, dataset), flush=True)
         rows.append((Path(path).name, grey, boxes, digits, probabilities))
     return rows, failed
 
 
-def classify_test_digits(network, indices, images, labels):
-    """Print the network's answer and the label for each test digit; returns the figure rows."""
+def classify_test_digits(network, indices, images, labels, dataset=MNIST):
+    """Print the network's answer and the label for each test image, named as `dataset` names its
+    classes; returns the figure rows."""
     inputs = mnist.as_inputs(images)
     rows = []
     for index, label, x, probabilities in zip(indices, labels, inputs, network.probabilities(inputs)):
-        print(f"{describe(f'test image {index}', probabilities)}; real label {label}")
+        name = dataset.classes[label]
+        print(f"{describe(f'test image {index}', probabilities, dataset)}; real label {name}")
         digit = x.reshape(FRAME_SIZE, FRAME_SIZE)
-        rows.append((f"test image {index}, label {label}", 1 - digit, None, digit[None], probabilities[None]))
+        rows.append((f"test image {index}, label {name}", 1 - digit, None, digit[None], probabilities[None]))
     return rows
 
 
@@ -478,17 +544,21 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not args.images and not args.test_index:
         parser.error("give at least one IMAGE, or --test-index")
-    test_digits = load_test_digits(parser, args) if args.test_index else None
     try:
-        network, _ = model.load(args.model)
+        network, metadata = model.load(args.model)
     except model.ModelError as error:
         sys.exit(f"{parser.prog}: error: {error}")
-    rows, failed = classify_pictures(parser, network, args.images)
+    args.dataset = cli.model_dataset(parser, args.dataset, args.model, metadata["dataset"])
+    dataset = mnist.DATASETS[args.dataset]
+    test_digits = load_test_digits(parser, args) if args.test_index else None
+    if args.dataset != "mnist":  # MNIST, the default, goes without saying
+        print(f"{args.model} was trained on {dataset.title}: its classes are {', '.join(dataset.classes)}")
+    rows, failed = classify_pictures(parser, network, args.images, dataset)
     if test_digits is not None:
-        rows += classify_test_digits(network, args.test_index, *test_digits)
+        rows += classify_test_digits(network, args.test_index, *test_digits, dataset)
     if rows and (args.output or args.show):
         figure = plots.new_figure(args.output)
-        draw_rows(figure, rows)
+        draw_rows(figure, rows, dataset)
         try:
             plots.save_or_show(figure, args.output, default_name=DEFAULT_PICTURE)
         except OSError as error:

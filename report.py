@@ -1,13 +1,15 @@
 """Pictures and tables that show what a trained network learned.
 
     matrix = confusion_matrix(test_labels, probabilities.argmax(axis=1))
-    print(class_table(matrix))
-    paths = write_plots("plots", history, network, test_images, test_labels, probabilities)
+    print(class_table(matrix, mnist.DATASETS["fashion"]))
+    paths = write_plots("plots", history, network, test_images, test_labels, probabilities, dataset)
 
 write_plots draws four PNG files: training.png (cost and accuracy round by round), confusion.png
 (which digit was taken for which), mistakes.png (the test digits the network got wrong most
 confidently) and weights.png (what the first layer's units look for in an image). It draws on plain
-matplotlib Figures, never through pyplot, so it needs no display and no GUI backend.
+matplotlib Figures, never through pyplot, so it needs no display and no GUI backend. The classes are
+named as the dataset (an mnist.Dataset, MNIST's unless given) names them: digits 0 to 9, or
+Fashion-MNIST's T-shirt/top, Trouser, and so on.
 """
 
 import math
@@ -25,6 +27,7 @@ import plots
 
 GALLERY_ROWS, GALLERY_COLUMNS = 4, 6
 WEIGHT_UNITS = 32  # enough units to see the kinds of strokes they look for, few enough to see each
+MNIST = mnist.DATASETS["mnist"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -46,8 +49,9 @@ def confusion_matrix(labels, predicted, classes=10):
     return np.bincount(pairs, minlength=classes * classes).reshape(classes, classes)
 
 
-def class_table(matrix):
-    """Precision, recall, F1 and image count for each digit as aligned text, then the accuracy.
+def class_table(matrix, dataset=MNIST):
+    """Precision, recall, F1 and image count for each class as aligned text, then the accuracy; the
+    first column names the classes as `dataset` (an mnist.Dataset) does, headed by its noun ("digit").
 
     matrix: (classes, classes) counts from confusion_matrix. Precision: of the images called this
     digit, the percentage that were; recall: of the images of this digit, the percentage recognized;
@@ -57,12 +61,14 @@ def class_table(matrix):
     right, images, called = np.diag(matrix), matrix.sum(axis=1), matrix.sum(axis=0)
     # F1 = 2 p r / (p + r) = 2 right / (images + called): this form has a value (0) even when a digit
     # was never predicted and its precision has none.
-    lines = [f"{'digit':>5}  {'precision':>9}  {'recall':>6}  {'f1':>6}  {'images':>6}"]
-    for digit in range(len(matrix)):
+    names = dataset.classes[:len(matrix)]
+    width = max(map(len, [dataset.label_name, *names]))
+    lines = [f"{dataset.label_name:>{width}}  {'precision':>9}  {'recall':>6}  {'f1':>6}  {'images':>6}"]
+    for digit, name in enumerate(names):
         precision = _percent(right[digit], called[digit])
         recall = _percent(right[digit], images[digit])
         f1 = _percent(2 * right[digit], images[digit] + called[digit])
-        lines.append(f"{digit:>5}  {precision:>9}  {recall:>6}  {f1:>6}  {images[digit]:>6}")
+        lines.append(f"{name:>{width}}  {precision:>9}  {recall:>6}  {f1:>6}  {images[digit]:>6}")
     total = matrix.sum()
     lines.append(f"accuracy {_percent(right.sum(), total)} ({right.sum()} of {total} images)")
     return "\n".join(lines)
@@ -89,9 +95,10 @@ def confident_mistakes(labels, probabilities, count):
 # Pictures. Each function draws one picture on a new Figure sized for what it shows.
 
 
-def write_plots(plot_dir, history, network, test_images, test_labels, probabilities):
+def write_plots(plot_dir, history, network, test_images, test_labels, probabilities, dataset=MNIST):
     """Write training.png, confusion.png, mistakes.png and weights.png into plot_dir (made if
-    missing); returns their paths, in that order.
+    missing), the classes named as `dataset` (an mnist.Dataset) names them; returns their paths, in
+    that order.
 
     history: one dict per completed training round, {"round": 1, "cost": 0.29, "train": 0.916,
     "validation": 0.96 or None, "test": 0.955, "seconds": 1.3}, accuracies as fractions;
@@ -103,9 +110,9 @@ def write_plots(plot_dir, history, network, test_images, test_labels, probabilit
     matrix = confusion_matrix(test_labels, probabilities.argmax(axis=1))
     figures = {
         "training.png": training_figure(history),
-        "confusion.png": confusion_figure(matrix),
-        "mistakes.png": mistakes_figure(test_images, test_labels, probabilities),
-        "weights.png": weights_figure(*first_layer_pictures(network)),
+        "confusion.png": confusion_figure(matrix, dataset),
+        "mistakes.png": mistakes_figure(test_images, test_labels, probabilities, dataset),
+        "weights.png": weights_figure(*first_layer_pictures(network), dataset),
     }
     for name, figure in figures.items():
         plots.save_png(figure, plot_dir / name)
@@ -149,8 +156,15 @@ def training_figure(history):
     return figure
 
 
-def confusion_figure(matrix):
-    """The confusion matrix (classes, classes) as a grid of counts, the mistakes in shades of red.
+def _long_names(dataset):
+    """Whether the dataset's classes have names longer than a character, which need more room than
+    digits: ticks turned aside, titles on two lines."""
+    return max(map(len, dataset.classes)) > 1
+
+
+def confusion_figure(matrix, dataset=MNIST):
+    """The confusion matrix (classes, classes) as a grid of counts, the mistakes in shades of red,
+    the classes named as `dataset` names them.
 
     The diagonal (right answers) is drawn in a neutral colour: its counts are a hundred times the
     mistakes' and would leave every mistake the same pale shade.
@@ -169,23 +183,28 @@ def confusion_figure(matrix):
             dark = is_mistake[true, said] and norm(count) > 0.6
             axes.text(said, true, count, ha="center", va="center", fontsize=8, color="white" if dark else "black",
                       fontweight="normal" if is_mistake[true, said] else "bold")
-    axes.set_xticks(range(classes))
-    axes.set_yticks(range(classes))
-    axes.set_xlabel("predicted digit")
-    axes.set_ylabel("true digit")
+    names, noun = dataset.classes[:classes], dataset.label_name
+    if _long_names(dataset):
+        axes.set_xticks(range(classes), names, rotation=45, ha="right", rotation_mode="anchor")
+    else:
+        axes.set_xticks(range(classes), names)
+    axes.set_yticks(range(classes), names)
+    axes.set_xlabel(f"predicted {noun}")
+    axes.set_ylabel(f"true {noun}")
     right, total = np.trace(matrix), matrix.sum()
     axes.set_title(f"Test images: {right} of {total} right ({_percent(right, total)})")
-    figure.colorbar(image, label="test images taken for the wrong digit", shrink=0.8,
+    figure.colorbar(image, label=f"test images taken for the wrong {noun}", shrink=0.8,
                     ticks=MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
     return figure
 
 
-def mistakes_figure(images, labels, probabilities):
+def mistakes_figure(images, labels, probabilities, dataset=MNIST):
     """A gallery of the test images (N, 28, 28) uint8 misclassified most confidently, each titled with
-    its label, the network's answer and the probability it gave that answer."""
+    its label, the network's answer and the probability it gave that answer, named as `dataset` names them."""
     shown = confident_mistakes(labels, probabilities, GALLERY_ROWS * GALLERY_COLUMNS)
     rows = max(1, math.ceil(len(shown) / GALLERY_COLUMNS))
-    figure = Figure(figsize=(1.6 * GALLERY_COLUMNS, 1.75 * rows + 0.4), layout="constrained")
+    title_lines = 2 if _long_names(dataset) else 1
+    figure = Figure(figsize=(1.6 * GALLERY_COLUMNS, (1.6 + 0.15 * title_lines) * rows + 0.4), layout="constrained")
     if not len(shown):
         figure.text(0.5, 0.5, "No mistakes: every test image was recognized", ha="center", va="center", fontsize=14)
         return figure
@@ -195,7 +214,9 @@ def mistakes_figure(images, labels, probabilities):
         said = probabilities[index].argmax()
         axes = figure.add_subplot(rows, GALLERY_COLUMNS, i + 1)
         axes.imshow(images[index], cmap="gray_r", vmin=0, vmax=255)
-        axes.set_title(f"true {labels[index]}, said {said} ({probabilities[index, said]:.2f})", fontsize=9)
+        separator = ",\n" if title_lines == 2 else ", "
+        axes.set_title(f"true {dataset.classes[labels[index]]}{separator}said {dataset.classes[said]} "
+                       f"({probabilities[index, said]:.2f})", fontsize=9)
         axes.axis("off")
     return figure
 
@@ -212,10 +233,11 @@ def first_layer_pictures(network):
     return pictures, "digit" if layer is network.layers[-1] else "unit"
 
 
-def weights_figure(pictures, kind="unit"):
+def weights_figure(pictures, kind="unit", dataset=MNIST):
     """The first WEIGHT_UNITS of the (units, height, width) weight pictures from first_layer_pictures,
     red where ink raises the unit's input, blue where it lowers it. Each unit has its own symmetric
-    colour scale: the shapes matter, not how large one unit's weights are next to another's.
+    colour scale: the shapes matter, not how large one unit's weights are next to another's. Output
+    units (kind "digit") are named as `dataset` names its classes.
     """
     units = len(pictures)
     shown = min(units, WEIGHT_UNITS)
@@ -227,10 +249,11 @@ def weights_figure(pictures, kind="unit"):
         limit = np.abs(picture).max() or 1.0  # an all-zero unit still needs a scale of nonzero width
         axes = figure.add_subplot(rows, columns, unit + 1)
         axes.imshow(picture, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
-        axes.set_title(f"{kind} {unit}", fontsize=9)
+        named = kind == "digit" and _long_names(dataset)
+        axes.set_title(dataset.classes[unit] if named else f"{kind} {unit}", fontsize=9)
         axes.axis("off")
     size = "x".join(map(str, pictures.shape[1:]))
-    titles = {"digit": "Weights from the pixels to each digit (no hidden layer)",
+    titles = {"digit": f"Weights from the pixels to each {dataset.label_name} (no hidden layer)",
               "unit": f"First-layer weights of hidden units 0-{shown - 1} (of {units})",
               "filter": f"First-layer {size} filters 0-{shown - 1} (of {units})"}
     figure.suptitle(f"{titles[kind]}\nred: ink there raises the unit, blue: lowers it", fontsize=11)

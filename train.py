@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Train a neural network on MNIST and report how many test digits it recognizes.
+"""Train a neural network on MNIST (or Fashion-MNIST) and report how many test images it recognizes.
 
     ./train.py                                 # the default recipe, mlp: about 98.8% in half a minute
     ./train.py --recipe mlp --epochs 5         # a recipe, with one of its flags changed
     ./train.py --hidden 128 --activation sigmoid --epochs 10 --lr 0.5 --optimizer sgd
+    ./train.py --dataset fashion               # Fashion-MNIST's pictures of clothes
 """
 
 import signal
@@ -31,10 +32,22 @@ DEFAULT_SHIFT = 1
 DEFAULT_EPOCHS = 20
 DEFAULT_LEARNING_RATES = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adam": 0.002}
 # Named bundles of flags. A run starts from its recipe's flags; the flags given on the command line
-# come after them, so they override the recipe's.
+# come after them, so they override the recipe's. The original-* recipes are the original project's
+# steps, reconstructed from what it printed (README: "The journey, reproduced"): their flags were
+# chosen to land on the original's own figures.
+ORIGINAL_16_16 = ("--hidden 16 16 --activation sigmoid --loss mse --init plain --init-scale 0.1 --optimizer sgd "
+                  "--lr 0.015 --lr-schedule constant --batch-size 1000 --shift 0")
 RECIPES = {
     "mlp": "--hidden 512 --activation relu --optimizer adam --lr 0.002 --lr-schedule cosine --batch-size 256 "
            "--shift 1 --epochs 20",
+    "cnn": "--conv 32 64 --kernel 3 --hidden 256 --dropout 0.4 --activation relu --optimizer adam --lr 0.002 "
+           "--lr-schedule cosine --batch-size 128 --shift 2 --rotate 10 --zoom 0.1 --epochs 15",
+    "original-random": f"{ORIGINAL_16_16} --epochs 0",
+    "original-16-16": f"{ORIGINAL_16_16} --epochs 100",
+    "original-128": "--hidden 128 --activation sigmoid --loss mse --init plain --optimizer sgd --lr 0.5 "
+                    "--lr-schedule constant --batch-size 1000 --shift 0 --epochs 100",
+    "original-relu": "--hidden 128 --activation relu --loss mse-relu --init plain --init-scale 0.1 --optimizer sgd "
+                     "--lr 0.02 --lr-schedule linear --batch-size 1000 --shift 0 --epochs 100",
 }
 DEFAULT_RECIPE = "mlp"
 
@@ -59,9 +72,12 @@ def build_parser():
     add("--activation", choices=[name for name in nn.ACTIVATIONS if name != "identity"], default="relu",
         help="activation of the hidden layers (default: relu)")
     add("--loss", choices=nn.LOSSES, default="cross-entropy",
-        help="cross-entropy: softmax outputs; mse: the original's sigmoid outputs, quadratic cost")
+        help="cross-entropy: softmax outputs; mse: the original's sigmoid outputs, quadratic cost; "
+             "mse-relu: ReLU outputs, quadratic cost")
     add("--init", choices=nn.INITIALIZATIONS, default="scaled",
         help="scaled: He (ReLU) or Glorot (others); plain: the original's uniform in [-0.5, 0.5]")
+    add("--init-scale", type=cli.positive_float, default=1.0,
+        help="multiply the initial weights by this (default: 1)")
     add("--optimizer", choices=DEFAULT_LEARNING_RATES, default="adam", help="(default: adam)")
     add("--epochs", type=cli.non_negative_int,
         help=f"training rounds over the data (default: {DEFAULT_EPOCHS}, or 0 with --load: evaluate only)")
@@ -73,7 +89,10 @@ def build_parser():
         help="how the rate changes over training; linear and cosine end at 1%% of it (default: cosine)")
     add("--weight-decay", type=cli.non_negative_float, default=0.0, help="L2 penalty on the weights (default: 0)")
     add("--seed", type=cli.non_negative_int, default=1, help="random seed: the same seed gives the same run (default: 1)")
-    add("--data-dir", help="folder with the MNIST files (default: $MNIST_DIR, else data/)")
+    add("--dataset", choices=mnist.DATASETS,
+        help="which dataset to train on (default: mnist; with --load, the one the network was trained on)")
+    add("--data-dir", help="folder with the dataset's files (default: $MNIST_DIR, else data/, "
+                           "or data/fashion/ for --dataset fashion)")
     add("--limit", type=cli.positive_int, help="train on the first N training images only")
     add("--shift", type=cli.non_negative_int, default=DEFAULT_SHIFT,
         help=f"move each training image by up to N pixels at random, anew each round (default: {DEFAULT_SHIFT}; 0: off)")
@@ -102,8 +121,8 @@ def load_data(parser, args):
     """The images and labels as the flags ask. Training images stay uint8 (N, 28, 28), as each round
     shuffles and shifts them anew; validation_x and test_x are network inputs (N, 784) float32."""
     try:
-        train_images, train_labels = mnist.load_split("train", args.data_dir)
-        test_images, test_labels = mnist.load_split("test", args.data_dir)
+        train_images, train_labels = mnist.load_split("train", args.data_dir, args.dataset)
+        test_images, test_labels = mnist.load_split("test", args.data_dir, args.dataset)
     except mnist.MnistError as error:
         cli.fail(error)
     available = len(train_images) - args.validation
@@ -116,11 +135,12 @@ def load_data(parser, args):
                 train_labels[available:], test_images, mnist.as_inputs(test_images), test_labels)
 
 
-def describe_first(network, x, label):
-    """The original's two lines about one image."""
-    output = network.probabilities(x[None])[0]
+def describe_first(network, x, label, classes):
+    """The original's two lines about one image x (784,) of the given label, named with `classes`."""
+    output, predicted = network.probabilities(x[None])[0], network.predict(x[None])[0]
     print(f"output vector of first image: {np.array2string(output, precision=2, suppress_small=True)}")
-    print(f"classification of first image: {output.argmax()} with confidence {output.max():.2f}; real label {label}")
+    print(f"classification of first image: {classes[predicted]} with confidence {output[predicted]:.2f}; "
+          f"real label {classes[label]}")
 
 
 def train(run, args, data, log, pause_round=0):
@@ -180,10 +200,10 @@ def make_optimizer(network, args):
     return nn.SGD(network.parameters(), momentum, args.optimizer == "nesterov", args.weight_decay)
 
 
-def make_network(args, log):
-    """A new network as the flags describe, or the one in --load's file (its own architecture).
-    Returns it and the number of rounds it has been trained already."""
-    if not args.load:
+def make_network(args, log, loaded=None):
+    """A new network as the flags describe, or `loaded`, the (network, metadata) of --load's file (its
+    own architecture). Returns it and the number of rounds it has been trained already."""
+    if not loaded:
         padding = (args.kernel - 1) // 2 if args.padding == "same" else 0
         try:
             network = model.build(args.hidden, args.conv, args.kernel, padding, args.activation, args.loss, args.dropout,
@@ -192,14 +212,23 @@ def make_network(args, log):
             cli.fail(f"--conv {' '.join(map(str, args.conv))} --kernel {args.kernel}: {error}", status=2)
         except MemoryError as error:
             cli.fail(f"not enough memory to build this network ({error}): make --hidden or --conv smaller", status=2)
+        for weights in network.parameters():  # the biases start at 0, so this scales the weights
+            weights *= args.init_scale
         log(f"network: {model.describe(network)}")
         return network, 0
+    network, metadata = loaded
+    log(f"loaded {args.load}: {model.describe(network)}; trained {metadata.get('rounds', '?')} rounds")
+    return network, metadata.get("rounds", 0)
+
+
+def load_network(parser, args):
+    """The (network, metadata) in --load's file; args.dataset becomes the dataset it was trained on."""
     try:
         network, metadata = model.load(args.load)
     except model.ModelError as error:
         cli.fail(error)
-    log(f"loaded {args.load}: {model.describe(network)}; trained {metadata.get('rounds', '?')} rounds")
-    return network, metadata.get("rounds", 0)
+    args.dataset = cli.model_dataset(parser, args.dataset, args.load, metadata["dataset"])
+    return network, metadata
 
 
 def check_memory(network, args):
@@ -226,7 +255,9 @@ def resumed_run(parser, args):
         saved = checkpoint.load(args.resume)
     except model.ModelError as error:
         cli.fail(error)
-    resumed = argparse.Namespace(**{**saved.flags, "data_dir": args.data_dir or saved.flags.get("data_dir"),
+    # Flags newer than the checkpoint take their defaults (--dataset: MNIST, the only one there was).
+    resumed = argparse.Namespace(**{"dataset": "mnist", **saved.flags,
+                                    "data_dir": args.data_dir or saved.flags.get("data_dir"),
                                     "quiet": args.quiet, "resume": args.resume, "checkpoint": args.resume})
     run = checkpoint.Run(saved.network, make_optimizer(saved.network, resumed), saved.flags, 0.0,
                          np.random.default_rng())
@@ -251,7 +282,7 @@ def report_results(run, args, data, interrupted):
     A run interrupted before it completed a round has nothing to save."""
     network = run.network
     probabilities = network.probabilities(data.test_x)
-    predicted = probabilities.argmax(axis=1)
+    predicted = network.predict(data.test_x)  # as each round's test figure: where ReLU outputs tie at 0, the largest logit
     accuracy = float(np.mean(predicted == data.test_labels))
     print(f"correctly recognized images after training: {accuracy:.2%}")
     log = (lambda line: None) if args.quiet else print
@@ -259,18 +290,21 @@ def report_results(run, args, data, interrupted):
         log(f"no training round was completed: nothing saved ({args.save} is unchanged)")
     elif args.save:
         rounds = args.rounds_before + run.kept_round
-        architecture = {"conv", "kernel", "padding", "hidden", "dropout", "activation", "loss", "init"}
+        architecture = {"conv", "kernel", "padding", "hidden", "dropout", "activation", "loss", "init", "init_scale"}
         ignored = {"save", "quiet", "flags", "resume", "checkpoint", "rounds_before"} | (architecture if args.load else set())
         flags = {name: value for name, value in vars(args).items() if name not in ignored}
         model.save(network, args.save, {"test_accuracy": accuracy, "rounds": rounds, "flags": flags, "command": args.flags,
-                                        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds")})
+                                        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds")},
+                   dataset=args.dataset)
         log(f"saved the network to {args.save}"
             + (f" (the weights after round {run.kept_round} of {args.epochs})" if interrupted else ""))
+    dataset = mnist.DATASETS[args.dataset]
     if not args.quiet:
-        describe_first(network, data.test_x[0], data.test_labels[0])
-        print(report.class_table(report.confusion_matrix(data.test_labels, predicted)))
+        describe_first(network, data.test_x[0], data.test_labels[0], dataset.classes)
+        print(report.class_table(report.confusion_matrix(data.test_labels, predicted), dataset))
     if args.plot_dir:
-        paths = report.write_plots(args.plot_dir, run.history, network, data.test_images, data.test_labels, probabilities)
+        paths = report.write_plots(args.plot_dir, run.history, network, data.test_images, data.test_labels, probabilities,
+                                   dataset)
         log(f"wrote {', '.join(str(path) for path in paths)}")
 
 
@@ -314,17 +348,19 @@ def main(argv=None):
     args.epochs = DEFAULT_EPOCHS if args.epochs is None else args.epochs
     args.lr = args.lr or DEFAULT_LEARNING_RATES[args.optimizer]
     check_outputs(parser, args)
+    loaded = load_network(parser, args) if args.load else None
+    args.dataset = args.dataset or "mnist"
     data = load_data(parser, args)
     log = (lambda line: None) if args.quiet else print
     log(f"flags: {args.flags}")
     if args.resume:
         log(f"resuming {args.resume}: {model.describe(run.network)}; {run.rounds} of {args.epochs} rounds done")
     else:
-        network, args.rounds_before = make_network(args, log)
+        network, args.rounds_before = make_network(args, log, loaded)
         check_memory(network, args)
         run = new_run(network, args, data)
     if not args.quiet:
-        describe_first(run.network, data.test_x[0], data.test_labels[0])
+        describe_first(run.network, data.test_x[0], data.test_labels[0], mnist.DATASETS[args.dataset].classes)
         print(f"correctly recognized images after {'loading' if args.load or args.resume else 'initialization'}: "
               f"{nn.accuracy(run.network, data.test_x, data.test_labels):.2%}")
     start, interrupted = time.perf_counter(), False

@@ -55,13 +55,13 @@ def main():
     parser.add_argument("--model", default="model.npz", help="the trained network (default: model.npz)")
     args = parser.parse_args()
     try:
-        network, _ = model.load(args.model)
+        network, metadata = model.load(args.model)
     except model.ModelError as error:
         sys.exit(f"draw_speed.py: error: {error}")
     import matplotlib.pyplot as plt
 
     figure = plt.figure(figsize=draw.WINDOW)
-    board = draw.DrawingBoard(figure, network)
+    board = draw.DrawingBoard(figure, network, metadata["dataset"])
     if plt.get_backend().lower() != "agg":
         plt.show(block=False)
     points = figure_eight(MOVES + 1)

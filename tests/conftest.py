@@ -1,7 +1,8 @@
 """Shared test set-up: the repository on sys.path, IDX writing, small fake MNIST files, the real ones.
 
-Helpers reach the tests as fixtures (`write_idx`, `fake_mnist`, `mnist_dir`); tests that run the
-scripts import ROOT from here.
+Helpers reach the tests as fixtures (`write_idx`, `fake_mnist`, `mnist_dir`, `fashion_dir`); tests
+that run the scripts import ROOT from here. Fashion-MNIST's files have MNIST's names and format, so
+`fake_mnist`'s files serve as a small Fashion-MNIST too.
 """
 
 import gzip
@@ -22,6 +23,7 @@ MNIST_FILES = {
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 FAKE_SIZES = {"train": 12, "test": 5}
+FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")  # Debian's package dataset-fashion-mnist
 
 
 def idx_bytes(array):
@@ -73,3 +75,12 @@ def mnist_dir():
         pytest.skip(f"no MNIST files in {folder} (set MNIST_DIR, or run ./download-mnist.sh): "
                     "real-data tests need them")
     return folder
+
+
+@pytest.fixture(scope="session")
+def fashion_dir():
+    """The folder of Debian's copy of Fashion-MNIST; the test is skipped, with the reason, without it."""
+    names = [name for pair in MNIST_FILES.values() for name in pair]
+    if not all((FASHION_DIR / f"{name}.gz").exists() for name in names):
+        pytest.skip(f"no Fashion-MNIST files in {FASHION_DIR} (apt install dataset-fashion-mnist)")
+    return FASHION_DIR

@@ -11,6 +11,7 @@ from matplotlib.backend_bases import KeyEvent, MouseEvent
 from matplotlib.figure import Figure
 
 import draw
+import mnist
 import model
 import nn
 import predict
@@ -43,8 +44,8 @@ class Hand:
         KeyEvent("key_press_event", self.canvas, key)._process()
 
 
-def new_board(network):
-    board = draw.DrawingBoard(Figure(figsize=draw.WINDOW), network)
+def new_board(network, dataset="mnist"):
+    board = draw.DrawingBoard(Figure(figsize=draw.WINDOW), network, dataset)
     return board, Hand(board)
 
 
@@ -161,3 +162,26 @@ def test_a_convolutional_network_works_the_same():
     board, hand = new_board(model.build([16], conv_channels=(4,)))
     hand.stroke((100, 40), (100, 190))
     assert sum(bar.get_height() for bar in board.bars) == pytest.approx(1, abs=1e-5)
+
+
+def test_a_fashion_network_answers_with_its_class_names():
+    board, hand = new_board(nn.mlp([784, 16, 10], rng=np.random.default_rng(0)), "fashion")
+    assert board.answer.get_text() == "draw something to wear"
+    names = [label.get_text() for label in board.bars[0].axes.get_xticklabels()]
+    assert names == ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                     "Ankle boot"]
+    assert board.bars[0].axes.get_title() == "probabilities (Fashion-MNIST)"
+    hand.stroke((100, 40), (100, 190))
+    best = board.read()[1].argmax()
+    assert board.answer.get_text().startswith(f"{names[best]}  (")
+    # Framed as Fashion-MNIST frames its pictures: the stroke's length fills the frame.
+    seen = board.input_image.get_array()
+    assert np.array_equal(seen, predict.to_mnist(board.ink, mnist.DATASETS["fashion"])) and seen[0].any() and seen[-1].any()
+
+
+def test_a_dataset_flag_against_the_model_is_one_line_and_exit_2(tmp_path):
+    model.save(nn.mlp([784, 16, 10]), tmp_path / "model.npz", dataset="fashion")
+    result = run_draw("--dataset", "mnist", cwd=tmp_path)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines()[-1].startswith("draw.py: error: --dataset mnist: model.npz was trained on "
+                                                     "Fashion-MNIST")

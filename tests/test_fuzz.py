@@ -153,7 +153,7 @@ def test_the_fuzzed_model_file_is_valid_to_begin_with(folder):
     path = folder / "valid-copy.npz"
     path.write_bytes(model_file()[0])
     network, metadata = model.load(path)
-    assert [p.shape for p in network.parameters()] == SHAPES and metadata == {"test_accuracy": 0.5}
+    assert [p.shape for p in network.parameters()] == SHAPES and metadata == {"test_accuracy": 0.5, "dataset": "mnist"}
 
 
 @EXAMPLES

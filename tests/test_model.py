@@ -41,7 +41,7 @@ def test_a_loaded_network_predicts_exactly_as_the_saved_one(network, saved):
     x = np.random.default_rng(0).random((50, 784), dtype=np.float32)
     np.testing.assert_array_equal(loaded.probabilities(x), network.probabilities(x))
     assert model.describe(loaded) == "dense 784-32 tanh, dense 32-16 tanh, dense 16-10" and loaded.loss == "cross-entropy"
-    assert metadata == {"test_accuracy": 0.5}
+    assert metadata == {"test_accuracy": 0.5, "dataset": "mnist"}
 
 
 def test_a_cnn_with_dropout_and_padding_round_trips(tmp_path):
@@ -72,7 +72,7 @@ def test_version_1_files_of_dense_networks_still_load(tmp_path, network):
     loaded, metadata = model.load(old)
     x = np.random.default_rng(0).random((20, 784), dtype=np.float32)
     np.testing.assert_array_equal(loaded.probabilities(x), network.probabilities(x))
-    assert metadata == {"rounds": 3}
+    assert metadata == {"rounds": 3, "dataset": "mnist"}
 
 
 def write_version_1(path, sizes, arrays=None):
@@ -98,12 +98,13 @@ def test_a_version_1_file_with_a_single_unit_layer_loads(tmp_path):
     assert model.describe(model.load(path)[0]) == "dense 784-1 tanh, dense 1-10"
 
 
-def test_a_file_without_metadata_loads_with_empty_metadata(tmp_path, network):
+def test_a_file_without_metadata_loads_with_only_its_dataset(tmp_path, network):
     path = tmp_path / "old.npz"
     write_version_1(path, [784, 32, 16, 10], {f"{kind}{i}": array for i, layer in enumerate(network.layers)
                                               for kind, array in zip(("weights", "bias"), layer.parameters())})
     loaded, metadata = model.load(path)
-    assert metadata == {} and model.describe(loaded) == "dense 784-32 tanh, dense 32-16 tanh, dense 16-10"
+    assert metadata == {"dataset": "mnist"}  # a file from before datasets reads as MNIST
+    assert model.describe(loaded) == "dense 784-32 tanh, dense 32-16 tanh, dense 16-10"
 
 
 def test_build_defaults_to_valid_3x3_relu_convolutions_without_dropout():
@@ -143,6 +144,19 @@ def test_save_into_a_file_instead_of_a_folder_names_the_path_given(tmp_path, net
     with pytest.raises(NotADirectoryError) as caught:
         model.save(network, target)
     assert caught.value.filename == str(target)
+
+
+def test_a_model_remembers_its_dataset_and_one_from_before_datasets_reads_mnist(tmp_path, network, saved):
+    fashion = tmp_path / "fashion.npz"
+    model.save(network, fashion, {"rounds": 2}, dataset="fashion")
+    assert model.load(fashion)[1] == {"rounds": 2, "dataset": "fashion"}
+    unnamed = tmp_path / "unnamed.npz"  # version 2, written before the header named a dataset
+    rewrite(saved, unnamed, lambda arrays: arrays.update(header=np.array(json.dumps(
+        {name: value for name, value in json.loads(str(arrays["header"])).items() if name != "dataset"}))))
+    assert "dataset" not in str(np.load(unnamed)["header"])
+    assert model.load(unnamed)[1]["dataset"] == "mnist"
+    with pytest.raises(ValueError, match="unknown dataset 'digits'"):
+        model.save(network, tmp_path / "x.npz", dataset="digits")
 
 
 def header_change(**changes):
@@ -197,6 +211,9 @@ def both(*changes):
         (header_change(layers="dense"), "no list of layers"),
         (header_change(loss="hinge"), "unknown loss"),
         (header_change(input={"scale": 1}), "inputs are made differently"),
+        (header_change(dataset="cifar"), "trained on an unknown dataset 'cifar'; this program knows mnist, fashion"),
+        (header_change(dataset=["fashion"]), r"unknown dataset \['fashion'\]"),
+        (header_change(metadata=[1]), "metadata is not a dictionary"),
         (lambda arrays: arrays.pop("header"), "no header"),
         (lambda arrays: arrays.pop("bias1"), "bias1 is missing"),
         (resized("weights0", (784, 31)), r"layer 1 \(dense\) claims weights of shape \(784, 32\), but the file holds \(784, 31\)"),

@@ -50,10 +50,13 @@ def relative_error(a, b):
 def test_gradients_match_finite_differences(activation, loss):
     network = small_network(activation, loss)
     x, labels = small_batch()
+    # Logits of both signs, so that ReLU outputs ("mse-relu") are checked where they pass the gradient and where not.
+    network.layers[-1].bias -= network.forward(x).mean(axis=0)
     network.forward(x)
     # ReLU's kink at 0 would break the finite difference; this seed keeps every unit well away from it.
     pre_activations = [layer.input @ layer.weights + layer.bias for layer in network.layers]
     assert min(np.abs(z).min() for z in pre_activations) > 1e3 * STEP
+    assert (pre_activations[-1] > 0).any() and (pre_activations[-1] < 0).any()
 
     def cost():
         return network.cost(network.forward(x), labels)[0]
@@ -140,6 +143,18 @@ def test_extreme_inputs_stay_finite_without_warnings(dtype):
     assert ce_cost == pytest.approx((2000 + math.log(3) + 2000 + math.log(2)) / 3) and math.isfinite(mse_cost)
     np.testing.assert_array_equal(s[0], [1, 0, 0.5])
     np.testing.assert_allclose(p[1], [1 / 3] * 3)
+
+
+@pytest.mark.parametrize("loss, output", [("mse", lambda z: 1 / (1 + np.exp(-z))), ("mse-relu", lambda z: np.maximum(z, 0))])
+def test_the_quadratic_costs_follow_their_definition(loss, output):
+    logits, labels = np.array([[-1.0, 0.5, 2.0], [0.3, -0.2, 0.9]]), np.array([2, 0])
+    cost, grad = nn.LOSSES[loss][0](logits.copy(), labels)
+    a, y = output(logits), np.eye(3)[labels]
+    assert cost == pytest.approx(np.mean(np.sum((a - y) ** 2, axis=1)) / 2)
+    np.testing.assert_allclose(nn.LOSSES[loss][1](logits), a)
+    if loss == "mse-relu":  # an output at 0 passes no gradient back, whatever its target
+        np.testing.assert_array_equal(grad[logits < 0], 0)
+        np.testing.assert_allclose(grad[logits > 0], ((a - y) / 2)[logits > 0])
 
 
 def test_sigmoid_matches_its_definition():
@@ -281,9 +296,11 @@ def test_weight_decay_shrinks_weight_matrices_and_leaves_biases_alone(make):
 def test_predict_is_the_most_probable_class_in_any_batch_size(loss):
     network = nn.mlp([6, 5, 3], "relu", loss, np.random.default_rng(0))
     x = np.random.default_rng(1).normal(size=(25, 6)).astype(np.float32)
-    expected = network.probabilities(x).argmax(axis=1)
-    np.testing.assert_array_equal(network.predict(x), expected)
-    np.testing.assert_array_equal(network.predict(x, batch_size=4), expected)
+    probabilities = network.probabilities(x)
+    predicted = network.predict(x)
+    # One of the most probable: ReLU outputs can tie at 0, and then the largest logit decides.
+    np.testing.assert_array_equal(probabilities[np.arange(len(x)), predicted], probabilities.max(axis=1))
+    np.testing.assert_array_equal(network.predict(x, batch_size=4), predicted)
 
 
 def test_initializations_have_their_documented_ranges():

@@ -622,3 +622,111 @@ def test_numbers_are_read_digit_by_digit(reading_model, drawn_numbers):
           f"{digits_right:.1%} of the digits right, {counted:.1%} with the right count of digits; the MNIST images "
           f"of the same digits: {reachable:.1%} of the numbers, {reachable_digits:.1%} of the digits")
     assert counted >= 0.95 and digits_right >= 0.9
+
+
+# ---------------------------------------------------------------------------------------------
+# A Fashion-MNIST network: answers named with its classes, its own test set, no other dataset.
+
+FASHION_NAME = "(T-shirt/top|Trouser|Pullover|Dress|Coat|Sandal|Shirt|Sneaker|Bag|Ankle boot)"
+FASHION_ANSWER = ANSWER.replace(r"(\d)", FASHION_NAME)
+
+
+@pytest.fixture(scope="module")
+def fashion_model(tmp_path_factory):
+    path = tmp_path_factory.mktemp("fashion") / "fashion.npz"
+    model.save(nn.mlp([784, 16, 10], rng=np.random.default_rng(0)), path, dataset="fashion")
+    return path
+
+
+def test_a_fashion_model_says_so_and_names_its_classes(tmp_path, fashion_model, fake_mnist, pictures):
+    result = run_predict("--model", fashion_model, "--data-dir", fake_mnist, pictures[0], "--test-index", 3, 1,
+                         "--output", tmp_path / "out.png", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    announcement, picture_line, *test_lines = result.stdout.splitlines()
+    assert announcement == (f"{fashion_model} was trained on Fashion-MNIST: its classes are T-shirt/top, Trouser, "
+                            "Pullover, Dress, Coat, Sandal, Shirt, Sneaker, Bag, Ankle boot")
+    assert re.fullmatch(re.escape(str(pictures[0])) + ": " + FASHION_ANSWER, picture_line), picture_line
+    for line, label in zip(test_lines, ["Dress", "Trouser"], strict=True):  # the fake test labels are 0, 1, 2, ...
+        assert re.fullmatch(rf"test image \d: {FASHION_ANSWER}; real label {label}", line), line
+    assert_png_picture(tmp_path / "out.png")
+
+
+def test_several_things_in_one_picture_are_named_with_commas():
+    probabilities = np.eye(10, dtype=np.float32)[[7, 8]]
+    assert predict.describe_number("x.png", probabilities, mnist.DATASETS["fashion"]) == \
+        "x.png: Sneaker, Bag (confidence of each class: 1.00, 1.00)"
+    assert predict.describe_number("x.png", probabilities) == "x.png: 78 (confidence of each digit: 1.00, 1.00)"
+
+
+def test_a_dataset_flag_against_the_model_is_a_usage_error(tmp_path, fashion_model, untrained_model, fake_mnist,
+                                                           pictures):
+    for network, other, title in [(fashion_model, "mnist", "Fashion-MNIST"), (untrained_model, "fashion", "MNIST")]:
+        result = run_predict("--model", network, "--dataset", other, pictures[0], cwd=tmp_path)
+        assert result.returncode == 2 and result.stdout == ""
+        assert result.stderr.splitlines()[-1] == (f"predict.py: error: --dataset {other}: {network} was trained on "
+                                                  f"{title}, so its answers are {title}'s classes (leave out --dataset "
+                                                  "to follow the model)")
+    result = run_predict("--model", fashion_model, "--dataset", "fashion", "--data-dir", fake_mnist, "--test-index", 0,
+                         cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.endswith("real label T-shirt/top\n")
+
+
+def test_clothes_fill_the_frame_centred_by_their_box_as_one_thing(tmp_path):
+    fashion = mnist.DATASETS["fashion"]
+    frame = predict.to_mnist(ellipse((300, 200), (100, 60), (80, 25)), fashion)
+    assert ink_box(frame) == (28, 9) and frame[0].any() and frame[-1].any()
+    columns = np.flatnonzero(frame.any(axis=0))
+    assert abs(columns[0] - (27 - columns[-1])) <= 1  # as many empty columns left as right, within one
+    # Two sleeves apart are one garment: one box around both, not two digits.
+    write_grey_png(tmp_path / "two.png", np.pad(np.hstack([four(), np.zeros((150, 60)), four()]), 20))
+    _, boxes, things = predict.preprocess(tmp_path / "two.png", fashion)
+    assert len(boxes) == len(things) == 1 and len(predict.preprocess(tmp_path / "two.png")[1]) == 2
+
+
+@pytest.fixture(scope="module")
+def fashion_network(fashion_dir, tmp_path_factory):
+    """The file of a small network trained for one round on the real Fashion-MNIST (about 83% right)."""
+    images, labels = mnist.load_split("train", fashion_dir, "fashion")
+    network = nn.mlp([784, 64, 10], "relu", rng=np.random.default_rng(0))
+    x, shuffled = mnist.shuffled_inputs(images, labels, np.random.default_rng(0))
+    nn.train_epoch(network, nn.Adam(network.parameters()), x, shuffled, 128, lambda batch: 1e-3)
+    path = tmp_path_factory.mktemp("fashion-network") / "fashion.npz"
+    model.save(network, path, dataset="fashion")
+    return path
+
+
+def test_test_index_reads_the_real_fashion_test_set(tmp_path, fashion_dir, fashion_network):
+    environ = {key: value for key, value in os.environ.items() if key != "MNIST_DIR"}
+    result = subprocess.run([sys.executable, PREDICT, "--model", fashion_network, "--test-index", "0", "1"],
+                            cwd=tmp_path, env={**environ, "MNIST_DIR": str(fashion_dir)}, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"test image 0: .*; real label Ankle boot\ntest image 1: .*; real label Pullover\n$", result.stdout)
+
+
+@pytest.fixture(scope="module")
+def fashion_reading_model(request):
+    """The Fashion-MNIST model the figures are measured with: $FASHION_MODEL (e.g. the default recipe's,
+    from ./train.py --dataset fashion --save), else the small network trained above."""
+    return os.environ.get("FASHION_MODEL") or request.getfixturevalue("fashion_network")
+
+
+def test_pictures_of_clothes_get_the_answers_of_their_fashion_mnist_pictures(tmp_path, fashion_dir,
+                                                                             fashion_reading_model):
+    network, _ = model.load(fashion_reading_model)
+    images, labels = mnist.load_split("test", fashion_dir, "fashion")
+    images, labels = images[:AGREEMENT_DIGITS], labels[:AGREEMENT_DIGITS]
+    rng = np.random.default_rng(0)
+    paths = [save(tmp_path / f"thing-{i}.{'jpg' if i % 4 == 3 else 'png'}", draw_as_picture(image, rng))
+             for i, image in enumerate(images)]
+    originals = network.probabilities(mnist.as_inputs(images)).argmax(axis=1)
+    inputs = np.array([predict.preprocess(path, mnist.DATASETS["fashion"])[2].reshape(784) for path in paths])
+    answers = network.probabilities(inputs).argmax(axis=1)
+    # Framed as MNIST's digits instead: in a 20 x 20 box, centred by mass.
+    as_digits = np.array([predict.to_mnist(predict.normalize(predict.read_image(path))).reshape(784)
+                          for path in paths])
+    agreement = np.mean(answers == originals)
+    as_digits_agreement = np.mean(network.probabilities(as_digits).argmax(axis=1) == originals)
+    print(f"\npictures of {len(paths)} Fashion-MNIST test pictures get the same answer as the originals: "
+          f"{agreement:.1%} ({as_digits_agreement:.1%} framed as MNIST's digits); right: "
+          f"{np.mean(answers == labels):.1%} of the pictures, {np.mean(originals == labels):.1%} of the originals")
+    assert agreement >= 0.85 and as_digits_agreement < agreement - 0.2

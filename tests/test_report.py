@@ -206,3 +206,46 @@ def test_training_picture_plots_validation_only_when_there_is_some():
         _, accuracy_axes = report.training_figure(fake_history(3, validation)).axes
         assert [line.get_label() for line in accuracy_axes.lines] == labels
         np.testing.assert_allclose(accuracy_axes.lines[-1].get_ydata(), [84, 88, 92])
+
+
+# ----------------------------------------------------------------------------------------------
+# Fashion-MNIST: the classes by name, in the table and in every picture.
+
+FASHION = mnist.DATASETS["fashion"]
+
+
+def test_class_table_names_fashion_classes_under_their_noun():
+    lines = report.class_table(report.confusion_matrix([0, 9, 9, 6], [0, 9, 7, 0]), FASHION).splitlines()
+    assert lines[0] == "      class  precision  recall      f1  images"
+    assert lines[1] == "T-shirt/top      50.0%  100.0%   66.7%       1"
+    assert lines[10] == " Ankle boot     100.0%   50.0%   66.7%       2"
+    assert [line[:11].strip() for line in lines[1:-1]] == list(FASHION.classes)
+    assert all(len(line) == len(lines[0]) for line in lines[1:-1])
+
+
+def test_mnist_pictures_name_digits_as_before():
+    matrix = report.confusion_matrix([0, 1, 2], [0, 2, 2])
+    axes = report.confusion_figure(matrix).axes[0]
+    assert (axes.get_xlabel(), axes.get_ylabel()) == ("predicted digit", "true digit")
+    assert [label.get_text() for label in axes.get_xticklabels()] == list("0123456789")
+    figure = report.mistakes_figure(np.zeros((3, 28, 28), np.uint8), np.array([0, 1, 2]), np.eye(10)[[0, 2, 2]])
+    assert [axes.get_title() for axes in figure.axes] == ["true 1, said 2 (1.00)"]
+
+
+def test_fashion_pictures_name_the_classes(tmp_path, test_set):
+    images, labels = test_set
+    matrix = report.confusion_matrix([0, 1, 9], [0, 7, 9])
+    axes = report.confusion_figure(matrix, FASHION).axes[0]
+    assert (axes.get_xlabel(), axes.get_ylabel()) == ("predicted class", "true class")
+    for ticks in (axes.get_xticklabels(), axes.get_yticklabels()):
+        assert [label.get_text() for label in ticks] == list(FASHION.classes)
+    figure = report.mistakes_figure(images[:2], np.array([1, 8]), np.eye(10)[[7, 8]], FASHION)
+    assert [axes.get_title() for axes in figure.axes] == ["true Trouser,\nsaid Sneaker (1.00)"]
+    no_hidden = nn.mlp([784, 10], rng=np.random.default_rng(0))
+    figure = report.weights_figure(*report.first_layer_pictures(no_hidden), FASHION)
+    assert [axes.get_title() for axes in figure.axes] == list(FASHION.classes)
+    assert figure._suptitle.get_text().startswith("Weights from the pixels to each class (no hidden layer)")
+    network = nn.mlp([784, 16, 10], rng=np.random.default_rng(0))
+    paths = report.write_plots(tmp_path, fake_history(2, False), network, images, labels,
+                               network.probabilities(mnist.as_inputs(images)), FASHION)
+    assert_pictures(paths, tmp_path)

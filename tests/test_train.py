@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 import model
@@ -187,6 +188,13 @@ def test_a_recipe_supplies_its_flags_and_explicit_flags_override_them():
     assert args.flags.count("--epochs") == 1 and "--epochs 3" in args.flags
 
 
+def test_the_cnn_recipe_is_two_convolutional_blocks_with_distortions():
+    args = parse("--recipe", "cnn")
+    assert (args.conv, args.kernel, args.padding, args.hidden, args.dropout) == ([32, 64], 3, "valid", [256], 0.4)
+    assert (args.shift, args.rotate, args.zoom, args.batch_size, args.epochs) == (2, 10, 0.1, 128, 15)
+    assert parse("--recipe", "cnn", "--conv", "8").conv == [8]
+
+
 def test_the_default_recipe_is_mlp_and_help_lists_every_recipe():
     import train
 
@@ -220,3 +228,157 @@ def test_each_rounds_line_reaches_a_pipe_before_the_next_round_ends(tmp_path, fa
         process.kill()
         process.communicate()
     assert "cost after training round 1:" in out and "round 2:" not in out
+
+
+def documented_recipes():
+    """The recipes as README's table of them lists them: {name: flags}."""
+    readme = (ROOT / "README.md").read_text()
+    return dict(re.findall(r"^\| `(original-[\w-]+)` \| `([^`]+)` \|", readme, re.MULTILINE))
+
+
+def test_each_original_recipe_runs_the_flags_the_readme_documents():
+    import train
+
+    documented = documented_recipes()
+    assert sorted(documented) == sorted(name for name in train.RECIPES if name.startswith("original-"))
+    for name, flags in documented.items():
+        from_recipe, from_flags = vars(parse("--recipe", name)), vars(parse(*flags.split()))
+        for ignored in ("recipe", "flags"):
+            del from_recipe[ignored], from_flags[ignored]
+        assert from_recipe == from_flags, name
+
+
+def test_the_original_recipes_are_the_original_networks_and_explicit_flags_override_them():
+    args = parse("--recipe", "original-128")
+    assert (args.hidden, args.activation, args.loss, args.init, args.optimizer, args.epochs) == (
+        [128], "sigmoid", "mse", "plain", "sgd", 100)
+    assert parse("--recipe", "original-random").epochs == 0
+    assert parse("--recipe", "original-relu").loss == "mse-relu"
+    args = parse("--recipe", "original-128", "--epochs", "20", "--seed", "2")
+    assert (args.epochs, args.seed, args.hidden, args.lr) == (20, 2, [128], parse("--recipe", "original-128").lr)
+
+
+def test_init_scale_multiplies_the_initial_weights():
+    import train
+
+    plain, _ = train.make_network(parse("--recipe", "original-128"), print)
+    scaled, _ = train.make_network(parse("--recipe", "original-128", "--init-scale", "0.1"), print)
+    for p, q in zip(plain.parameters(), scaled.parameters()):
+        np.testing.assert_allclose(q, 0.1 * p, rtol=1e-6)
+    assert abs(plain.layers[0].weights).max() > 0.45
+
+
+def final_figures(result):
+    """The last round's cost and the final test accuracy (%) from train.py's output."""
+    assert result.returncode == 0, result.stderr
+    cost = float(re.findall(r"cost after training round \d+: (\d+\.\d+)", result.stdout)[-1])
+    accuracy = float(re.search(r"correctly recognized images after training: (\d+\.\d+)%", result.stdout).group(1))
+    return cost, accuracy
+
+
+# A tenth of the images in batches a tenth the size: as many steps per round as the full recipes take.
+def quick_original(mnist_dir, recipe, epochs):
+    return final_figures(run_train("--recipe", recipe, "--epochs", str(epochs), "--limit", "6000", "--batch-size", "100",
+                                   "--data-dir", str(mnist_dir)))
+
+
+def test_the_16_16_network_stays_on_the_plateau_answering_the_most_frequent_digit(mnist_dir):
+    import mnist
+
+    test_labels = mnist.load_split("test", mnist_dir)[1]
+    cost, accuracy = quick_original(mnist_dir, "original-16-16", 20)
+    assert abs(cost - 0.45) < 0.005  # half of 1 - sum of squared class shares: the best constant answer
+    assert abs(accuracy - 100 * np.bincount(test_labels).max() / len(test_labels)) < 0.5
+
+
+def test_the_final_accuracy_is_the_last_rounds_even_when_relu_outputs_all_die(mnist_dir):
+    # Weights ten times the recipe's kill every ReLU output in the first round: all of them read 0.
+    result = run_train("--recipe", "original-relu", "--init-scale", "1", "--lr", "0.1", "--epochs", "2",
+                       "--limit", "6000", "--batch-size", "100", "--data-dir", str(mnist_dir))
+    assert "output vector of first image: [0. 0. 0. 0. 0. 0. 0. 0. 0. 0.]" in result.stdout
+    last_round = re.findall(r"test (\d+\.\d\d)%", result.stdout)[-1]
+    assert f"correctly recognized images after training: {last_round}%" in result.stdout
+
+
+def test_the_128_network_leaves_the_plateau(mnist_dir):
+    cost, accuracy = quick_original(mnist_dir, "original-128", 3)
+    assert cost < 0.35 and accuracy > 50
+
+
+# ----------------------------------------------------------------------------------------------
+# Fashion-MNIST. Its files have MNIST's names and format, so the small fake files serve for both.
+
+FASHION_NAMES = "T-shirt/top|Trouser|Pullover|Dress|Coat|Sandal|Shirt|Sneaker|Bag|Ankle boot"
+FASHION_ROWS = [r"      class  precision  recall      f1  images",
+                *(rf"{name:>11}" + r"(  +(-|\d+\.\d%)){3}  +\d+" for name in FASHION_NAMES.split("|"))]
+
+
+def test_fashion_names_its_classes_in_every_line_and_its_model_remembers_it(tmp_path, fake_mnist):
+    result = run_train("--dataset", "fashion", "--data-dir", str(fake_mnist), "--hidden", "8", "--epochs", "1",
+                       "--save", str(tmp_path / "m.npz"), "--plot-dir", str(tmp_path / "plots"))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    # The fake test images are labelled 0, 1, 2, ...: the first is a T-shirt/top.
+    first = [line for line in lines if line.startswith("classification of first image")]
+    assert len(first) == 2 and all(re.fullmatch(rf"classification of first image: ({FASHION_NAMES}) with confidence "
+                                                r"[01]\.\d\d; real label T-shirt/top", line) for line in first), first
+    table = lines[lines.index(FASHION_ROWS[0]):][:11]
+    assert all(re.fullmatch(row, line) for row, line in zip(FASHION_ROWS, table, strict=True)), table
+    assert model.load(tmp_path / "m.npz")[1]["dataset"] == "fashion"
+    assert sorted(path.name for path in (tmp_path / "plots").iterdir()) == sorted(
+        ["training.png", "confusion.png", "mistakes.png", "weights.png"])
+
+
+def test_a_loaded_network_keeps_its_dataset_and_another_one_is_refused(tmp_path, fake_mnist):
+    saved = str(tmp_path / "m.npz")
+    assert run_train("--dataset", "fashion", "--data-dir", str(fake_mnist), "--hidden", "8", "--epochs", "1",
+                     "--save", saved).returncode == 0
+    result = run_train("--load", saved, "--data-dir", str(fake_mnist))
+    assert result.returncode == 0, result.stderr
+    assert "real label T-shirt/top" in result.stdout and "      class  precision" in result.stdout
+    result = run_train("--load", saved, "--dataset", "mnist", "--data-dir", str(fake_mnist))
+    assert result.returncode == 2 and result.stdout == ""
+    assert re.fullmatch(rf"train\.py: error: --dataset mnist: {re.escape(saved)} was trained on Fashion-MNIST, .*\n",
+                        result.stderr.splitlines(keepends=True)[-1])
+
+
+def test_a_fashion_run_resumes_as_fashion_to_the_same_network(tmp_path, fake_mnist):
+    flags = ["--dataset", "fashion", "--data-dir", str(fake_mnist), "--hidden", "8", "--epochs", "3"]
+    assert run_train(*flags, "--save", str(tmp_path / "whole.npz")).returncode == 0
+    run = tmp_path / "run.npz"
+    # Killed inside round 2's checkpoint write: round 1's checkpoint is the one left.
+    process = subprocess.Popen([sys.executable, TRAIN, *flags, "--checkpoint", str(run), "--save",
+                                str(tmp_path / "resumed.npz")], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True, env={**os.environ, "TRAIN_PAUSE_IN_CHECKPOINT": "2"})
+    assert process.stderr.readline() == "pausing inside the checkpoint write\n"
+    process.kill()
+    process.wait()
+    assert model.load(run)[1]["dataset"] == "fashion"
+    result = run_train("--resume", str(run), "--data-dir", str(fake_mnist))
+    assert result.returncode == 0, result.stderr
+    assert "1 of 3 rounds done" in result.stdout and "real label T-shirt/top" in result.stdout
+    whole, resumed = model.load(tmp_path / "whole.npz"), model.load(tmp_path / "resumed.npz")
+    assert resumed[1]["dataset"] == "fashion"
+    for a, b in zip(whole[0].parameters(), resumed[0].parameters(), strict=True):
+        assert np.array_equal(a, b)
+    result = run_train("--resume", str(run), "--dataset", "mnist")
+    assert result.returncode == 2 and "--dataset cannot change them" in result.stderr
+
+
+def test_fashion_files_are_looked_for_in_their_own_folder(tmp_path):
+    if (ROOT / "data" / "fashion").exists():
+        pytest.skip("data/fashion/ exists here: the files would be found")
+    environ = {name: value for name, value in os.environ.items() if name != "MNIST_DIR"}
+    result = run_train("--dataset", "fashion", "--epochs", "0", env=environ, cwd=tmp_path)
+    assert result.returncode == 1
+    assert f"{ROOT / 'data' / 'fashion'}/" in result.stderr and "./download-mnist.sh --dataset fashion" in result.stderr
+
+
+def test_trains_on_real_fashion_mnist(fashion_dir):
+    result = run_train("--dataset", "fashion", "--data-dir", str(fashion_dir), "--limit", "5000", "--hidden", "64",
+                       "--epochs", "2")
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"classification of first image: Ankle boot with confidence [01]\.\d\d; real label Ankle boot\n",
+                     result.stdout)
+    accuracy = float(re.search(r"correctly recognized images after training: (\d+\.\d\d)%", result.stdout).group(1))
+    assert 70 < accuracy < 95

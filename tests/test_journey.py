@@ -1,0 +1,43 @@
+"""journey.py: every step run through train.py, the table and the picture, on small fake MNIST files."""
+
+import re
+import subprocess
+import sys
+
+import matplotlib.image
+
+from conftest import ROOT
+
+JOURNEY = str(ROOT / "journey.py")
+
+
+def run_journey(*args):
+    return subprocess.run([sys.executable, JOURNEY, *map(str, args)], capture_output=True, text=True)
+
+
+def test_every_step_gets_a_row_and_the_picture_is_written(tmp_path, fake_mnist):
+    import journey
+
+    output = tmp_path / "journey.png"
+    result = run_journey("--data-dir", fake_mnist, "--output", output)
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert len(rows) == len(journey.STEPS)
+    for row, step in zip(rows, journey.STEPS):
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        assert cells[0] == step.name and cells[1] == f"`{journey.display(step)}`"
+        assert re.fullmatch(r"\d+\.\d\d%", cells[3]) and re.fullmatch(r"\d+\.\d s", cells[6])
+    assert "| 94.17% |" in result.stdout and "(0.0431)" in result.stdout
+    height, width, _ = matplotlib.image.imread(output).shape
+    assert width > 500 and height > 300
+
+
+def test_missing_data_gives_one_line_before_any_training(tmp_path):
+    result = run_journey("--data-dir", tmp_path, "--output", tmp_path / "journey.png")
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and str(tmp_path) in result.stderr and "step 1" not in result.stderr
+
+
+def test_an_output_in_a_missing_folder_is_refused_at_once(tmp_path, fake_mnist):
+    result = run_journey("--data-dir", fake_mnist, "--output", tmp_path / "no" / "journey.png")
+    assert result.returncode == 2 and "--output" in result.stderr and "step 1" not in result.stderr

@@ -38,9 +38,9 @@ DEFAULT_LEARNING_RATES = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adam"
 ORIGINAL_16_16 = ("--hidden 16 16 --activation sigmoid --loss mse --init plain --init-scale 0.1 --optimizer sgd "
                   "--lr 0.015 --lr-schedule constant --batch-size 1000 --shift 0")
 RECIPES = {
-    "mlp": "--hidden 512 --activation relu --optimizer adam --lr 0.002 --lr-schedule cosine --batch-size 256 "
+    "mlp": "--hidden 512 --activation relu --optimizer adam --lr-schedule cosine --batch-size 256 "
            "--shift 1 --epochs 20",
-    "cnn": "--conv 32 64 --kernel 3 --hidden 256 --dropout 0.4 --activation relu --optimizer adam --lr 0.002 "
+    "cnn": "--conv 32 64 --kernel 3 --hidden 256 --dropout 0.4 --activation relu --optimizer adam "
            "--lr-schedule cosine --batch-size 128 --shift 2 --rotate 10 --zoom 0.1 --epochs 15",
     "original-random": f"{ORIGINAL_16_16} --epochs 0",
     "original-16-16": f"{ORIGINAL_16_16} --epochs 100",
@@ -318,10 +318,14 @@ def parse_args(parser, argv):
         parser.error(f"--resume goes on with the run's own flags; {', '.join(sorted(others))} cannot change them "
                      "(only --data-dir and --quiet may be given)")
     recipe = known.recipe
-    args = parser.parse_args(RECIPES[recipe].split() + argv)
+    tokens = ["--recipe", recipe, *RECIPES[recipe].split(), *argv]
+    args = parser.parse_args(tokens[2:])
     if args.load and not any(flag == "--epochs" or flag.startswith("--epochs=") for flag in argv):
         args.epochs = 0
-    args.flags = " ".join(merge_flags(["--recipe", recipe, *RECIPES[recipe].split(), *argv]))
+    if args.lr is None:  # the optimizer's own rate: --optimizer sgd alone trains at sgd's
+        args.lr = DEFAULT_LEARNING_RATES[args.optimizer]
+        tokens += ["--lr", f"{args.lr:g}"]
+    args.flags = " ".join(merge_flags(tokens))
     return args
 
 
@@ -346,7 +350,6 @@ def main(argv=None):
     if args.resume:
         run, args = resumed_run(parser, args)
     args.epochs = DEFAULT_EPOCHS if args.epochs is None else args.epochs
-    args.lr = args.lr or DEFAULT_LEARNING_RATES[args.optimizer]
     check_outputs(parser, args)
     loaded = load_network(parser, args) if args.load else None
     args.dataset = args.dataset or "mnist"

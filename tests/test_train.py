@@ -184,8 +184,19 @@ def test_a_recipe_supplies_its_flags_and_explicit_flags_override_them():
     assert (args.hidden, args.optimizer, args.lr, args.batch_size, args.epochs) == ([512], "adam", 0.002, 256, 20)
     args = parse("--recipe", "mlp", "--epochs", "3", "--hidden", "--lr=0.01")
     assert (args.hidden, args.lr, args.epochs, args.batch_size) == ([], 0.01, 3, 256)
-    assert args.flags.startswith("--recipe mlp --hidden --activation relu --optimizer adam --lr 0.01 ")
+    assert args.flags.startswith("--recipe mlp --hidden --activation relu --optimizer adam --lr-schedule cosine ")
+    assert args.flags.count("--lr ") == 1 and args.flags.endswith("--lr 0.01")
     assert args.flags.count("--epochs") == 1 and "--epochs 3" in args.flags
+
+
+def test_without_lr_each_optimizer_trains_at_its_own_rate():
+    import train
+
+    for optimizer, rate in train.DEFAULT_LEARNING_RATES.items():
+        for recipe in ("mlp", "cnn"):
+            args = parse("--recipe", recipe, "--optimizer", optimizer)
+            assert args.lr == rate and args.flags.endswith(f"--lr {rate:g}")
+    assert parse("--optimizer", "sgd", "--lr", "0.5").lr == 0.5
 
 
 def test_the_cnn_recipe_is_two_convolutional_blocks_with_distortions():

@@ -26,7 +26,6 @@ def prepared(fake_mnist, *flags):
     """Everything train.train needs, as main makes it: (run, args, data)."""
     parser = train.build_parser()
     args = train.parse_args(parser, [*SMALL, "--data-dir", str(fake_mnist), *flags])
-    args.lr = args.lr or train.DEFAULT_LEARNING_RATES[args.optimizer]
     args.dataset = args.dataset or "mnist"
     data = train.load_data(parser, args)
     network, args.rounds_before = train.make_network(args, lambda line: None)

@@ -37,6 +37,17 @@ def test_trains_on_a_subset_of_real_mnist_and_prints_the_original_lines(mnist_di
     assert accuracy > 90
 
 
+def test_a_small_cnn_learns_from_a_few_thousand_real_images(tmp_path, mnist_dir):
+    result = run_train("--conv", "8", "16", "--hidden", "32", "--limit", "3000", "--epochs", "2", "--batch-size", "64",
+                       "--data-dir", str(mnist_dir), "--save", str(tmp_path / "cnn.npz"), "--plot-dir", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "network: conv 8 3x3 relu, maxpool 2x2, conv 16 3x3 relu, maxpool 2x2, flatten, dense 400-32 relu" in result.stdout
+    accuracy = float(re.search(r"correctly recognized images after training: (\d+\.\d\d)%", result.stdout).group(1))
+    assert accuracy > 80  # chance is 10%
+    assert model.describe(model.load(tmp_path / "cnn.npz")[0]).startswith("conv 8 3x3")
+    assert (tmp_path / "weights.png").exists()
+
+
 def test_validation_is_reported_and_quiet_prints_only_the_result(mnist_dir):
     result = run_train("--limit", "2000", "--validation", "1000", "--epochs", "1", "--hidden", "32", "--quiet",
                        "--data-dir", str(mnist_dir))

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+import cli
 import mnist
 import plots
 
@@ -62,7 +63,7 @@ def run_step(step, data_dir):
     seconds = time.perf_counter() - start
     if result.returncode != 0:
         complaint = (result.stderr.strip().splitlines() or [f"exit status {result.returncode}"])[-1]
-        sys.exit(f"error: {display(step)} failed: {complaint.removeprefix('error: ')}")
+        cli.fail(f"{display(step)} failed: {complaint.removeprefix('train.py: error: ')}")
     return parse_output(result.stdout, seconds)
 
 
@@ -138,7 +139,7 @@ def main(argv=None):
         for split in mnist.SPLITS:
             mnist.load_split(split, args.data_dir)
     except mnist.MnistError as error:
-        sys.exit(f"error: {error}")
+        cli.fail(error)
     runs = []
     for number, step in enumerate(STEPS, 1):
         print(f"step {number} of {len(STEPS)}: {display(step)}", file=sys.stderr, flush=True)
@@ -147,7 +148,7 @@ def main(argv=None):
     try:
         plots.save_png(journey_figure(runs), args.output)
     except OSError as error:
-        sys.exit(f"error: {error.filename}: cannot write ({error.strerror})")
+        cli.fail(f"{error.filename}: cannot write ({error.strerror})")
     print(f"\nwrote {args.output}")
 
 

@@ -544,6 +544,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not args.images and not args.test_index:
         parser.error("give at least one IMAGE, or --test-index")
+    problem = args.output and cli.unwritable(args.output)
+    if problem:  # said before any picture is read, not after
+        parser.error(f"--output {args.output}: {problem}")
     try:
         network, metadata = model.load(args.model)
     except model.ModelError as error:

@@ -57,7 +57,7 @@ def main(argv=None):
     try:
         images, labels = mnist.load_split(args.split, args.data_dir, args.dataset)
     except mnist.MnistError as error:
-        sys.exit(f"error: {error}")
+        cli.fail(error)
     end = args.start + args.count
     if end > len(images):
         parser.error(f"--start {args.start} --count {args.count} goes past the {len(images)} {args.split} images")
@@ -71,7 +71,7 @@ def main(argv=None):
     try:
         plots.save_or_show(figure, args.output, default_name=f"{args.dataset}-{args.split}-{args.start}.png")
     except OSError as error:
-        sys.exit(f"error: {error.filename}: cannot write ({error.strerror})")
+        cli.fail(f"{error.filename}: cannot write ({error.strerror})")
 
 
 if __name__ == "__main__":

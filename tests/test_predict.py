@@ -730,3 +730,11 @@ def test_pictures_of_clothes_get_the_answers_of_their_fashion_mnist_pictures(tmp
           f"{agreement:.1%} ({as_digits_agreement:.1%} framed as MNIST's digits); right: "
           f"{np.mean(answers == labels):.1%} of the pictures, {np.mean(originals == labels):.1%} of the originals")
     assert agreement >= 0.85 and as_digits_agreement < agreement - 0.2
+
+
+def test_an_unwritable_output_is_refused_before_anything_is_read(tmp_path):
+    result = subprocess.run([sys.executable, str(ROOT / "predict.py"), "--model", str(tmp_path / "none.npz"),
+                             "--test-index", "0", "--output", str(tmp_path / "missing" / "out.png")],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines()[-1] == f"predict.py: error: --output {tmp_path / 'missing' / 'out.png'}: no such folder: {tmp_path / 'missing'}"

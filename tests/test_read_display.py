@@ -53,7 +53,7 @@ def test_missing_data_dir_is_a_one_line_error(tmp_path):
     absent = tmp_path / "absent"
     result = run_headless("--data-dir", absent, "--output", tmp_path / "digits.png", cwd=tmp_path)
     assert result.returncode == 1
-    assert result.stderr.count("\n") == 1
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("read_display_mnist.py: error: ")
     assert str(absent / "train-images-idx3-ubyte.gz") in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "digits.png").exists()
@@ -77,6 +77,7 @@ def test_an_unwritable_output_gives_one_line_naming_it(tmp_path, fake_mnist):
     result = run_headless("--data-dir", fake_mnist, "--output", target, cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and str(target) in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.startswith("read_display_mnist.py: error: ")
 
 
 @pytest.mark.parametrize("name", ["digits.jpg", "digits.pdf", "digits"])

@@ -262,9 +262,13 @@ class Dropout(Layer):
         return grad_output
 
 
+# Evaluation goes in batches whose largest layer buffers take at most this many bytes (of float32).
+EVALUATION_MEMORY = 2**26
+
+
 class Network:
-    """A sequence of layers whose last one gives logits, and a loss ("cross-entropy" or "mse") that
-    decides how those become probabilities. Inputs are rows of numbers, (batch, features); a layer
+    """A sequence of layers whose last one gives logits, and a loss (a name in LOSSES) that decides
+    how those become probabilities. Inputs are rows of numbers, (batch, features); a layer
     that wants images (conv.py) shapes its rows into them itself."""
 
     def __init__(self, layers, loss="cross-entropy"):
@@ -307,9 +311,9 @@ class Network:
         return np.concatenate([logits.argmax(axis=1) for logits in self.logits_in_batches(x, batch_size)])
 
     def logits_in_batches(self, x, batch_size=None):
-        """The logits of x (N, inputs), batch_size rows at a time (default: as many as fit in
-        EVALUATION_MEMORY in the largest layer), so that memory stays bounded for any N. Each batch's logits are
-        overwritten by the next: use them before asking for the next."""
+        """The logits of x (N, inputs), batch_size rows at a time (default: as many as the largest
+        layer's buffers hold in EVALUATION_MEMORY), so that memory stays bounded for any N. Each batch's
+        logits are overwritten by the next: use them before asking for the next."""
         if batch_size is None:
             largest = max(layer.floats_per_sample for layer in self.layers)
             batch_size = max(1, min(10000, EVALUATION_MEMORY // (4 * largest)))
@@ -320,10 +324,6 @@ class Network:
 
     def gradients(self):
         return [g for layer in self.layers for g in layer.gradients()]
-
-
-# Evaluation goes in batches whose largest layer output takes at most this many bytes.
-EVALUATION_MEMORY = 2**26
 
 
 def mlp(sizes, activation="relu", loss="cross-entropy", rng=None, init="scaled", dtype=np.float32):

@@ -143,6 +143,16 @@ def describe_first(network, x, label, classes):
           f"real label {classes[label]}")
 
 
+# For the tests: TRAIN_PAUSE_IN_CHECKPOINT=N stops the run inside round N's checkpoint write, after
+# the content is written and before it replaces the file, until the process is killed.
+PAUSE_ROUND = int(os.environ.get("TRAIN_PAUSE_IN_CHECKPOINT", "0"))
+
+
+def pause():
+    print("pausing inside the checkpoint write", file=sys.stderr, flush=True)
+    signal.pause()
+
+
 def train(run, args, data, log, pause_round=0):
     """Train run.network from round run.rounds + 1 to args.epochs, appending each round's figures to
     run.history and, with --checkpoint, writing the run after each round. Ends with the kept weights
@@ -183,16 +193,6 @@ def train(run, args, data, log, pause_round=0):
     run.restore_kept()
 
 
-# For the tests: TRAIN_PAUSE_IN_CHECKPOINT=N stops the run inside round N's checkpoint write, after
-# the content is written and before it replaces the file, until the process is killed.
-PAUSE_ROUND = int(os.environ.get("TRAIN_PAUSE_IN_CHECKPOINT", "0"))
-
-
-def pause():
-    print("pausing inside the checkpoint write", file=sys.stderr, flush=True)
-    signal.pause()
-
-
 def make_optimizer(network, args):
     if args.optimizer == "adam":
         return nn.Adam(network.parameters(), weight_decay=args.weight_decay)
@@ -231,7 +231,7 @@ def load_network(parser, args):
     return network, metadata
 
 
-def check_memory(network, args):
+def check_memory(network):
     """Refuse a run whose weights, gradients, optimizer state and kept copy would not fit in memory."""
     needed = 6 * sum(p.nbytes for p in network.parameters())  # weights, gradients, 2 optimizer arrays, scratch, kept
     available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
@@ -259,6 +259,7 @@ def resumed_run(parser, args):
     resumed = argparse.Namespace(**{"dataset": "mnist", **saved.flags,
                                     "data_dir": args.data_dir or saved.flags.get("data_dir"),
                                     "quiet": args.quiet, "resume": args.resume, "checkpoint": args.resume})
+    # The cost limit and the shuffling generator's state are the checkpoint's: restore puts them in.
     run = checkpoint.Run(saved.network, make_optimizer(saved.network, resumed), saved.flags, 0.0,
                          np.random.default_rng())
     try:
@@ -360,7 +361,7 @@ def main(argv=None):
         log(f"resuming {args.resume}: {model.describe(run.network)}; {run.rounds} of {args.epochs} rounds done")
     else:
         network, args.rounds_before = make_network(args, log, loaded)
-        check_memory(network, args)
+        check_memory(network)
         run = new_run(network, args, data)
     if not args.quiet:
         describe_first(run.network, data.test_x[0], data.test_labels[0], mnist.DATASETS[args.dataset].classes)

@@ -336,10 +336,10 @@ def test_a_network_that_would_not_fit_in_memory_is_refused(fake_mnist, monkeypat
         monkeypatch.setattr(train.os, "sysconf", lambda name: {"SC_PAGE_SIZE": 1, "SC_AVPHYS_PAGES": free}[name])
         if refused:
             with pytest.raises(SystemExit) as exit_status:
-                train.check_memory(run.network, args)
+                train.check_memory(run.network)
             assert exit_status.value.code == 2 and "needs about" in capsys.readouterr().err
         else:
-            train.check_memory(run.network, args)
+            train.check_memory(run.network)
 
 
 @pytest.mark.parametrize("flags, complaint", [

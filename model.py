@@ -5,8 +5,9 @@ run code: one array per weight matrix and bias vector (weights{i} and bias{i} of
 header holding the layers (each as the arguments that rebuild it), the loss, how inputs are made
 from pixels, the dataset whose classes the outputs are (a name in mnist.DATASETS), and metadata
 such as the test accuracy and the flags it was trained with. Files of version 1, from before
-convolutional layers, held only the sizes of dense layers; they still load. Files from before
-datasets had names hold no dataset: they were all trained on MNIST, and load as "mnist".
+convolutional layers, held only the sizes of dense layers; they still load, and so do those of
+version 2, whose max-pooling was a layer of its own. Files from before datasets had names hold no
+dataset: they were all trained on MNIST, and load as "mnist".
 """
 
 import json
@@ -24,8 +25,8 @@ import mnist
 import nn
 
 FORMAT = "handwriting-recognition network"
-VERSION = 2
-READABLE_VERSIONS = (1, 2)
+VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 # How a network input is made from a 28 x 28 uint8 image: row by row, pixel / 255 (0 paper, 1 ink).
 INPUT = {"height": 28, "width": 28, "scale": 1 / 255, "ink": "bright"}
 IMAGE_SHAPE = (INPUT["height"], INPUT["width"], 1)
@@ -47,15 +48,14 @@ def build(hidden, conv_channels=(), kernel=3, padding=0, activation="relu", loss
     """The network train.py's flags describe, float32, for 28 x 28 images and 10 classes.
 
     One block per entry C of conv_channels: C filters of kernel x kernel (with `padding` zeros around
-    the image), the activation, 2 x 2 max-pooling. Then the hidden dense layers of the given sizes
+    the image), the activation, 2 x 2 max-pooling (one conv.Conv2D layer). Then the hidden dense layers of the given sizes
     and the output layer, each after a dropout layer when dropout > 0. rng draws the initial weights,
     dropout_rng the dropout masks. Raises ValueError when the images become too small for a block.
     """
     rng = np.random.default_rng(0) if rng is None else rng
     layers, shape = [], IMAGE_SHAPE
     for channels in conv_channels:
-        layers.append(conv.Conv2D(shape, channels, kernel, padding, activation, rng, init))
-        layers.append(conv.MaxPool2D(layers[-1].output_shape))
+        layers.append(conv.Conv2D(shape, channels, kernel, padding, activation, rng, init, pool=2))
         shape = layers[-1].output_shape
     if conv_channels:
         layers.append(conv.Flatten(shape))
@@ -68,7 +68,7 @@ def build(hidden, conv_channels=(), kernel=3, padding=0, activation="relu", loss
 
 
 def describe(network):
-    """One line about the layers: "conv 32 3x3 relu, maxpool, flatten, dense 5408-10"."""
+    """One line about the layers: "conv 32 3x3 relu, maxpool 2x2, flatten, dense 5408-10"."""
     words = {
         nn.Dense: lambda layer: f"dense {layer.weights.shape[0]}-{layer.weights.shape[1]}",
         nn.Dropout: lambda layer: f"dropout {layer.rate:g}",
@@ -81,6 +81,8 @@ def describe(network):
     for layer in network.layers:
         activation = getattr(layer, "activation", "identity")
         parts.append(words[type(layer)](layer) + ("" if activation == "identity" else f" {activation}"))
+        if getattr(layer, "pool", 1) > 1:
+            parts.append(f"maxpool {layer.pool}x{layer.pool}")
     return ", ".join(parts)
 
 

@@ -41,7 +41,7 @@ def torch_network(network):
                 convolution.weight.copy_(torch.from_numpy(
                     layer.weights.reshape(k, k, in_channels, out_channels).transpose(3, 2, 0, 1).copy()))
                 convolution.bias.copy_(torch.from_numpy(layer.bias))
-                layers += [convolution, torch.nn.ReLU()]
+                layers += [convolution, torch.nn.ReLU()] + ([torch.nn.MaxPool2d(layer.pool)] if layer.pool > 1 else [])
             elif isinstance(layer, conv.MaxPool2D):
                 layers.append(torch.nn.MaxPool2d(2))
             elif isinstance(layer, conv.Flatten):

@@ -1,4 +1,4 @@
-"""Convolution, max-pooling, flattening and dropout: gradients against finite differences in float64,
+"""Convolution (with and without its max-pooling), the max-pooling layer, flattening and dropout: gradients against finite differences in float64,
 agreement with PyTorch when it is installed, shape checks, and a small CNN that learns."""
 
 import tracemalloc
@@ -46,11 +46,50 @@ def test_convolution_gradients(in_channels, kernel, padding):
     check_gradients(layer, rng.normal(size=(3, 7, 6, in_channels)))
 
 
+@pytest.mark.parametrize("height, width", [(7, 6), (6, 8), (5, 5)])
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_pooled_convolution_gradients_including_odd_sizes(height, width, activation):
+    """Pooling inside the convolution: the odd sizes (5 x 4, 3 x 3 after a 3 x 3 kernel) drop a last
+    row or column; ReLU is checked at inputs far enough from its kink for finite differences."""
+    rng = np.random.default_rng(height * width)
+    layer = conv.Conv2D((height, width, 2), 3, 3, 0, activation, rng, dtype=np.float64, pool=2)
+    layer.bias[:] = rng.normal(size=3)
+    assert layer.output_shape == ((height - 2) // 2, (width - 2) // 2, 3)
+    check_gradients(layer, rng.normal(size=(2, height, width, 2)))
+
+
+def test_pooled_convolution_equals_convolution_then_max_pooling():
+    """The fused layer pools before its bias and activation: the same outputs and gradients as the
+    convolution followed by the max-pooling layer, on the same weights."""
+    rng = np.random.default_rng(5)
+    fused = conv.Conv2D((9, 7, 3), 4, 3, 1, "relu", rng, pool=2)
+    fused.bias[:] = rng.normal(size=4)
+    apart = conv.Conv2D((9, 7, 3), 4, 3, 1, "relu")
+    apart.weights[...], apart.bias[...] = fused.weights, fused.bias
+    pooling = conv.MaxPool2D(apart.output_shape)
+    x = rng.normal(size=(5, 9, 7, 3)).astype(np.float32)
+    grad = rng.normal(size=(5, *fused.output_shape)).astype(np.float32)
+    np.testing.assert_allclose(fused.forward(x), pooling.forward(apart.forward(x)), rtol=1e-6)
+    np.testing.assert_allclose(fused.backward(grad.copy()), apart.backward(pooling.backward(grad.copy())), atol=1e-5)
+    np.testing.assert_allclose(fused.grad_weights, apart.grad_weights, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(fused.grad_bias, apart.grad_bias, rtol=1e-5)
+
+
+def test_pooled_convolution_sends_a_tie_to_the_first_pixel_only():
+    """A 1 x 1 filter of weight 1 copies its input: a square of equal pixels is a four-way tie."""
+    layer = conv.Conv2D((2, 2, 1), 1, 1, 0, "identity", pool=2)
+    layer.weights[...] = 1
+    layer.forward(np.ones((1, 2, 2, 1), np.float32))
+    grad = layer.backward(np.full((1, 1, 1, 1), 5, np.float32))
+    np.testing.assert_array_equal(grad[0, :, :, 0], [[5, 0], [0, 0]])
+
+
 def test_convolution_accepts_flat_rows_and_gives_the_documented_shape():
     layer = conv.Conv2D((28, 28, 1), 32, 3)
     out = layer.forward(np.ones((2, 784), np.float32))
     assert out.shape == (2, 26, 26, 32) and out.dtype == np.float32 and layer.output_shape == (26, 26, 32)
     assert conv.Conv2D((28, 28, 1), 8, 5, padding=2).output_shape == (28, 28, 8)
+    assert conv.Conv2D((28, 28, 1), 32, 3, pool=2).forward(np.ones((2, 784), np.float32)).shape == (2, 13, 13, 32)
 
 
 @pytest.mark.parametrize("height, width", [(4, 6), (5, 7), (3, 3)])
@@ -101,10 +140,13 @@ def test_dropout_keeps_the_mean():
 @pytest.mark.parametrize("make, message", [
     (lambda: conv.Conv2D((4, 4, 1), 8, 5), "5 x 5 kernel does not fit the 4 x 4 images it meets$"),
     (lambda: conv.Conv2D((4, 6, 1), 8, 7, 1), "7 x 7 kernel does not fit the 4 x 6 images it meets with padding 1"),
-    (lambda: conv.Conv2D((4, 4, 1), 8, 0), "a convolution needs a kernel and channels of 1 or more"),
+    (lambda: conv.Conv2D((4, 4, 1), 8, 0), "a convolution needs a kernel, channels and pooling of 1 or more"),
     (lambda: conv.Conv2D((4, 4, 1), 0, 3), "a convolution needs"),
     (lambda: conv.Conv2D((4, 4, 1), 8, 3, -1), "padding of 0 or more"),
     (lambda: conv.MaxPool2D((1, 6, 3)), "at least 2 x 2"),
+    (lambda: conv.Conv2D((3, 4, 1), 8, 3, pool=2), "2 x 2 max-pooling needs images of at least 2 x 2 pixels, not "
+                                                   "the 1 x 2 that the convolution gives"),
+    (lambda: conv.Conv2D((4, 4, 1), 8, 3, pool=0), "pooling of 1 or more"),
     (lambda: nn.Dropout(1.0), "dropout rate"),
     (lambda: nn.Dropout(-0.1), "dropout rate"),
 ])
@@ -125,15 +167,18 @@ def test_layers_that_just_fit_are_built():
 
 def test_a_batch_of_the_same_size_allocates_no_new_large_arrays():
     """Convolution and pooling write into buffers made on the first batch (see Layer.buffer): a
-    later batch of the same size allocates less than one layer output's worth (numpy's own
+    later batch of the same size allocates less than one convolution output's worth (numpy's own
     temporaries, such as casting buffers, and whatever else runs stay well below it)."""
-    convolution, pooling = conv.Conv2D((16, 16, 2), 16, 3, 1), conv.MaxPool2D((16, 16, 16))
+    fused, convolution, pooling = (conv.Conv2D((16, 16, 2), 16, 3, 1, pool=2), conv.Conv2D((16, 16, 2), 16, 3, 1),
+                                   conv.MaxPool2D((16, 16, 16)))
     x = np.random.default_rng(0).random((32, 16, 16, 2), dtype=np.float32)
     grad = np.ones((32, 8, 8, 16), np.float32)
 
     def one_batch():
+        fused.forward(x)
+        fused.backward(grad.copy())
         pooling.forward(convolution.forward(x))
-        convolution.backward(pooling.backward(grad))
+        convolution.backward(pooling.backward(grad.copy()))
 
     one_batch()
     tracemalloc.start()
@@ -148,9 +193,9 @@ def test_a_batch_of_the_same_size_allocates_no_new_large_arrays():
 
 def small_cnn(dtype=np.float64, seed=0, dropout=0.0):
     rng = np.random.default_rng(seed)
-    first = conv.Conv2D((8, 8, 1), 3, 3, 0, "relu", rng, dtype=dtype)
+    first = conv.Conv2D((8, 8, 1), 3, 3, 0, "relu", rng, dtype=dtype, pool=2)
     second = conv.Conv2D((3, 3, 3), 4, 3, 1, "relu", rng, dtype=dtype)
-    layers = [first, conv.MaxPool2D((6, 6, 3), dtype), second, conv.Flatten((3, 3, 4), dtype),
+    layers = [first, second, conv.Flatten((3, 3, 4), dtype),
               nn.Dropout(dropout, rng, dtype), nn.Dense(36, 5, "identity", rng, dtype=dtype)]
     return nn.Network(layers)
 
@@ -204,12 +249,34 @@ def test_max_pooling_agrees_with_pytorch(height, width):
     x = rng.normal(size=(3, height, width, 4)).astype(np.float32)
     grad_out = rng.normal(size=(3, *layer.output_shape)).astype(np.float32)
     out = layer.forward(x).copy()
-    grad_x = layer.backward(grad_out).copy()
+    grad_x = layer.backward(grad_out.copy()).copy()
     x_t = torch.tensor(x.transpose(0, 3, 1, 2), requires_grad=True)
     out_t = torch.nn.functional.max_pool2d(x_t, 2)
     out_t.backward(torch.tensor(grad_out.transpose(0, 3, 1, 2)))
     np.testing.assert_allclose(out, out_t.detach().numpy().transpose(0, 2, 3, 1), rtol=1e-6)
     np.testing.assert_allclose(grad_x, x_t.grad.numpy().transpose(0, 2, 3, 1), rtol=1e-6)
+
+
+@needs_torch
+@pytest.mark.parametrize("height, width", [(8, 8), (9, 7)])
+def test_pooled_convolution_agrees_with_pytorch(height, width):
+    rng = np.random.default_rng(height)
+    layer = conv.Conv2D((height, width, 3), 5, 3, 0, "relu", rng, pool=2)
+    layer.bias[:] = rng.normal(size=5)
+    x = rng.normal(size=(4, height, width, 3)).astype(np.float32)
+    grad_out = rng.normal(size=(4, *layer.output_shape)).astype(np.float32)
+    out = layer.forward(x).copy()
+    grad_x = layer.backward(grad_out.copy()).copy()
+    x_t = torch.tensor(x.transpose(0, 3, 1, 2), requires_grad=True)
+    w_t = torch.tensor(layer.weights.reshape(3, 3, 3, 5).transpose(3, 2, 0, 1).copy(), requires_grad=True)
+    b_t = torch.tensor(layer.bias, requires_grad=True)
+    out_t = torch.nn.functional.max_pool2d(torch.relu(torch.nn.functional.conv2d(x_t, w_t, b_t)), 2)
+    out_t.backward(torch.tensor(grad_out.transpose(0, 3, 1, 2)))
+    np.testing.assert_allclose(out, out_t.detach().numpy().transpose(0, 2, 3, 1), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(grad_x, x_t.grad.numpy().transpose(0, 2, 3, 1), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(layer.grad_weights.reshape(3, 3, 3, 5), w_t.grad.numpy().transpose(2, 3, 1, 0),
+                               rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(layer.grad_bias, b_t.grad.numpy(), rtol=1e-4, atol=1e-4)
 
 
 @needs_torch
@@ -228,8 +295,7 @@ def test_the_benchmark_builds_the_same_cnn_in_pytorch():
 
 def test_training_backward_fills_the_first_convolutions_gradients():
     rng = np.random.default_rng(3)
-    network = nn.Network([conv.Conv2D((6, 6, 1), 3, 3, 1, "tanh", rng, dtype=np.float64),
-                          conv.MaxPool2D((6, 6, 3), dtype=np.float64), conv.Flatten((3, 3, 3)),
+    network = nn.Network([conv.Conv2D((6, 6, 1), 3, 3, 1, "tanh", rng, dtype=np.float64, pool=2), conv.Flatten((3, 3, 3)),
                           nn.Dense(27, 4, rng=rng, dtype=np.float64)])
     network.layers[0].bias[:] = rng.normal(size=3)
     x, labels = rng.normal(size=(5, 36)), rng.integers(0, 4, 5)
@@ -240,10 +306,10 @@ def test_training_backward_fills_the_first_convolutions_gradients():
 
 
 def test_evaluation_batches_budget_for_the_convolutions_columns_and_output():
-    """A 3 x 3 convolution of 32 filters on 28 x 28 images keeps, per image, 26 x 26 windows of 9
-    pixels and 26 x 26 x 32 outputs: 27716 floats, so 605 images fill the 2^26 bytes of a batch."""
+    """A 3 x 3 convolution of 32 filters on 28 x 28 images, pooled, keeps per image 26 x 26 windows
+    of 9 pixels, their 26 x 26 x 32 convolutions, and 13 x 13 x 32 pooled values and outputs: 38532
+    floats, so 435 images fill the 2^26 bytes of a batch."""
     network = model.build([], [32])
-    assert network.layers[0].floats_per_sample == 26 * 26 * (9 + 32)
-    assert network.layers[1].floats_per_sample == 26 * 26 * 32  # max-pooling's input gradient
+    assert network.layers[0].floats_per_sample == 26 * 26 * (9 + 32) + 2 * 13 * 13 * 32
     sizes = [len(logits) for logits in network.logits_in_batches(np.zeros((700, 784), np.float32))]
-    assert sizes == [605, 95]
+    assert sizes == [435, 265]

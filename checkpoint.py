@@ -11,8 +11,10 @@ import collections
 
 import numpy as np
 
+import conv
 import model
 import nn
+import parallel
 
 VERSION = 1
 
@@ -26,12 +28,16 @@ class Run:
 
     network, optimizer: as train.py made them; flags: the run's flags as a dict; max_cost: the cost
     above which the run counts as diverged; shuffle_rng: the generator that orders and distorts the
-    training images each round. The network's dropout layers hold their own generator.
+    training images each round. The network's dropout layers hold their own generator. threads: how
+    many to train on (default: one per core). learner: what learns from the batches, the network
+    itself or, for a convolutional one, a parallel.DataParallel of it.
     """
 
-    def __init__(self, network, optimizer, flags, max_cost, shuffle_rng):
+    def __init__(self, network, optimizer, flags, max_cost, shuffle_rng, threads=None):
         self.network, self.optimizer, self.flags, self.max_cost = network, optimizer, flags, max_cost
         self.shuffle_rng = shuffle_rng
+        convolutional = any(isinstance(layer, conv.Conv2D) for layer in network.layers)
+        self.learner = parallel.DataParallel(network, threads) if convolutional else network
         self.rounds, self.history = 0, []  # rounds completed, and one dict of figures for each
         self.kept_round, self.kept_weights, self.best_validation = 0, self.weights(), None
 
@@ -49,9 +55,14 @@ class Run:
             p[...] = kept
 
     def generators(self):
-        """The run's random generators by name: the shuffling one and, with dropout, the dropout one."""
-        dropout = next((layer.rng for layer in self.network.layers if isinstance(layer, nn.Dropout)), None)
-        return {"shuffle": self.shuffle_rng, **({"dropout": dropout} if dropout else {})}
+        """The run's random generators by name: the shuffling one and, with dropout, the dropout one
+        of the network ("dropout") and of each of its replicas ("dropout2", ...) in parallel.py."""
+        generators = {"shuffle": self.shuffle_rng}
+        for i, replica in enumerate(getattr(self.learner, "replicas", [self.network])):
+            dropout = next((layer.rng for layer in replica.layers if isinstance(layer, nn.Dropout)), None)
+            if dropout:
+                generators["dropout" if i == 0 else f"dropout{i + 1}"] = dropout
+        return generators
 
 
 def save(path, run, pause=None):

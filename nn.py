@@ -15,6 +15,7 @@ A network is a list of layers: the dense and dropout layers here, the convolutio
 Everything is float32 unless the network is made with dtype=np.float64 (the gradient checks use it).
 """
 
+import copy
 import functools
 import math
 
@@ -163,6 +164,15 @@ class Layer:
     def gradients(self):
         return []
 
+    def replica(self):
+        """A copy of this layer for another part of the batch (parallel.py): the same parameter
+        arrays, but buffers and gradients of its own."""
+        twin = copy.copy(self)
+        twin.buffers = {}
+        if self.parameters():  # the layers with parameters keep their gradients in these two
+            twin.grad_weights, twin.grad_bias = np.zeros_like(self.grad_weights), np.zeros_like(self.grad_bias)
+        return twin
+
     def buffer(self, name, shape, zeros=False, dtype=None):
         """A reusable array of this shape (and the layer's dtype unless given), made anew only when the
         shape changes (training batches, the last smaller one, evaluation batches). Fresh large arrays
@@ -300,6 +310,30 @@ class Network:
     def cost(self, logits, labels):
         """The loss's mean cost over the batch and its gradient w.r.t. the logits."""
         return LOSSES[self.loss][0](logits, labels)
+
+    def learn(self, x, labels, share=1.0):
+        """Forward and backward through one batch, x (batch, inputs) with its labels (batch,), dropout
+        active: fills gradients() with the gradient of the batch's mean cost, times `share` (the part
+        of a larger batch that this one is, for parallel.py). Returns (the mean cost, the number of
+        samples classified right)."""
+        logits = self.forward(x, training=True)
+        correct = np.count_nonzero(logits.argmax(axis=1) == labels)
+        cost, grad_logits = self.cost(logits, labels)
+        if share != 1:
+            grad_logits *= share
+        self.backward(grad_logits)
+        return cost, correct
+
+    def replica(self):
+        """A network that shares this one's weights, with its own buffers and gradients, and its own
+        dropout generator, split off this one's (parallel.py)."""
+        twin = Network([layer.replica() for layer in self.layers], self.loss)
+        dropouts = [layer for layer in twin.layers if isinstance(layer, Dropout)]
+        if dropouts:
+            rng = dropouts[0].rng.spawn(1)[0]
+            for layer in dropouts:
+                layer.rng = rng
+        return twin
 
     def probabilities(self, x, batch_size=None):
         """x: (N, inputs) -> (N, classes) probabilities (softmax, or sigmoid outputs for "mse")."""
@@ -451,6 +485,7 @@ class DivergenceError(ArithmeticError):
 def train_epoch(network, optimizer, x, labels, batch_size, learning_rates, max_cost=math.inf):
     """One pass over (x, labels) in mini-batches of batch_size, in the order given (shuffle first).
 
+    network: a Network, or anything with its learn and gradients (parallel.DataParallel).
     x: (N, inputs) float32 (float64 for a float64 network); labels: (N,) ints; learning_rates: a function of the batch's
     index within this epoch. Returns the mean cost and the fraction classified correctly, both over
     the batches as they went. Raises DivergenceError as soon as a batch's cost is NaN, infinite or
@@ -461,12 +496,10 @@ def train_epoch(network, optimizer, x, labels, batch_size, learning_rates, max_c
     with np.errstate(over="ignore", invalid="ignore"):
         for batch, start in enumerate(range(0, len(x), batch_size)):
             inputs, targets = x[start : start + batch_size], labels[start : start + batch_size]
-            logits = network.forward(inputs, training=True)
-            correct += np.count_nonzero(logits.argmax(axis=1) == targets)
-            cost, grad_logits = network.cost(logits, targets)
+            cost, right = network.learn(inputs, targets)
             if not cost <= max_cost:  # also true for NaN
                 raise DivergenceError(f"the cost reached {cost:.4g} in batch {batch + 1}")
-            network.backward(grad_logits)
             optimizer.step(network.gradients(), learning_rates(batch))
             total_cost += cost * len(targets)
+            correct += right
     return total_cost / len(x), float(correct / len(x))

@@ -118,7 +118,8 @@ def compare(name, epochs, test_x, data_dir, rate):
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         saved = Path(folder) / "model.npz"
-        command = [python, str(ROOT / "train.py"), *RECIPE, *flags, "--epochs", str(epochs), "--save", str(saved)]
+        command = [python, str(ROOT / "train.py"), *RECIPE, *flags, "--epochs", str(epochs), "--threads", THREADS,
+                   "--save", str(saved)]
         output, _, memory = run(command, data_dir)
         rows.append(["numpy (this project)", epoch_seconds(output), final_accuracy(output),
                      prediction_rate(saved, test_x), memory])
@@ -158,7 +159,8 @@ def main():
     args = parser.parse_args()
     test_x = mnist.as_inputs(mnist.load_split("test", args.data_dir)[0])
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
-    print(f"CPU: {cpu}, {os.cpu_count()} cores; {THREADS} threads for numpy's BLAS and for PyTorch; numpy {np.__version__}")
+    print(f"CPU: {cpu}, {os.cpu_count()} cores; {THREADS} threads for PyTorch and for numpy (the MLP: BLAS threads; "
+          f"the CNN: train.py's own, parallel.py); numpy {np.__version__}")
     rate = gemm_rate()
     print(f"measured float32 matrix product (2048 x 2048): {rate / 1e9:.0f} GFLOP/s\n")
     for name in [args.only] if args.only else NETWORKS:

@@ -83,6 +83,7 @@ def test_a_diverging_run_stops_with_advice(mnist_dir):
         (["--dropout", "1"], "--dropout"),
         (["--conv", "0"], "--conv"),
         (["--recipe", "fast"], "--recipe"),
+        (["--threads", "0"], "--threads"),
     ],
 )
 def test_nonsense_flags_exit_2_with_a_message(args, complaint):

@@ -414,3 +414,25 @@ def test_train_py_says_in_one_line_before_training_when_it_could_not_save(tmp_pa
                             capture_output=True, text=True)
     assert result.returncode == 2 and result.stdout == ""  # refused before loading or training anything
     assert result.stderr.endswith(f"train.py: error: --save {target}: no such folder: {target.parent}\n")
+
+
+def test_version_2_cnn_files_with_pooling_as_a_layer_still_load(tmp_path, monkeypatch):
+    """Format 2 wrote a convolution, then max-pooling as a layer of its own; such a file loads as
+    those layers and computes what the same weights compute in a pooled convolution."""
+    import conv
+
+    rng = np.random.default_rng(4)
+    fused = model.build([], [3], rng=rng)
+    fused.layers[0].bias[:] = rng.normal(size=3)
+    convolution = conv.Conv2D((28, 28, 1), 3)
+    convolution.weights[...], convolution.bias[...] = fused.layers[0].parameters()
+    dense = nn.Dense(507, 10)
+    dense.weights[...], dense.bias[...] = fused.layers[-1].parameters()
+    apart = nn.Network([convolution, conv.MaxPool2D((26, 26, 3)), conv.Flatten((13, 13, 3)), dense])
+    monkeypatch.setattr(model, "VERSION", 2)
+    model.save(apart, tmp_path / "v2.npz")
+    monkeypatch.undo()
+    loaded, _ = model.load(tmp_path / "v2.npz")
+    assert [type(layer) for layer in loaded.layers] == [conv.Conv2D, conv.MaxPool2D, conv.Flatten, nn.Dense]
+    x = rng.random((5, 784), dtype=np.float32)
+    np.testing.assert_allclose(loaded.forward(x), fused.forward(x), rtol=1e-5, atol=1e-5)

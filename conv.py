@@ -147,8 +147,8 @@ class Conv2D(nn.Layer):
         # One product per kernel offset gives the gradient of the pixels that offset saw.
         p, (in_height, in_width, in_channels) = self.padding, self.input_shape
         per_offset = self.weights.reshape(k * k, in_channels, channels).transpose(0, 2, 1)
-        grad_windows = np.matmul(grad_image.reshape(-1, channels), per_offset,
-                                 out=self.buffer("grad_windows", (k * k, len(grad_image.reshape(-1, channels)), in_channels)))
+        grad_rows = grad_image.reshape(-1, channels)
+        grad_windows = np.matmul(grad_rows, per_offset, out=self.buffer("grad_windows", (k * k, len(grad_rows), in_channels)))
         grad_input = self.buffer("grad_input", (n, in_height + 2 * p, in_width + 2 * p, in_channels))
         grad_input[...] = 0
         for grad_window, (dy, dx) in zip(grad_windows, itertools.product(range(k), repeat=2)):

@@ -324,7 +324,7 @@ def parse_args(parser, argv):
                                                                                    "--quiet"}
     if known.resume and others:
         parser.error(f"--resume goes on with the run's own flags; {', '.join(sorted(others))} cannot change them "
-                     "(only --data-dir and --quiet may be given)")
+                     "(only --data-dir, --threads and --quiet may be given)")
     recipe = known.recipe
     tokens = ["--recipe", recipe, *RECIPES[recipe].split(), *argv]
     args = parser.parse_args(tokens[2:])

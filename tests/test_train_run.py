@@ -401,7 +401,7 @@ def test_resume_refuses_flags_that_would_change_the_run(capsys):
     with pytest.raises(SystemExit) as exit_status:
         train.parse_args(train.build_parser(), ["--resume", "run.npz", "--data-dir", "d", "--lr=0.1", "--epochs", "9"])
     assert exit_status.value.code == 2
-    assert "--epochs, --lr cannot change them (only --data-dir and --quiet may be given)" in capsys.readouterr().err
+    assert "--epochs, --lr cannot change them (only --data-dir, --threads and --quiet may be given)" in capsys.readouterr().err
     assert train.parse_args(train.build_parser(), ["--resume", "run.npz", "--data-dir", "d", "--quiet"]).quiet
 
 

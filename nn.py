@@ -22,6 +22,39 @@ import math
 import numpy as np
 
 # ----------------------------------------------------------------------------------------------
+# The matrix product. BLAS adds up the inner dimension of a product in blocks, and OpenBLAS cuts a
+# long one into blocks that depend on how many threads it runs on, so a product's last bits would
+# depend on the thread count: a run's result on how busy the machine was (parallel.py picks the
+# count as it goes). Cut here, into blocks that BLAS takes whole, the sums are the same on any
+# number of threads; the cuts are OpenBLAS's own for two threads, so those results do not change.
+
+INNER_BLOCK = 448  # the longest inner dimension this project's OpenBLAS takes whole (parallel.py checks)
+
+
+def inner_blocks(k):
+    """Where matmul cuts an inner dimension of k: blocks of INNER_BLOCK while two or more of them
+    remain, then the rest whole, or in two halves if it is longer than one block. [0, ..., k]."""
+    edges = [0]
+    while k - edges[-1] >= 2 * INNER_BLOCK:
+        edges.append(edges[-1] + INNER_BLOCK)
+    if k - edges[-1] > INNER_BLOCK:
+        edges.append(edges[-1] + (k - edges[-1] + 1) // 2)
+    return edges + [k]
+
+
+def matmul(a, b, out):
+    """out = a @ b, for a (m, k), b (k, n) and out (m, n), with the same bits on any number of BLAS
+    threads: the blocks of inner_blocks(k) are multiplied one by one and added in order."""
+    edges = inner_blocks(a.shape[1])
+    np.matmul(a[:, : edges[1]], b[: edges[1]], out=out)
+    if len(edges) > 2:
+        part = np.empty_like(out)
+        for start, stop in zip(edges[1:-1], edges[2:]):
+            out += np.matmul(a[:, start:stop], b[start:stop], out=part)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
 # Activations. Each works in place on the pre-activation z and returns it, and each derivative is
 # written in terms of the activation's output a, so backpropagation only needs to keep outputs.
 
@@ -215,7 +248,7 @@ class Dense(Layer):
     def forward(self, x, training=False):
         """x: (batch, inputs) -> (batch, outputs), in a buffer that the next forward overwrites."""
         self.input = x
-        z = np.matmul(x, self.weights, out=self.buffer("output", (len(x), self.bias.size)))
+        z = matmul(x, self.weights, out=self.buffer("output", (len(x), self.bias.size)))
         z += self.bias
         self.output = ACTIVATIONS[self.activation][0](z)
         return self.output
@@ -227,11 +260,11 @@ class Dense(Layer):
         costs as much as the forward product.
         """
         ACTIVATIONS[self.activation][1](self.output, grad_output)
-        np.matmul(self.input.T, grad_output, out=self.grad_weights)
+        matmul(self.input.T, grad_output, out=self.grad_weights)
         np.sum(grad_output, axis=0, out=self.grad_bias)
         if not need_input_grad:
             return None
-        return np.matmul(grad_output, self.weights.T, out=self.buffer("grad_input", self.input.shape))
+        return matmul(grad_output, self.weights.T, out=self.buffer("grad_input", self.input.shape))
 
     def parameters(self):
         return [self.weights, self.bias]

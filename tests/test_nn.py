@@ -395,3 +395,27 @@ def test_train_epoch_trains_with_dropout_active():
     x, labels = rng.normal(size=(40, 5)).astype(np.float32), rng.integers(0, 3, 40)
     cost, _ = nn.train_epoch(network, nn.SGD(network.parameters()), x, labels, 40, lambda batch: 0.0)
     assert cost != pytest.approx(network.cost(network.forward(x), labels)[0], rel=1e-3)
+
+
+@pytest.mark.parametrize("k", [*range(0, 3000, 7), 448, 449, 784, 895, 896, 897, 1000, 1344, 1345])
+def test_inner_blocks_cut_a_dimension_into_blocks_no_longer_than_inner_block(k):
+    edges = nn.inner_blocks(k)
+    blocks = np.diff(edges)
+    assert edges[0] == 0 and edges[-1] == k and len(blocks) == max(1, -(-k // nn.INNER_BLOCK))
+    assert blocks.max() <= nn.INNER_BLOCK and (k <= nn.INNER_BLOCK or blocks.min() >= nn.INNER_BLOCK // 2)
+
+
+def test_inner_blocks_are_openblas_own_for_two_threads():
+    assert nn.inner_blocks(784) == [0, 392, 784]
+    assert nn.inner_blocks(1000) == [0, 448, 724, 1000]
+    assert nn.inner_blocks(448) == [0, 448]
+
+
+@pytest.mark.parametrize("k", [1, 300, 449, 784, 1000, 2000])
+def test_matmul_is_the_matrix_product_in_any_layout(k):
+    rng = np.random.default_rng(k)
+    a, b = rng.standard_normal((30, k)), rng.standard_normal((k, 20))
+    for left, right in ((a, b), (np.ascontiguousarray(a.T).T, b), (a, np.ascontiguousarray(b.T).T)):
+        out = np.full((30, 20), np.nan)
+        assert nn.matmul(left, right, out) is out
+        np.testing.assert_allclose(out, a @ b, rtol=1e-12, atol=1e-12)

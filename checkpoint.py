@@ -29,15 +29,16 @@ class Run:
     network, optimizer: as train.py made them; flags: the run's flags as a dict; max_cost: the cost
     above which the run counts as diverged; shuffle_rng: the generator that orders and distorts the
     training images each round. The network's dropout layers hold their own generator. threads: how
-    many to train on (default: one per core). learner: what learns from the batches, the network
-    itself or, for a convolutional one, a parallel.DataParallel of it.
+    many to train on (default: one per core, or for a fully connected network as many as is fastest
+    at the moment). learner: what learns from the batches, a parallel.DataParallel of the network
+    for a convolutional one, a parallel.BlasThreads of it otherwise.
     """
 
     def __init__(self, network, optimizer, flags, max_cost, shuffle_rng, threads=None):
         self.network, self.optimizer, self.flags, self.max_cost = network, optimizer, flags, max_cost
         self.shuffle_rng = shuffle_rng
         convolutional = any(isinstance(layer, conv.Conv2D) for layer in network.layers)
-        self.learner = parallel.DataParallel(network, threads) if convolutional else network
+        self.learner = (parallel.DataParallel if convolutional else parallel.BlasThreads)(network, threads)
         self.rounds, self.history = 0, []  # rounds completed, and one dict of figures for each
         self.kept_round, self.kept_weights, self.best_validation = 0, self.weights(), None
 

@@ -1,30 +1,39 @@
-"""Training a convolutional network on every core: each batch is cut into parts that threads learn
-from at once.
+"""Training on every core, and on fewer when another program needs one.
 
-numpy lets go of Python's global lock while it computes, so threads that call numpy run on separate
-cores. Each part of a batch goes through a replica of the network: the same weight arrays, but
-buffers and gradients of its own. The parts' gradients, each weighted by its share of the batch,
-add up to the batch's gradient.
+A convolutional network (DataParallel): each batch is cut into parts that threads learn from at
+once. numpy lets go of Python's global lock while it computes, so threads that call numpy run on
+separate cores. Each part of a batch goes through a replica of the network: the same weight arrays,
+but buffers and gradients of its own. The parts' gradients, each weighted by its share of the batch,
+add up to the batch's gradient. The batch is always cut into the same PARTS, whatever the number of
+threads, and the parts' gradients are added in the same order; meanwhile each matrix product runs on
+one BLAS thread. So a run gives the same numbers, bit for bit, on one thread or many. On the idle
+2-core machine, a CNN's batch of 128 takes about 18 ms this way against 23 ms with one part and two
+BLAS threads: the parts also fit the processor's caches better, and none of the elementwise work
+waits for one core.
 
-The batch is always cut into the same PARTS, whatever the number of threads, and the parts'
-gradients are added in the same order; meanwhile each matrix product runs on one BLAS thread (BLAS
-adds a product up in an order that depends on its thread count). So a run gives the same numbers,
-bit for bit, on one thread or many. On the idle 2-core machine, a CNN's batch of 128 takes about
-18 ms this way against 23 ms with one part and two BLAS threads: the parts also fit the processor's
-caches better, and none of the elementwise work waits for one core. A fully connected network's
-batch is too small for that: handing its parts to the threads costs more than they win, and BLAS
-threads serve it better (see train.py).
+A fully connected network (BlasThreads): its batch is too small for that (handing the threads its
+parts costs more than they win), and BLAS's own threads serve it better, each product shared out
+among them. But BLAS waits for the slowest of its threads in every product, so when another program
+keeps one of the cores busy, two threads run slower than one. BlasThreads keeps timing both and uses
+the faster. nn.matmul makes the products' bits the same on any number of threads, so the choice
+changes only the speed.
 
-    learner = DataParallel(network, threads=2)
+    learner = DataParallel(network, threads=2)    # or BlasThreads(network) for a fully connected one
     cost, accuracy = nn.train_epoch(learner, optimizer, x, labels, 128, lambda batch: 0.001)
 """
 
+import collections
 import contextlib
 import ctypes
+import functools
 import os
+import statistics
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+
+import nn
 
 PARTS = 2  # each batch is cut in this many parts (more only pays on more cores, and changes the numbers)
 
@@ -76,6 +85,60 @@ class DataParallel:
         return self.network.gradients()
 
 
+class BlasThreads:
+    """network, running its matrix products on `threads` BLAS threads; with threads=None, on one
+    thread per core or on one, whichever is faster at the moment: every TRIAL_SECONDS, the next
+    TRIAL_BATCHES batches run on the other count, and the faster of the two (by its median seconds
+    per sample over its last TRIAL_BATCHES batches) goes on. learn, predict, parameters and
+    gradients work as the network's do. clock: seconds, for the tests."""
+
+    TRIAL_SECONDS = 2.0
+    TRIAL_BATCHES = 3
+
+    def __init__(self, network, threads=None, clock=time.perf_counter):
+        self.network, self.clock = network, clock
+        cores = os.cpu_count() or 1
+        # Choosing is safe only where the choice cannot change the numbers.
+        self.adaptive = threads is None and cores > 1 and same_bits_on_any_thread_count()
+        self.threads, self.other = threads or cores, 1
+        self.seconds = {count: collections.deque(maxlen=self.TRIAL_BATCHES) for count in (self.threads, self.other)}
+        self.trial_left, self.next_trial = 0, -float("inf")
+
+    def learn(self, x, labels):
+        """What nn.Network.learn does, on the threads chosen for this batch."""
+        threads = self.other if self.trial_left else self.threads
+        start = self.clock()
+        with blas_threads(threads):
+            result = self.network.learn(x, labels)
+        if self.adaptive:
+            self.timed(threads, (self.clock() - start) / len(x))
+        return result
+
+    def timed(self, threads, seconds):
+        """Note that a batch took `seconds` per sample on `threads` threads; start or end a trial."""
+        self.seconds[threads].append(seconds)
+        if self.trial_left:
+            self.trial_left -= 1
+            if not self.trial_left:
+                if statistics.median(self.seconds[self.other]) < statistics.median(self.seconds[self.threads]):
+                    self.threads, self.other = self.other, self.threads
+                self.next_trial = self.clock() + self.TRIAL_SECONDS
+        elif self.clock() >= self.next_trial and len(self.seconds[threads]) == self.TRIAL_BATCHES:
+            self.seconds[self.other].clear()
+            self.trial_left = self.TRIAL_BATCHES
+
+    def predict(self, x):
+        """The network's predictions for x (N, inputs), on the threads chosen last."""
+        with blas_threads(self.threads):
+            return self.network.predict(x)
+
+    def parameters(self):
+        return self.network.parameters()
+
+    def gradients(self):
+        return self.network.gradients()
+
+
 def _openblas():
     """The (set, get) thread-count functions of the OpenBLAS that numpy loaded, or None. numpy has no
     call for this; the library is found among the files this process has mapped (Linux), under the
@@ -110,3 +173,24 @@ def blas_threads(count):
         yield
     finally:
         set_threads(before)
+
+
+@functools.cache
+def same_bits_on_any_thread_count():
+    """Whether nn.matmul's products come out the same, bit for bit, on one BLAS thread and on one
+    per core. They do when BLAS adds up an inner dimension of nn.INNER_BLOCK in one piece, as this
+    project's OpenBLAS does; this tries it once, in the three layouts nn.Dense uses, on products
+    large enough for BLAS to share out. False without an OpenBLAS (no thread count to set)."""
+    if OPENBLAS is None:
+        return False
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((256, nn.INNER_BLOCK), dtype=np.float32)
+    b = rng.standard_normal((nn.INNER_BLOCK, 512), dtype=np.float32)
+    for left, right in ((a, b), (np.ascontiguousarray(a.T).T, b), (a, np.ascontiguousarray(b.T).T)):
+        products = []
+        for threads in (1, os.cpu_count() or 1):
+            with blas_threads(threads):
+                products.append(nn.matmul(left, right, np.empty((256, 512), np.float32)))
+        if not np.array_equal(*products):
+            return False
+    return True

@@ -14,7 +14,6 @@ signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 import argparse  # noqa: E402  (after the line above, so that it covers these imports too)
 import collections  # noqa: E402
-import contextlib  # noqa: E402
 import datetime  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402
@@ -27,7 +26,6 @@ import cli  # noqa: E402
 import mnist  # noqa: E402
 import model  # noqa: E402
 import nn  # noqa: E402
-import parallel  # noqa: E402
 import report  # noqa: E402
 
 DEFAULT_SHIFT = 1
@@ -113,8 +111,8 @@ def build_parser():
         help="go on with the run in this checkpoint, with its own flags (only --data-dir, --threads and --quiet "
              "may be given)")
     add("--threads", type=cli.positive_int, metavar="N",
-        help="train on N threads (default: one per core). A convolutional network gives the same numbers with "
-             "any N; a fully connected one, whose matrix products BLAS shares out, differs in the last bits")
+        help="train on N threads (default: one per core; a fully connected network switches to one thread "
+             "while another program keeps a core busy). The numbers do not depend on N")
     add("--quiet", action="store_true", help="print only the final accuracy")
     return parser
 
@@ -376,8 +374,7 @@ def main(argv=None):
               f"{nn.accuracy(run.network, data.test_x, data.test_labels):.2%}")
     start, interrupted = time.perf_counter(), False
     try:
-        with parallel.blas_threads(args.threads) if args.threads else contextlib.nullcontext():
-            train(run, args, data, log, PAUSE_ROUND)
+        train(run, args, data, log, PAUSE_ROUND)
         if run.kept_round != args.epochs:
             log(f"keeping the weights after round {run.kept_round}, the best on the validation images")
     except nn.DivergenceError as error:

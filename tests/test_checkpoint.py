@@ -61,11 +61,12 @@ def test_a_stopped_and_resumed_run_ends_with_the_uninterrupted_network(tmp_path,
     assert checkpoint.load(tmp_path / "run.npz").state["rounds"] == int(flags[flags.index("--epochs") + 1])
 
 
-def test_a_cnn_run_resumed_on_one_thread_ends_as_the_uninterrupted_run_on_two(tmp_path, mnist_dir):
-    """A convolutional network's numbers do not depend on the threads (parallel.py): --threads may
+@pytest.mark.parametrize("flags", [MLP, CNN], ids=["mlp", "cnn"])
+def test_a_run_resumed_on_one_thread_ends_as_the_uninterrupted_run_on_two(tmp_path, mnist_dir, flags):
+    """A network's numbers do not depend on the threads (parallel.py, nn.matmul): --threads may
     change on --resume, say on a machine that has become busy."""
-    finish([*CNN, "--threads", "2", "--save", str(tmp_path / "whole.npz"), "--quiet"], mnist_dir)
-    process = start([*CNN, "--threads", "2", "--checkpoint", str(tmp_path / "run.npz"), "--save",
+    finish([*flags, "--threads", "2", "--save", str(tmp_path / "whole.npz"), "--quiet"], mnist_dir)
+    process = start([*flags, "--threads", "2", "--checkpoint", str(tmp_path / "run.npz"), "--save",
                      str(tmp_path / "resumed.npz")], mnist_dir)
     stop_after_round(process, 1, signal.SIGKILL)
     finish(["--resume", str(tmp_path / "run.npz"), "--threads", "1", "--quiet"], mnist_dir)

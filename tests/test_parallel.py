@@ -1,5 +1,5 @@
-"""Learning from a batch in parts on several threads: the batch's gradient, and the same numbers bit
-for bit with one thread or two."""
+"""Learning on several threads: a batch's parts add up to its gradient, the numbers are the same bit
+for bit on one thread or two, and a fully connected network goes on with the faster count."""
 
 import numpy as np
 import pytest
@@ -73,3 +73,93 @@ def test_blas_threads_sets_the_count_for_the_block_only():
     with parallel.blas_threads(1):
         assert get_threads() == 1
     assert get_threads() == before
+
+
+needs_openblas = pytest.mark.skipif(parallel.OPENBLAS is None,
+                                    reason="numpy's BLAS here is not an OpenBLAS this program can find")
+
+
+@needs_openblas
+@pytest.mark.parametrize("shape", [(256, 784, 512), (784, 256, 512), (256, 512, 784), (1000, 1000, 128),
+                                   (96, 1600, 256), (7, 5000, 33)])
+def test_matmul_gives_the_same_bits_on_one_blas_thread_and_two(shape):
+    m, k, n = shape
+    rng = np.random.default_rng(0)
+    a, b = rng.random((m, k), dtype=np.float32), rng.standard_normal((k, n), dtype=np.float32)
+    for left in (a, np.ascontiguousarray(a.T).T):
+        products = []
+        for threads in (1, 2):
+            with parallel.blas_threads(threads):
+                products.append(nn.matmul(left, b, np.empty((m, n), np.float32)))
+        np.testing.assert_array_equal(*products)
+
+
+@needs_openblas
+def test_the_check_that_the_thread_count_cannot_change_the_numbers(monkeypatch):
+    assert parallel.same_bits_on_any_thread_count()
+    # Blocks longer than this OpenBLAS takes whole: one thread and two add them up differently.
+    monkeypatch.setattr(nn, "INNER_BLOCK", 784)
+    assert not parallel.same_bits_on_any_thread_count.__wrapped__()
+
+
+def mlp(seed=0):
+    return nn.mlp([784, 64, 10], rng=np.random.default_rng(seed))
+
+
+@needs_openblas
+def test_a_fully_connected_network_learns_the_same_bits_on_one_blas_thread_or_two():
+    results = []
+    for threads in (1, 2):
+        network, (x, labels) = mlp(), batch(1200)
+        learner = parallel.BlasThreads(network, threads)
+        nn.train_epoch(learner, nn.Adam(network.parameters()), x, labels, 600, lambda batch: 0.01)
+        results.append([p.copy() for p in network.parameters()] + [learner.predict(batch(50, seed=3)[0])])
+    for one, two in zip(*results):
+        np.testing.assert_array_equal(one, two)
+
+
+class Timed:
+    """A stand-in network whose batches take `per_sample[threads]` seconds of a fake clock per sample,
+    threads being BLAS's thread count while it learns."""
+
+    def __init__(self, per_sample):
+        self.per_sample, self.now, self.batches = per_sample, 0.0, {1: 0, 2: 0}
+
+    def clock(self):
+        return self.now
+
+    def learn(self, x, labels):
+        threads = parallel.OPENBLAS[1]()
+        self.batches[threads] += 1
+        self.now += len(x) * self.per_sample[threads]
+        return 0.0, 0
+
+
+def learn_for(learner, network, seconds):
+    """Learn batches of 256 for `seconds` of the fake clock; the share of them on one thread."""
+    before, end = dict(network.batches), network.now + seconds
+    while network.now < end:
+        learner.learn(np.zeros((256, 1)), np.zeros(256))
+    batches = {threads: network.batches[threads] - before[threads] for threads in (1, 2)}
+    return batches[1] / (batches[1] + batches[2])
+
+
+@needs_openblas
+def test_without_a_thread_count_the_faster_one_goes_on_as_the_load_changes(monkeypatch):
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 2)
+    idle, busy = {1: 2e-5, 2: 1e-5}, {1: 2e-5, 2: 5e-5}  # seconds per sample, as measured here (README)
+    network = Timed(dict(idle))
+    learner = parallel.BlasThreads(network, clock=network.clock)
+    assert learner.adaptive
+    assert learn_for(learner, network, 20) < 0.01 and learner.threads == 2  # a trial now and then
+    network.per_sample = busy
+    assert learn_for(learner, network, 20) > 0.9 and learner.threads == 1
+    network.per_sample = idle
+    assert learn_for(learner, network, 20) < 0.2 and learner.threads == 2
+
+
+@needs_openblas
+def test_a_thread_count_given_is_kept_whatever_the_speed():
+    network = Timed({1: 1e-5, 2: 5e-5})
+    learner = parallel.BlasThreads(network, threads=2, clock=network.clock)
+    assert learn_for(learner, network, 20) == 0 and learner.threads == 2

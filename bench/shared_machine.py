@@ -1,19 +1,23 @@
 #!/usr/bin/env python3
 """How does training fare when another program is busy on the same machine?
 
-    python bench/shared_machine.py            # about four minutes on a 2-core machine
+    python bench/shared_machine.py            # about eight minutes on a 2-core machine
 
 Trains two networks for a few rounds, each run in its own process: the default recipe (a fully
-connected network, whose matrix products BLAS splits between its threads) and a CNN (which
-parallel.py trains in two parts of each batch on two threads, one BLAS thread each). Each runs on
-an idle machine with --threads set to the number of cores; then beside a busy neighbour (another
-process doing matrix products on one core) with the same threads; then beside the same neighbour
-with --threads 1. Prints the median seconds per round of each.
+connected network, whose matrix products BLAS shares out among its threads, parallel.BlasThreads)
+and a CNN (which parallel.DataParallel trains in two parts of each batch on two threads, one BLAS
+thread each). Each runs on an idle machine, then beside a busy neighbour (another process doing
+matrix products on one core): without --threads (train.py's choice), with --threads set to the
+number of cores (also with BLAS's threads made to sleep at once when idle, which shows what their
+spinning costs), and with --threads 1. The runs alternate, `--repeats` times, and the table gives
+the median seconds per round of each.
 
-BLAS's threads wait for each other by spinning, a few microseconds per product when all of them
-run; when a neighbour takes one of the cores, the thread that shares it finishes its half a
-scheduler time slice late, and every product waits for it. parallel.py's threads wait once per
-batch, and a batch's work is long beside a time slice.
+BLAS's threads wait for each other in every product, by spinning. When a neighbour takes one of the
+cores, the thread that shares it with the neighbour gets half of it, and every product waits for
+that thread's half: two threads then run slower than one. Without --threads, a fully connected
+network is trained on whichever of one thread or one per core has been the faster in the last few
+seconds. parallel.py's threads (the CNN) wait once per batch, and a batch's work is long beside the
+scheduler's time slice.
 """
 
 import argparse
@@ -40,32 +44,45 @@ NETWORKS = {
 }
 
 
-def rounds(flags, threads, data_dir, epochs):
-    """Median seconds per round of `./train.py *flags --epochs epochs --threads threads`."""
-    command = [sys.executable, str(ROOT / "train.py"), *flags, "--epochs", str(epochs), "--threads", str(threads)]
-    output, _, _ = run(command, data_dir)
-    return statistics.median(epoch_seconds(output))
+def rounds(flags, threads, variables, data_dir, epochs):
+    """Seconds per round of `./train.py *flags --epochs epochs [--threads threads]`, all but the
+    first, with these environment variables."""
+    command = [sys.executable, str(ROOT / "train.py"), *flags, "--epochs", str(epochs)]
+    output, _, _ = run(command + (["--threads", str(threads)] if threads else []), data_dir, variables)
+    return epoch_seconds(output)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=4, help="rounds of each run (default: 4)")
+    parser.add_argument("--repeats", type=int, default=2, help="runs of each kind, alternating (default: 2)")
     parser.add_argument("--data-dir", help="folder with the MNIST files (default: $MNIST_DIR, else data/)")
     args = parser.parse_args()
     cores = os.cpu_count()
-    print(f"{cores} cores; median seconds per round of {args.epochs}\n")
+    # (what the table says, --threads, environment variables): the last two only beside the neighbour
+    runs = [("not given", None, {}), (str(cores), cores, {}),
+            (f"{cores}, with OPENBLAS_THREAD_TIMEOUT=4 (BLAS's threads sleep instead of spinning)", cores,
+             {"OPENBLAS_THREAD_TIMEOUT": "4"}),
+            ("1", 1, {})]
+    print(f"{cores} cores; median seconds per round over {args.repeats} runs of {args.epochs} rounds\n")
     print("| network | machine | --threads | s/round |")
     print("|---|---|---|---|")
     for name, flags in NETWORKS.items():
-        print(f"| {name} | idle | {cores} | {rounds(flags, cores, args.data_dir, args.epochs):.2f} |")
-        neighbour = subprocess.Popen([sys.executable, "-c", NEIGHBOUR], env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
-        try:
-            for threads in (cores, 1):
-                print(f"| {name} | one core busy with another program | {threads} | "
-                      f"{rounds(flags, threads, args.data_dir, args.epochs):.2f} |")
-        finally:
-            neighbour.kill()
-            neighbour.wait()
+        for machine, busy in (("idle", False), ("one core busy with another program", True)):
+            neighbour = subprocess.Popen([sys.executable, "-c", NEIGHBOUR],
+                                         env={**os.environ, "OPENBLAS_NUM_THREADS": "1"}) if busy else None
+            kinds = runs if busy else runs[:2]
+            seconds = {label: [] for label, _, _ in kinds}
+            try:
+                for _ in range(args.repeats):
+                    for label, threads, variables in kinds:
+                        seconds[label] += rounds(flags, threads, variables, args.data_dir, args.epochs)
+            finally:
+                if neighbour:
+                    neighbour.kill()
+                    neighbour.wait()
+            for label, times in seconds.items():
+                print(f"| {name} | {machine} | {label} | {statistics.median(times):.2f} |", flush=True)
 
 
 if __name__ == "__main__":

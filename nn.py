@@ -26,19 +26,21 @@ import numpy as np
 # long one into blocks that depend on how many threads it runs on, so a product's last bits would
 # depend on the thread count: a run's result on how busy the machine was (parallel.py picks the
 # count as it goes). Cut here, into blocks that BLAS takes whole, the sums are the same on any
-# number of threads; the cuts are OpenBLAS's own for two threads, so those results do not change.
+# number of threads; the cuts are OpenBLAS's own on one thread, so those results do not change.
 
 INNER_BLOCK = 448  # the longest inner dimension this project's OpenBLAS takes whole (parallel.py checks)
 
 
 def inner_blocks(k):
     """Where matmul cuts an inner dimension of k: blocks of INNER_BLOCK while two or more of them
-    remain, then the rest whole, or in two halves if it is longer than one block. [0, ..., k]."""
+    remain, then the rest whole or, if longer than a block, in two, the first half rounded up to a
+    multiple of 16. [0, ..., k]."""
     edges = [0]
     while k - edges[-1] >= 2 * INNER_BLOCK:
         edges.append(edges[-1] + INNER_BLOCK)
-    if k - edges[-1] > INNER_BLOCK:
-        edges.append(edges[-1] + (k - edges[-1] + 1) // 2)
+    rest = k - edges[-1]
+    if rest > INNER_BLOCK:
+        edges.append(edges[-1] + -(-(rest // 2) // 16) * 16)
     return edges + [k]
 
 

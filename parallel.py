@@ -39,14 +39,14 @@ PARTS = 2  # each batch is cut in this many parts (more only pays on more cores,
 
 
 class DataParallel:
-    """network, learning from each batch in PARTS parts on up to `threads` threads (default: one per
-    core). learn, predict, parameters and gradients work as the network's do; the gradients land in
+    """network, learning from each batch in PARTS parts on up to `threads` threads (default:
+    default_threads()). learn, predict, parameters and gradients work as the network's do; the gradients land in
     the network's own arrays, where the optimizer finds them."""
 
     def __init__(self, network, threads=None):
         self.network = network
         self.replicas = [network] + [network.replica() for _ in range(PARTS - 1)]
-        self.threads = min(threads or os.cpu_count() or 1, PARTS)
+        self.threads = min(threads or default_threads(), PARTS)
         self.pool = ThreadPoolExecutor(self.threads - 1) if self.threads > 1 else None
 
     def map(self, function, *arguments):
@@ -86,8 +86,8 @@ class DataParallel:
 
 
 class BlasThreads:
-    """network, running its matrix products on `threads` BLAS threads; with threads=None, on one
-    thread per core or on one, whichever is faster at the moment: every TRIAL_SECONDS, the next
+    """network, running its matrix products on `threads` BLAS threads; with threads=None, on
+    default_threads() or on one, whichever is faster at the moment: every TRIAL_SECONDS, the next
     TRIAL_BATCHES batches run on the other count, and the faster of the two (by its median seconds
     per sample over its last TRIAL_BATCHES batches) goes on. learn, predict, parameters and
     gradients work as the network's do. clock: seconds, for the tests."""
@@ -97,10 +97,9 @@ class BlasThreads:
 
     def __init__(self, network, threads=None, clock=time.perf_counter):
         self.network, self.clock = network, clock
-        cores = os.cpu_count() or 1
         # Choosing is safe only where the choice cannot change the numbers.
-        self.adaptive = threads is None and cores > 1 and same_bits_on_any_thread_count()
-        self.threads, self.other = threads or cores, 1
+        self.adaptive = threads is None and default_threads() > 1 and same_bits_on_any_thread_count()
+        self.threads, self.other = threads or default_threads(), 1
         self.seconds = {count: collections.deque(maxlen=self.TRIAL_BATCHES) for count in (self.threads, self.other)}
         self.trial_left, self.next_trial = 0, -float("inf")
 
@@ -159,6 +158,12 @@ def _openblas():
 OPENBLAS = _openblas()
 
 
+def default_threads():
+    """How many threads to train on when not told: as many as numpy's BLAS runs on (one per core,
+    unless OPENBLAS_NUM_THREADS or OMP_NUM_THREADS says otherwise)."""
+    return OPENBLAS[1]() if OPENBLAS else os.cpu_count() or 1
+
+
 @contextlib.contextmanager
 def blas_threads(count):
     """Within the block, numpy's BLAS runs each matrix product on `count` threads (if it is an
@@ -188,7 +193,7 @@ def same_bits_on_any_thread_count():
     b = rng.standard_normal((nn.INNER_BLOCK, 512), dtype=np.float32)
     for left, right in ((a, b), (np.ascontiguousarray(a.T).T, b), (a, np.ascontiguousarray(b.T).T)):
         products = []
-        for threads in (1, os.cpu_count() or 1):
+        for threads in (1, default_threads()):
             with blas_threads(threads):
                 products.append(nn.matmul(left, right, np.empty((256, 512), np.float32)))
         if not np.array_equal(*products):

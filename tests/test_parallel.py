@@ -145,11 +145,11 @@ def learn_for(learner, network, seconds):
 
 
 @needs_openblas
-def test_without_a_thread_count_the_faster_one_goes_on_as_the_load_changes(monkeypatch):
-    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 2)
+def test_without_a_thread_count_the_faster_one_goes_on_as_the_load_changes():
     idle, busy = {1: 2e-5, 2: 1e-5}, {1: 2e-5, 2: 5e-5}  # seconds per sample, as measured here (README)
     network = Timed(dict(idle))
-    learner = parallel.BlasThreads(network, clock=network.clock)
+    with parallel.blas_threads(2):  # what OpenBLAS starts with on two cores
+        learner = parallel.BlasThreads(network, clock=network.clock)
     assert learner.adaptive
     assert learn_for(learner, network, 20) < 0.01 and learner.threads == 2  # a trial now and then
     network.per_sample = busy
@@ -163,3 +163,13 @@ def test_a_thread_count_given_is_kept_whatever_the_speed():
     network = Timed({1: 1e-5, 2: 5e-5})
     learner = parallel.BlasThreads(network, threads=2, clock=network.clock)
     assert learn_for(learner, network, 20) == 0 and learner.threads == 2
+
+
+@needs_openblas
+def test_without_a_thread_count_the_blas_count_is_the_most_so_openblas_num_threads_1_means_one():
+    with parallel.blas_threads(1):
+        learner, data_parallel = parallel.BlasThreads(mlp()), parallel.DataParallel(cnn())
+    assert learner.threads == 1 and not learner.adaptive and data_parallel.threads == 1
+    with parallel.blas_threads(2):
+        learner, data_parallel = parallel.BlasThreads(mlp()), parallel.DataParallel(cnn())
+    assert learner.threads == 2 and learner.adaptive and data_parallel.threads == 2

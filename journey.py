@@ -2,7 +2,7 @@
 """Replay the original project's journey: every step as a ./train.py recipe, run and timed, in one
 table beside the figures the original printed, and one picture of test accuracy round by round.
 
-    ./journey.py                                  # 3 to 8 minutes on a 2-core machine
+    ./journey.py                                  # 2 to 5 minutes on a 2-core machine
     ./journey.py --output journey.png --data-dir ~/mnist
 """
 

@@ -123,8 +123,7 @@ class BlasThreads:
                     self.threads, self.other = self.other, self.threads
                 self.next_trial = self.clock() + self.TRIAL_SECONDS
         elif self.clock() >= self.next_trial and len(self.seconds[threads]) == self.TRIAL_BATCHES:
-            self.seconds[self.other].clear()
-            self.trial_left = self.TRIAL_BATCHES
+            self.trial_left = self.TRIAL_BATCHES  # which replaces all the other count's old times
 
     def predict(self, x):
         """The network's predictions for x (N, inputs), on the threads chosen last."""

@@ -11,6 +11,7 @@ import pytest
 
 import checkpoint
 import model
+import nn
 from conftest import ROOT
 
 TRAIN = str(ROOT / "train.py")
@@ -71,6 +72,13 @@ def test_a_run_resumed_on_one_thread_ends_as_the_uninterrupted_run_on_two(tmp_pa
     stop_after_round(process, 1, signal.SIGKILL)
     finish(["--resume", str(tmp_path / "run.npz"), "--threads", "1", "--quiet"], mnist_dir)
     assert_same_network(tmp_path / "whole.npz", tmp_path / "resumed.npz")
+
+
+@pytest.mark.parametrize("layers", [{"hidden": [8]}, {"hidden": [8], "conv_channels": [2]}], ids=["mlp", "cnn"])
+def test_a_run_trains_on_the_threads_it_is_given(layers):
+    network = model.build(**layers)
+    run = checkpoint.Run(network, nn.Adam(network.parameters()), {}, np.inf, np.random.default_rng(0), threads=1)
+    assert run.learner.threads == 1 and run.learner.network is network
 
 
 def test_resuming_several_times_still_ends_with_the_same_network(tmp_path, mnist_dir):

@@ -103,7 +103,8 @@ def test_the_check_that_the_thread_count_cannot_change_the_numbers(monkeypatch):
 
 
 def mlp(seed=0):
-    return nn.mlp([784, 64, 10], rng=np.random.default_rng(seed))
+    # 500 > nn.INNER_BLOCK: the second layer's input gradient is a product that needs cutting too
+    return nn.mlp([784, 64, 500, 10], rng=np.random.default_rng(seed))
 
 
 @needs_openblas
@@ -134,6 +135,9 @@ class Timed:
         self.now += len(x) * self.per_sample[threads]
         return 0.0, 0
 
+    def predict(self, x):
+        return np.full(len(x), parallel.OPENBLAS[1]())  # the thread count, to see it
+
 
 def learn_for(learner, network, seconds):
     """Learn batches of 256 for `seconds` of the fake clock; the share of them on one thread."""
@@ -154,6 +158,7 @@ def test_without_a_thread_count_the_faster_one_goes_on_as_the_load_changes():
     assert learn_for(learner, network, 20) < 0.01 and learner.threads == 2  # a trial now and then
     network.per_sample = busy
     assert learn_for(learner, network, 20) > 0.9 and learner.threads == 1
+    assert learner.predict(np.zeros((5, 1))).tolist() == [1] * 5  # evaluation follows the choice
     network.per_sample = idle
     assert learn_for(learner, network, 20) < 0.2 and learner.threads == 2
 

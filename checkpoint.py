@@ -29,8 +29,8 @@ class Run:
     network, optimizer: as train.py made them; flags: the run's flags as a dict; max_cost: the cost
     above which the run counts as diverged; shuffle_rng: the generator that orders and distorts the
     training images each round. The network's dropout layers hold their own generator. threads: how
-    many to train on (default: one per core, or for a fully connected network as many as is fastest
-    at the moment). learner: what learns from the batches, a parallel.DataParallel of the network
+    many to train on (default: parallel.default_threads(), from which a fully connected network goes
+    down to one while that is faster). learner: what learns from the batches, a parallel.DataParallel of the network
     for a convolutional one, a parallel.BlasThreads of it otherwise.
     """
 

@@ -22,41 +22,6 @@ import math
 import numpy as np
 
 # ----------------------------------------------------------------------------------------------
-# The matrix product. BLAS adds up the inner dimension of a product in blocks, and OpenBLAS cuts a
-# long one into blocks that depend on how many threads it runs on, so a product's last bits would
-# depend on the thread count: a run's result on how busy the machine was (parallel.py picks the
-# count as it goes). Cut here, into blocks that BLAS takes whole, the sums are the same on any
-# number of threads; the cuts are OpenBLAS's own on one thread, so those results do not change.
-
-INNER_BLOCK = 448  # the longest inner dimension this project's OpenBLAS takes whole (parallel.py checks)
-
-
-def inner_blocks(k):
-    """Where matmul cuts an inner dimension of k: blocks of INNER_BLOCK while two or more of them
-    remain, then the rest whole or, if longer than a block, in two, the first half rounded up to a
-    multiple of 16. [0, ..., k]."""
-    edges = [0]
-    while k - edges[-1] >= 2 * INNER_BLOCK:
-        edges.append(edges[-1] + INNER_BLOCK)
-    rest = k - edges[-1]
-    if rest > INNER_BLOCK:
-        edges.append(edges[-1] + -(-(rest // 2) // 16) * 16)
-    return edges + [k]
-
-
-def matmul(a, b, out):
-    """out = a @ b, for a (m, k), b (k, n) and out (m, n), with the same bits on any number of BLAS
-    threads: the blocks of inner_blocks(k) are multiplied one by one and added in order."""
-    edges = inner_blocks(a.shape[1])
-    np.matmul(a[:, : edges[1]], b[: edges[1]], out=out)
-    if len(edges) > 2:
-        part = np.empty_like(out)
-        for start, stop in zip(edges[1:-1], edges[2:]):
-            out += np.matmul(a[:, start:stop], b[start:stop], out=part)
-    return out
-
-
-# ----------------------------------------------------------------------------------------------
 # Activations. Each works in place on the pre-activation z and returns it, and each derivative is
 # written in terms of the activation's output a, so backpropagation only needs to keep outputs.
 
@@ -163,6 +128,41 @@ LOSSES = {
     "mse": (quadratic, lambda z: sigmoid(z.copy())),
     "mse-relu": (functools.partial(quadratic, output="relu"), lambda z: relu(z.copy())),
 }
+
+# ----------------------------------------------------------------------------------------------
+# The matrix product. BLAS adds up the inner dimension of a product in blocks, and OpenBLAS cuts a
+# long one into blocks that depend on how many threads it runs on, so a product's last bits would
+# depend on the thread count: a run's result on how busy the machine was (parallel.py picks the
+# count as it goes). Cut here, into blocks that BLAS takes whole, the sums are the same on any
+# number of threads; the cuts are OpenBLAS's own on one thread, so those results do not change.
+
+INNER_BLOCK = 448  # the longest inner dimension this project's OpenBLAS takes whole (parallel.py checks)
+
+
+def inner_blocks(k):
+    """Where matmul cuts an inner dimension of k: blocks of INNER_BLOCK while two or more of them
+    remain, then the rest whole or, if longer than a block, in two, the first half rounded up to a
+    multiple of 16. [0, ..., k]."""
+    edges = [0]
+    while k - edges[-1] >= 2 * INNER_BLOCK:
+        edges.append(edges[-1] + INNER_BLOCK)
+    rest = k - edges[-1]
+    if rest > INNER_BLOCK:
+        edges.append(edges[-1] + -(-(rest // 2) // 16) * 16)
+    return edges + [k]
+
+
+def matmul(a, b, out):
+    """out = a @ b, for a (m, k), b (k, n) and out (m, n), with the same bits on any number of BLAS
+    threads: the blocks of inner_blocks(k) are multiplied one by one and added in order."""
+    edges = inner_blocks(a.shape[1])
+    np.matmul(a[:, : edges[1]], b[: edges[1]], out=out)
+    if len(edges) > 2:
+        part = np.empty_like(out)  # measured: 0.5% of the blocks' time, not worth a kept buffer
+        for start, stop in zip(edges[1:-1], edges[2:]):
+            out += np.matmul(a[:, start:stop], b[start:stop], out=part)
+    return out
+
 
 # ----------------------------------------------------------------------------------------------
 # Layers and the network. A layer maps a batch forward and a gradient backward:

@@ -181,8 +181,8 @@ def blas_threads(count):
 
 @functools.cache
 def same_bits_on_any_thread_count():
-    """Whether nn.matmul's products come out the same, bit for bit, on one BLAS thread and on one
-    per core. They do when BLAS adds up an inner dimension of nn.INNER_BLOCK in one piece, as this
+    """Whether nn.matmul's products come out the same, bit for bit, on one BLAS thread and on
+    default_threads(). They do when BLAS adds up an inner dimension of nn.INNER_BLOCK in one piece, as this
     project's OpenBLAS does; this tries it once, in the three layouts nn.Dense uses, on products
     large enough for BLAS to share out. False without an OpenBLAS (no thread count to set)."""
     if OPENBLAS is None:

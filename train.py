@@ -111,8 +111,9 @@ def build_parser():
         help="go on with the run in this checkpoint, with its own flags (only --data-dir, --threads and --quiet "
              "may be given)")
     add("--threads", type=cli.positive_int, metavar="N",
-        help="train on N threads (default: one per core; a fully connected network switches to one thread "
-             "while another program keeps a core busy). The numbers do not depend on N")
+        help="train on N threads (default: as many as numpy's BLAS uses, one per core unless OPENBLAS_NUM_THREADS "
+             "says otherwise; a fully connected network goes down to one while that is faster). The numbers do "
+             "not depend on N")
     add("--quiet", action="store_true", help="print only the final accuracy")
     return parser
 

@@ -22,11 +22,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import PIL.Image
 
-import cli
-import mnist
-import model
-import plots
 import predict
+from support import cli, mnist, model, plots
 
 CANVAS = 8 * predict.FRAME_SIZE  # pixels a side: 8 canvas pixels make one of MNIST's
 WINDOW = (10, 4.6)  # inches, at 100 pixels an inch

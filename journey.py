@@ -16,9 +16,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-import cli
-import mnist
-import plots
+from support import cli, mnist, plots
 
 ROOT = Path(__file__).resolve().parent
 

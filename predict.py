@@ -30,10 +30,7 @@ import numpy as np
 import PIL.Image
 import PIL.ImageOps
 
-import cli
-import mnist
-import model
-import plots
+from support import cli, mnist, model, plots
 
 DIGIT_SIZE = 20  # MNIST scaled each digit to fit a 20 x 20 box ...
 FRAME_SIZE = mnist.IMAGE_SIZE  # ... and centred it in a 28 x 28 frame

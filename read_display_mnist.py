@@ -13,9 +13,7 @@ import math
 import sys
 from pathlib import Path
 
-import cli
-import mnist
-import plots
+from support import cli, mnist, plots
 
 MAX_COUNT = 100  # digits in one picture: ten rows of ten, 1600 x 1800 pixels
 

@@ -12,21 +12,17 @@ import signal
 # Ctrl-C while the libraries load: stop at once, without a traceback (main takes Ctrl-C over later).
 signal.signal(signal.SIGINT, signal.SIG_DFL)
 
-import argparse  # noqa: E402  (after the line above, so that it covers these imports too)
-import collections  # noqa: E402
-import datetime  # noqa: E402
-import os  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
+import argparse
+import collections
+import datetime
+import os
+import sys
+import time
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-import checkpoint  # noqa: E402
-import cli  # noqa: E402
-import mnist  # noqa: E402
-import model  # noqa: E402
-import nn  # noqa: E402
-import report  # noqa: E402
+import nn
+from support import checkpoint, cli, mnist, model, report
 
 DEFAULT_SHIFT = 1
 DEFAULT_EPOCHS = 20

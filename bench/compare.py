@@ -28,13 +28,12 @@ ROOT = Path(__file__).resolve().parent.parent
 THREADS = os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count()))
 os.environ.setdefault("OPENBLAS_NUM_THREADS", THREADS)  # numpy's BLAS reads this when it loads
 
-import numpy as np  # noqa: E402  (after the thread settings above)
+import numpy as np
 
 sys.path.insert(0, str(ROOT))
-import conv  # noqa: E402
-import mnist  # noqa: E402
-import model  # noqa: E402
-import nn  # noqa: E402
+import conv
+import nn
+from support import mnist, model
 
 RECIPE = ["--activation", "relu", "--loss", "cross-entropy", "--optimizer", "adam", "--lr", "0.001",
           "--lr-schedule", "constant", "--batch-size", "128", "--seed", "0"]

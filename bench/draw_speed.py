@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import draw  # noqa: E402
-import model  # noqa: E402
+import draw
+from support import model
 
 MOVES = 200
 RUNS = 5

@@ -29,7 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
-from compare import epoch_seconds, run  # noqa: E402
+from compare import epoch_seconds, run
 
 NEIGHBOUR = ("import numpy as np\n"
              "a = np.ones((1024, 1024), np.float32)\n"

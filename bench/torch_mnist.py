@@ -21,10 +21,10 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import conv  # noqa: E402
-import mnist  # noqa: E402
-import model as ours  # noqa: E402  (torch code says "model" for its networks)
-import nn  # noqa: E402
+import conv
+import nn
+from support import mnist
+from support import model as ours
 
 
 def torch_network(network):

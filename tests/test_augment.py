@@ -5,8 +5,7 @@ import math
 import numpy as np
 import pytest
 
-import augment
-import mnist
+from support import augment, mnist
 
 
 @pytest.fixture

@@ -4,9 +4,9 @@ import importlib.util
 
 import pytest
 
-import model
 import nn
 from conftest import ROOT
+from support import model
 
 spec = importlib.util.spec_from_file_location("compare", ROOT / "bench" / "compare.py")
 compare = importlib.util.module_from_spec(spec)

@@ -9,10 +9,9 @@ import sys
 import numpy as np
 import pytest
 
-import checkpoint
-import model
 import nn
 from conftest import ROOT
+from support import checkpoint, model
 
 TRAIN = str(ROOT / "train.py")
 MLP = ["--limit", "2000", "--hidden", "32", "--epochs", "4"]

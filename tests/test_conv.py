@@ -5,13 +5,12 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from test_nn import analytic_gradients, numeric_gradient, parameter_gradients_as_training_computes_them, relative_error
 
 import conv
-import model
 import nn
 from conftest import ROOT
-from test_nn import (analytic_gradients, numeric_gradient, parameter_gradients_as_training_computes_them,
-                     relative_error)
+from support import model
 
 try:
     import torch

@@ -9,14 +9,13 @@ import numpy as np
 import pytest
 from matplotlib.backend_bases import KeyEvent, MouseEvent
 from matplotlib.figure import Figure
+from test_predict import trained_model  # noqa: F401  (a fixture: a small network trained on real MNIST)
 
 import draw
-import mnist
-import model
 import nn
 import predict
 from conftest import ROOT
-from test_predict import trained_model  # noqa: F401  (a fixture: a small network trained on real MNIST)
+from support import mnist, model
 
 DRAW = str(ROOT / "draw.py")
 

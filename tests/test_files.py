@@ -10,8 +10,7 @@ import stat
 
 import pytest
 
-import files
-import plots
+from support import files, plots
 
 
 def write_text(text):

@@ -20,11 +20,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-import mnist
-import model
 import nn
 import predict
 from conftest import idx_bytes
+from support import mnist, model
 
 EXAMPLES = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

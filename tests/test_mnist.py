@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import mnist
+from support import mnist
 
 ROOT = Path(__file__).resolve().parent.parent
 TRAIN_IMAGES, TRAIN_LABELS = "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"

@@ -10,9 +10,9 @@ import zipfile
 import numpy as np
 import pytest
 
-import model
 import nn
 from conftest import ROOT
+from support import model
 
 
 @pytest.fixture

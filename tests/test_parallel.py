@@ -4,9 +4,8 @@ for bit on one thread or two, and a fully connected network goes on with the fas
 import numpy as np
 import pytest
 
-import model
 import nn
-import parallel
+from support import model, parallel
 
 
 def cnn(dropout=0.0, seed=0):

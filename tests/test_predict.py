@@ -18,11 +18,10 @@ import numpy as np
 import PIL.Image
 import pytest
 
-import mnist
-import model
 import nn
 import predict
 from conftest import ROOT
+from support import mnist, model
 
 PREDICT = str(ROOT / "predict.py")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -10,8 +10,8 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-import mnist
 import read_display_mnist
+from support import mnist
 
 SCRIPT = Path(__file__).resolve().parent.parent / "read_display_mnist.py"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

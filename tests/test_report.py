@@ -7,10 +7,8 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-import mnist
-import model
 import nn
-import report
+from support import mnist, model, report
 
 pytestmark = pytest.mark.filterwarnings("error")
 

@@ -10,8 +10,8 @@ import time
 import numpy as np
 import pytest
 
-import model
 from conftest import ROOT
+from support import model
 
 TRAIN = str(ROOT / "train.py")
 

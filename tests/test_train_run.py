@@ -13,11 +13,9 @@ import time
 import numpy as np
 import pytest
 
-import checkpoint
-import mnist
-import model
 import nn
 import train
+from support import checkpoint, mnist, model
 
 SMALL = ["--hidden", "6", "--batch-size", "4", "--shift", "0", "--epochs", "3", "--lr-schedule", "constant"]
 

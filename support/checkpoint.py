@@ -12,9 +12,8 @@ import collections
 import numpy as np
 
 import conv
-import model
 import nn
-import parallel
+from support import model, parallel
 
 VERSION = 1
 

@@ -22,8 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 import conv
-import mnist
-import plots
+from support import mnist, plots
 
 GALLERY_ROWS, GALLERY_COLUMNS = 4, 6
 WEIGHT_UNITS = 32  # enough units to see the kinds of strokes they look for, few enough to see each

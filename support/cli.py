@@ -6,7 +6,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-import mnist
+from support import mnist
 
 
 def _number(convert, accept, requirement):

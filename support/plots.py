@@ -7,7 +7,7 @@ non-interactive backend is available (a server, CI), the figure is saved to a de
 
 from matplotlib.figure import Figure
 
-import files
+from support import files
 
 NON_INTERACTIVE_BACKENDS = {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"}
 

@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-import augment
+from support import augment
 
 
 class Dataset(NamedTuple):
@@ -70,7 +70,7 @@ class MnistError(ValueError):
 def default_data_dir(dataset="mnist"):
     """The folder holding the dataset's files: $MNIST_DIR if set, else data/ (MNIST) or
     data/fashion/ (Fashion-MNIST) beside this file."""
-    return Path(os.environ.get("MNIST_DIR") or Path(__file__).resolve().parent / DATASETS[dataset].folder)
+    return Path(os.environ.get("MNIST_DIR") or Path(__file__).resolve().parent.parent / DATASETS[dataset].folder)
 
 
 def read_idx(path):

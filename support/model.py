@@ -20,9 +20,8 @@ from pathlib import Path
 import numpy as np
 
 import conv
-import files
-import mnist
 import nn
+from support import files, mnist
 
 FORMAT = "handwriting-recognition network"
 VERSION = 3

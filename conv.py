@@ -76,22 +76,9 @@ class Conv2D(nn.Layer):
         self.input_shape, self.kernel, self.padding, self.activation, self.pool, self.dtype = (
             tuple(input_shape), kernel, padding, activation, pool, dtype)
         self.output_shape = (conv_height // pool, conv_width // pool, channels)
-        fan_in, _ = self.weights_shape(input_shape, channels, kernel)
-        self.weights = nn.initial_weights(fan_in, channels, activation, rng, init, dtype)
+        self.weights = nn.initial_weights(kernel * kernel * in_channels, channels, activation, rng, init, dtype)
         self.bias = np.zeros(channels, dtype)
         self.grad_weights, self.grad_bias = np.zeros_like(self.weights), np.zeros_like(self.bias)
-        out_pixels = self.output_shape[0] * self.output_shape[1]
-        # the columns and the convolution's output, the pooled values and the output
-        self.floats_per_sample = pool * pool * out_pixels * (fan_in + channels) + 2 * out_pixels * channels
-
-    @staticmethod
-    def weights_shape(input_shape, channels, kernel=3, **other_arguments):
-        """The shape of the weights the constructor's arguments ask for, known before they are made."""
-        return kernel * kernel * input_shape[2], channels
-
-    def config(self):
-        return {"type": "conv", "input_shape": list(self.input_shape), "channels": self.output_shape[2],
-                "kernel": self.kernel, "padding": self.padding, "activation": self.activation, "pool": self.pool}
 
     def corners(self):
         """The (dy, dx) places in a pooling square, in reading order."""
@@ -166,8 +153,8 @@ class Conv2D(nn.Layer):
 class MaxPool2D(nn.Layer):
     """2 x 2 max-pooling with stride 2 as a layer of its own: each output pixel is the largest of a
     2 x 2 square of its channel. input_shape: (height, width, channels); an odd last row or column
-    is dropped. model.build pools inside Conv2D (pool=2), which is faster; this layer reads the
-    model files of version 2, which kept pooling apart."""
+    is dropped. model.build pools inside Conv2D instead (pool=2), which is faster; model files of
+    version 2 kept pooling apart, in this layer."""
 
     def __init__(self, input_shape, dtype=np.float32):
         height, width, channels = input_shape
@@ -175,10 +162,6 @@ class MaxPool2D(nn.Layer):
             raise ValueError(f"2 x 2 max-pooling needs images of at least 2 x 2 pixels, not {height} x {width}")
         self.input_shape, self.dtype = tuple(input_shape), dtype
         self.output_shape = (height // 2, width // 2, channels)
-        self.floats_per_sample = math.prod(self.input_shape)  # the input gradient
-
-    def config(self):
-        return {"type": "maxpool", "input_shape": list(self.input_shape)}
 
     def corners(self, x):
         """The four views of x (batch, height, width, channels) that hold each square's (dy, dx) pixel."""
@@ -206,9 +189,6 @@ class Flatten(nn.Layer):
     def __init__(self, input_shape, dtype=np.float32):
         self.input_shape, self.dtype = tuple(input_shape), dtype
         self.output_shape = (math.prod(input_shape),)
-
-    def config(self):
-        return {"type": "flatten", "input_shape": list(self.input_shape)}
 
     def forward(self, x, training=False):
         return x.reshape(len(x), *self.output_shape)

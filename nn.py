@@ -15,7 +15,6 @@ A network is a list of layers: the dense and dropout layers here, the convolutio
 Everything is float32 unless the network is made with dtype=np.float64 (the gradient checks use it).
 """
 
-import copy
 import functools
 import math
 
@@ -130,41 +129,6 @@ LOSSES = {
 }
 
 # ----------------------------------------------------------------------------------------------
-# The matrix product. BLAS adds up the inner dimension of a product in blocks, and OpenBLAS cuts a
-# long one into blocks that depend on how many threads it runs on, so a product's last bits would
-# depend on the thread count: a run's result on how busy the machine was (parallel.py picks the
-# count as it goes). Cut here, into blocks that BLAS takes whole, the sums are the same on any
-# number of threads; the cuts are OpenBLAS's own on one thread, so those results do not change.
-
-INNER_BLOCK = 448  # the longest inner dimension this project's OpenBLAS takes whole (parallel.py checks)
-
-
-def inner_blocks(k):
-    """Where matmul cuts an inner dimension of k: blocks of INNER_BLOCK while two or more of them
-    remain, then the rest whole or, if longer than a block, in two, the first half rounded up to a
-    multiple of 16. [0, ..., k]."""
-    edges = [0]
-    while k - edges[-1] >= 2 * INNER_BLOCK:
-        edges.append(edges[-1] + INNER_BLOCK)
-    rest = k - edges[-1]
-    if rest > INNER_BLOCK:
-        edges.append(edges[-1] + -(-(rest // 2) // 16) * 16)
-    return edges + [k]
-
-
-def matmul(a, b, out):
-    """out = a @ b, for a (m, k), b (k, n) and out (m, n), with the same bits on any number of BLAS
-    threads: the blocks of inner_blocks(k) are multiplied one by one and added in order."""
-    edges = inner_blocks(a.shape[1])
-    np.matmul(a[:, : edges[1]], b[: edges[1]], out=out)
-    if len(edges) > 2:
-        part = np.empty_like(out)  # measured: 0.5% of the blocks' time, not worth a kept buffer
-        for start, stop in zip(edges[1:-1], edges[2:]):
-            out += np.matmul(a[:, start:stop], b[start:stop], out=part)
-    return out
-
-
-# ----------------------------------------------------------------------------------------------
 # Layers and the network. A layer maps a batch forward and a gradient backward:
 #     forward(x, training) -> output         backward(grad_output, need_input_grad) -> grad_input
 # and lists its parameters and their gradients (arrays of the same shapes, filled by backward).
@@ -191,22 +155,12 @@ class Layer:
 
     dtype = np.float32
     input_shape = output_shape = None
-    floats_per_sample = 0  # the most a batch's buffers hold per sample: what evaluation budgets for
 
     def parameters(self):
         return []
 
     def gradients(self):
         return []
-
-    def replica(self):
-        """A copy of this layer for another part of the batch (parallel.py): the same parameter
-        arrays, but buffers and gradients of its own."""
-        twin = copy.copy(self)
-        twin.buffers = {}
-        if self.parameters():  # the layers with parameters keep their gradients in these two
-            twin.grad_weights, twin.grad_bias = np.zeros_like(self.grad_weights), np.zeros_like(self.grad_bias)
-        return twin
 
     def buffer(self, name, shape, zeros=False, dtype=None):
         """A reusable array of this shape (and the layer's dtype unless given), made anew only when the
@@ -230,27 +184,17 @@ class Dense(Layer):
 
     def __init__(self, inputs, outputs, activation="identity", rng=None, init="scaled", dtype=np.float32):
         rng = np.random.default_rng(0) if rng is None else rng
-        self.weights = initial_weights(*self.weights_shape(inputs, outputs), activation, rng, init, dtype)
+        self.weights = initial_weights(inputs, outputs, activation, rng, init, dtype)
         self.bias = np.zeros(outputs, dtype)
         self.activation, self.dtype = activation, dtype
         self.grad_weights = np.zeros_like(self.weights)
         self.grad_bias = np.zeros_like(self.bias)
-        self.input_shape, self.output_shape, self.floats_per_sample = (inputs,), (outputs,), outputs
-
-    @staticmethod
-    def weights_shape(inputs, outputs, **other_arguments):
-        """The shape of the weights the constructor's arguments ask for, known before they are made."""
-        return inputs, outputs
-
-    def config(self):
-        """What rebuilds this layer (without its weights): the constructor's arguments."""
-        inputs, outputs = self.weights.shape
-        return {"type": "dense", "inputs": inputs, "outputs": outputs, "activation": self.activation}
+        self.input_shape, self.output_shape = (inputs,), (outputs,)
 
     def forward(self, x, training=False):
         """x: (batch, inputs) -> (batch, outputs), in a buffer that the next forward overwrites."""
         self.input = x
-        z = matmul(x, self.weights, out=self.buffer("output", (len(x), self.bias.size)))
+        z = np.matmul(x, self.weights, out=self.buffer("output", (len(x), self.bias.size)))  # x @ weights + bias
         z += self.bias
         self.output = ACTIVATIONS[self.activation][0](z)
         return self.output
@@ -262,11 +206,11 @@ class Dense(Layer):
         costs as much as the forward product.
         """
         ACTIVATIONS[self.activation][1](self.output, grad_output)
-        matmul(self.input.T, grad_output, out=self.grad_weights)
+        np.matmul(self.input.T, grad_output, out=self.grad_weights)
         np.sum(grad_output, axis=0, out=self.grad_bias)
         if not need_input_grad:
             return None
-        return matmul(grad_output, self.weights.T, out=self.buffer("grad_input", self.input.shape))
+        return np.matmul(grad_output, self.weights.T, out=self.buffer("grad_input", self.input.shape))
 
     def parameters(self):
         return [self.weights, self.bias]
@@ -287,9 +231,6 @@ class Dropout(Layer):
         self.rng = np.random.default_rng(0) if rng is None else rng
         self.mask = None
 
-    def config(self):
-        return {"type": "dropout", "rate": self.rate}
-
     def forward(self, x, training=False):
         """x: (batch, ...) -> the same shape: x times a fresh random mask in training, else x."""
         if not training or self.rate == 0:
@@ -307,8 +248,9 @@ class Dropout(Layer):
         return grad_output
 
 
-# Evaluation goes in batches whose largest layer buffers take at most this many bytes (of float32).
-EVALUATION_MEMORY = 2**26
+# Evaluation goes this many samples at a time: enough for BLAS to run at full speed, few enough
+# that a convolutional network's buffers stay within a few hundred MB.
+EVALUATION_BATCH = 500
 
 
 class Network:
@@ -346,46 +288,28 @@ class Network:
         """The loss's mean cost over the batch and its gradient w.r.t. the logits."""
         return LOSSES[self.loss][0](logits, labels)
 
-    def learn(self, x, labels, share=1.0):
+    def learn(self, x, labels):
         """Forward and backward through one batch, x (batch, inputs) with its labels (batch,), dropout
-        active: fills gradients() with the gradient of the batch's mean cost, times `share` (the part
-        of a larger batch that this one is, for parallel.py). Returns (the mean cost, the number of
-        samples classified right)."""
+        active: fills gradients() with the gradient of the batch's mean cost. Returns (the mean cost,
+        the number of samples classified right)."""
         logits = self.forward(x, training=True)
         correct = np.count_nonzero(logits.argmax(axis=1) == labels)
         cost, grad_logits = self.cost(logits, labels)
-        if share != 1:
-            grad_logits *= share
         self.backward(grad_logits)
         return cost, correct
 
-    def replica(self):
-        """A network that shares this one's weights, with its own buffers and gradients, and its own
-        dropout generator, split off this one's (parallel.py)."""
-        twin = Network([layer.replica() for layer in self.layers], self.loss)
-        dropouts = [layer for layer in twin.layers if isinstance(layer, Dropout)]
-        if dropouts:
-            rng = dropouts[0].rng.spawn(1)[0]
-            for layer in dropouts:
-                layer.rng = rng
-        return twin
-
-    def probabilities(self, x, batch_size=None):
+    def probabilities(self, x, batch_size=EVALUATION_BATCH):
         """x: (N, inputs) -> (N, classes) probabilities (softmax, or sigmoid outputs for "mse")."""
         to_probabilities = LOSSES[self.loss][1]
         return np.concatenate([to_probabilities(logits) for logits in self.logits_in_batches(x, batch_size)])
 
-    def predict(self, x, batch_size=None):
+    def predict(self, x, batch_size=EVALUATION_BATCH):
         """x: (N, inputs) -> (N,) the most probable class of each sample (the largest logit)."""
         return np.concatenate([logits.argmax(axis=1) for logits in self.logits_in_batches(x, batch_size)])
 
-    def logits_in_batches(self, x, batch_size=None):
-        """The logits of x (N, inputs), batch_size rows at a time (default: as many as the largest
-        layer's buffers hold in EVALUATION_MEMORY), so that memory stays bounded for any N. Each batch's
-        logits are overwritten by the next: use them before asking for the next."""
-        if batch_size is None:
-            largest = max(layer.floats_per_sample for layer in self.layers)
-            batch_size = max(1, min(10000, EVALUATION_MEMORY // (4 * largest)))
+    def logits_in_batches(self, x, batch_size=EVALUATION_BATCH):
+        """The logits of x (N, inputs), batch_size rows at a time, so that memory stays bounded for
+        any N. Each batch's logits are overwritten by the next: use them before asking for the next."""
         return (self.forward(x[i : i + batch_size]) for i in range(0, len(x), batch_size))
 
     def parameters(self):
@@ -395,15 +319,20 @@ class Network:
         return [g for layer in self.layers for g in layer.gradients()]
 
 
-def mlp(sizes, activation="relu", loss="cross-entropy", rng=None, init="scaled", dtype=np.float32):
+def mlp(sizes, activation="relu", loss="cross-entropy", rng=None, init="scaled", dtype=np.float32, dropout=0.0,
+        dropout_rng=None):
     """A fully connected network of the given layer sizes, e.g. [784, 128, 10]: the hidden layers use
-    `activation`, the last one gives the logits."""
+    `activation`, the last one gives the logits. With dropout > 0, a Dropout layer before each dense
+    one; rng draws the initial weights, dropout_rng the dropout masks."""
     if activation not in ACTIVATIONS or init not in INITIALIZATIONS:
         raise ValueError(f"unknown activation {activation!r} or init {init!r}")
     rng = np.random.default_rng(0) if rng is None else rng
-    last = len(sizes) - 2
-    return Network([Dense(n_in, n_out, "identity" if i == last else activation, rng, init, dtype)
-                    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]))], loss)
+    layers, last = [], len(sizes) - 2
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        if dropout:
+            layers.append(Dropout(dropout, dropout_rng, dtype))
+        layers.append(Dense(n_in, n_out, "identity" if i == last else activation, rng, init, dtype))
+    return Network(layers, loss)
 
 
 def accuracy(network, x, labels):

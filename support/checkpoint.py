@@ -11,7 +11,6 @@ import collections
 
 import numpy as np
 
-import conv
 import nn
 from support import model, parallel
 
@@ -36,8 +35,7 @@ class Run:
     def __init__(self, network, optimizer, flags, max_cost, shuffle_rng, threads=None):
         self.network, self.optimizer, self.flags, self.max_cost = network, optimizer, flags, max_cost
         self.shuffle_rng = shuffle_rng
-        convolutional = any(isinstance(layer, conv.Conv2D) for layer in network.layers)
-        self.learner = (parallel.DataParallel if convolutional else parallel.BlasThreads)(network, threads)
+        self.learner = parallel.learner(network, threads or parallel.choose_threads())
         self.rounds, self.history = 0, []  # rounds completed, and one dict of figures for each
         self.kept_round, self.kept_weights, self.best_validation = 0, self.weights(), None
 

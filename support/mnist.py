@@ -45,7 +45,8 @@ SPLITS = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
-IMAGE_SIZE = 28
+IMAGE_SIZE = 28  # pixels on each side of every image of both datasets
+CLASSES = 10  # the labels of both datasets are 0..9
 
 # IDX type code -> numpy dtype; multi-byte values are big-endian.
 IDX_TYPES = {

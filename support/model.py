@@ -4,10 +4,8 @@ The file is a plain numpy archive, read with allow_pickle=False so that opening 
 run code: one array per weight matrix and bias vector (weights{i} and bias{i} of layer i) and a JSON
 header holding the layers (each as the arguments that rebuild it), the loss, how inputs are made
 from pixels, the dataset whose classes the outputs are (a name in mnist.DATASETS), and metadata
-such as the test accuracy and the flags it was trained with. Files of version 1, from before
-convolutional layers, held only the sizes of dense layers; they still load, and so do those of
-version 2, whose max-pooling was a layer of its own. Files from before datasets had names hold no
-dataset: they were all trained on MNIST, and load as "mnist".
+such as the test accuracy and the flags it was trained with. Files written by earlier versions
+still load: one step at read time (_upgrade) turns their header into today's.
 """
 
 import json
@@ -27,9 +25,8 @@ FORMAT = "handwriting-recognition network"
 VERSION = 3
 READABLE_VERSIONS = (1, 2, 3)
 # How a network input is made from a 28 x 28 uint8 image: row by row, pixel / 255 (0 paper, 1 ink).
-INPUT = {"height": 28, "width": 28, "scale": 1 / 255, "ink": "bright"}
-IMAGE_SHAPE = (INPUT["height"], INPUT["width"], 1)
-CLASSES = 10
+INPUT = {"height": mnist.IMAGE_SIZE, "width": mnist.IMAGE_SIZE, "scale": 1 / 255, "ink": "bright"}
+IMAGE_SHAPE = (mnist.IMAGE_SIZE, mnist.IMAGE_SIZE, 1)
 LAYER_TYPES = {"dense": nn.Dense, "dropout": nn.Dropout, "conv": conv.Conv2D, "maxpool": conv.MaxPool2D,
                "flatten": conv.Flatten}
 
@@ -47,9 +44,10 @@ def build(hidden, conv_channels=(), kernel=3, padding=0, activation="relu", loss
     """The network train.py's flags describe, float32, for 28 x 28 images and 10 classes.
 
     One block per entry C of conv_channels: C filters of kernel x kernel (with `padding` zeros around
-    the image), the activation, 2 x 2 max-pooling (one conv.Conv2D layer). Then the hidden dense layers of the given sizes
-    and the output layer, each after a dropout layer when dropout > 0. rng draws the initial weights,
-    dropout_rng the dropout masks. Raises ValueError when the images become too small for a block.
+    the image), the activation, 2 x 2 max-pooling (one conv.Conv2D layer). Then the hidden dense layers
+    of the given sizes and the output layer (nn.mlp), each after a dropout layer when dropout > 0. rng
+    draws the initial weights, dropout_rng the dropout masks. Raises ValueError when the images become
+    too small for a block.
     """
     rng = np.random.default_rng(0) if rng is None else rng
     layers, shape = [], IMAGE_SHAPE
@@ -58,12 +56,9 @@ def build(hidden, conv_channels=(), kernel=3, padding=0, activation="relu", loss
         shape = layers[-1].output_shape
     if conv_channels:
         layers.append(conv.Flatten(shape))
-    sizes = [math.prod(shape), *hidden, CLASSES]
-    for i, (inputs, outputs) in enumerate(zip(sizes[:-1], sizes[1:])):
-        if dropout:
-            layers.append(nn.Dropout(dropout, dropout_rng))
-        layers.append(nn.Dense(inputs, outputs, activation if i < len(hidden) else "identity", rng, init))
-    return nn.Network(layers, loss)
+    dense = nn.mlp([math.prod(shape), *hidden, mnist.CLASSES], activation, loss, rng, init, dropout=dropout,
+                   dropout_rng=dropout_rng)
+    return nn.Network(layers + dense.layers, loss)
 
 
 def describe(network):
@@ -73,7 +68,6 @@ def describe(network):
         nn.Dropout: lambda layer: f"dropout {layer.rate:g}",
         conv.Conv2D: lambda layer: f"conv {layer.output_shape[2]} {layer.kernel}x{layer.kernel}"
                                    + (f" padding {layer.padding}" if layer.padding else ""),
-        conv.MaxPool2D: lambda layer: "maxpool 2x2",
         conv.Flatten: lambda layer: "flatten",
     }
     parts = []
@@ -85,6 +79,31 @@ def describe(network):
     return ", ".join(parts)
 
 
+def layer_config(layer):
+    """What rebuilds `layer` without its weights: its type (a name in LAYER_TYPES) and its
+    constructor's arguments."""
+    if isinstance(layer, nn.Dense):
+        inputs, outputs = layer.weights.shape
+        return {"type": "dense", "inputs": inputs, "outputs": outputs, "activation": layer.activation}
+    if isinstance(layer, nn.Dropout):
+        return {"type": "dropout", "rate": layer.rate}
+    if isinstance(layer, conv.Conv2D):
+        return {"type": "conv", "input_shape": list(layer.input_shape), "channels": layer.output_shape[2],
+                "kernel": layer.kernel, "padding": layer.padding, "activation": layer.activation, "pool": layer.pool}
+    kind = {conv.MaxPool2D: "maxpool", conv.Flatten: "flatten"}[type(layer)]
+    return {"type": kind, "input_shape": list(layer.input_shape)}
+
+
+def weights_shape(config):
+    """The shape of the weights a layer's config (as layer_config gives it) asks for, known before the
+    layer is made; None for a layer without weights."""
+    if config["type"] == "dense":
+        return config["inputs"], config["outputs"]
+    if config["type"] == "conv":
+        return config.get("kernel", 3) ** 2 * config["input_shape"][2], config["channels"]
+    return None
+
+
 def save(network, path, metadata=None, extra_arrays=None, pause=None, dataset="mnist"):
     """Write `network`, trained on `dataset` (a name in mnist.DATASETS), a JSON-able `metadata` dict
     and any `extra_arrays` (name -> array, for a checkpoint) to `path` atomically and durably
@@ -92,7 +111,7 @@ def save(network, path, metadata=None, extra_arrays=None, pause=None, dataset="m
     `path` (the tests stop the process there). Raises OSError naming `path` when it cannot be written."""
     if dataset not in mnist.DATASETS:
         raise ValueError(f"unknown dataset {dataset!r}; choose one of {', '.join(mnist.DATASETS)}")
-    header = {"format": FORMAT, "version": VERSION, "layers": [layer.config() for layer in network.layers],
+    header = {"format": FORMAT, "version": VERSION, "layers": [layer_config(layer) for layer in network.layers],
               "loss": network.loss, "input": INPUT, "dataset": dataset, "metadata": metadata or {}}
     arrays = {"header": np.array(json.dumps(header))}
     for i, layer in enumerate(network.layers):
@@ -180,19 +199,28 @@ def _read_header(path, arrays):
     if header.get("version") not in READABLE_VERSIONS:
         raise ModelError(f"{path}: model format version {header.get('version')!r}; this program reads versions "
                          f"{' and '.join(map(str, READABLE_VERSIONS))}")
-    if header["version"] == 1:
-        header["layers"] = _dense_layers(path, header.get("sizes"), header.get("activation"))
+    _upgrade(path, header)
     if header.get("loss") not in nn.LOSSES:
         raise ModelError(f"{path}: unknown loss {header.get('loss')!r}")
     if header.get("input") != INPUT:
         raise ModelError(f"{path}: its inputs are made differently from pixels: {header.get('input')!r}")
-    header.setdefault("dataset", "mnist")  # written before datasets had names: MNIST was the only one
     if not isinstance(header["dataset"], str) or header["dataset"] not in mnist.DATASETS:
         raise ModelError(f"{path}: trained on an unknown dataset {header['dataset']!r}; this program knows "
                          f"{', '.join(mnist.DATASETS)}")
     if not isinstance(header.setdefault("metadata", {}), dict):
         raise ModelError(f"{path}: its metadata is not a dictionary")
     return header
+
+
+def _upgrade(path, header):
+    """Turn the header of a file written by an earlier version into today's, in place. Version 1
+    held only the sizes of its dense layers and their activation; files from before datasets had
+    names were all trained on MNIST. (Version 2 kept max-pooling as a layer of its own, which
+    conv.MaxPool2D still is.)"""
+    if header["version"] == 1:
+        header["layers"] = _dense_layers(path, header.get("sizes"), header.get("activation"))
+    header.setdefault("dataset", "mnist")
+    header["version"] = VERSION
 
 
 def _dense_layers(path, sizes, activation):
@@ -219,11 +247,10 @@ def _build_from(path, header, arrays):
             raise ModelError(f"{path}: layer {i + 1} has an unknown activation {config['activation']!r}")
         arguments = {name: value for name, value in config.items() if name != "type"}
         try:
-            if hasattr(LAYER_TYPES[kind], "weights_shape"):
-                claimed, found = LAYER_TYPES[kind].weights_shape(**arguments), arrays.get(f"weights{i}")
-                if found is None or found.shape != claimed:
-                    raise ModelError(f"{path}: layer {i + 1} ({kind}) claims weights of shape {claimed}, but the file "
-                                     f"holds {'none' if found is None else found.shape}")
+            claimed, found = weights_shape(config), arrays.get(f"weights{i}")
+            if claimed is not None and (found is None or found.shape != tuple(claimed)):
+                raise ModelError(f"{path}: layer {i + 1} ({kind}) claims weights of shape {tuple(claimed)}, but the "
+                                 f"file holds {'none' if found is None else found.shape}")
             layers.append(LAYER_TYPES[kind](**arguments))
         except ModelError:
             raise
@@ -234,7 +261,7 @@ def _build_from(path, header, arrays):
     except ValueError as error:
         raise ModelError(f"{path}: {error}") from None
     pixels, outputs = math.prod(network.input_shape or (0,)), math.prod(network.output_shape or (0,))
-    if pixels != math.prod(IMAGE_SHAPE) or outputs != CLASSES:
+    if pixels != math.prod(IMAGE_SHAPE) or outputs != mnist.CLASSES:
         raise ModelError(f"{path}: a {pixels}-input, {outputs}-output network; digits need {math.prod(IMAGE_SHAPE)} "
-                         f"and {CLASSES}")
+                         f"and {mnist.CLASSES}")
     return network

@@ -1,52 +1,63 @@
-"""Training on every core, and on fewer when another program needs one.
+"""Training on several cores: how many threads, and a convolutional network's batches cut in parts.
 
-A convolutional network (DataParallel): each batch is cut into parts that threads learn from at
-once. numpy lets go of Python's global lock while it computes, so threads that call numpy run on
-separate cores. Each part of a batch goes through a replica of the network: the same weight arrays,
-but buffers and gradients of its own. The parts' gradients, each weighted by its share of the batch,
-add up to the batch's gradient. The batch is always cut into the same PARTS, whatever the number of
-threads, and the parts' gradients are added in the same order; meanwhile each matrix product runs on
-one BLAS thread. So a run gives the same numbers, bit for bit, on one thread or many. On the idle
-2-core machine, a CNN's batch of 128 takes about 18 ms this way against 23 ms with one part and two
-BLAS threads: the parts also fit the processor's caches better, and none of the elementwise work
-waits for one core.
+How many: numpy's matrix products run on the threads of its BLAS (OpenBLAS), one per core by
+default. BLAS shares every product out among its threads and waits for the slowest, so when another
+program keeps a core busy, two threads run slower than one. choose_threads looks once, at the start
+of a run, at how many cores are idle, and train.py shows the count it chose in its flags line: the
+same flags, --threads included, give the same numbers, bit for bit.
 
-A fully connected network (BlasThreads): its batch is too small for that (handing the threads its
-parts costs more than they win), and BLAS's own threads serve it better, each product shared out
-among them. But BLAS waits for the slowest of its threads in every product, so when another program
-keeps one of the cores busy, two threads run slower than one. BlasThreads keeps timing both and uses
-the faster. nn.matmul makes the products' bits the same on any number of threads, so the choice
-changes only the speed.
+A convolutional network (DataParallel): each batch is cut into PARTS parts that threads learn from
+at once. numpy lets go of Python's global lock while it computes, so threads that call numpy run on
+separate cores. Each part goes through a replica of the network: the same weight arrays, but
+buffers and gradients of its own; the parts' gradients, each weighted by its share of the batch,
+add up to the batch's gradient. The batch is always cut into the same parts and their gradients are
+added in the same order, and each product runs on one BLAS thread, so a convolutional network's
+numbers are the same on any number of threads. On the idle 2-core machine a CNN's batch of 128 took
+about 18 ms this way against 23 ms with one part on two BLAS threads: the parts also fit the
+processor's caches better, and none of the elementwise work waits for one core.
 
-    learner = DataParallel(network, threads=2)    # or BlasThreads(network) for a fully connected one
+    threads = choose_threads()
+    learner = learner(network, threads)    # a DataParallel, or the network itself
     cost, accuracy = nn.train_epoch(learner, optimizer, x, labels, 128, lambda batch: 0.001)
 """
 
-import collections
 import contextlib
+import copy
 import ctypes
 import functools
 import os
-import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+import conv
 import nn
 
 PARTS = 2  # each batch is cut in this many parts (more only pays on more cores, and changes the numbers)
+# A core counts as busy when another program used more than this share of it while choose_threads looked.
+BUSY = 0.5
+LOOK_SECONDS = 0.1
+
+
+def learner(network, threads):
+    """What learns from the batches: a DataParallel of a convolutional network, else the network
+    itself, its products on `threads` BLAS threads from now on."""
+    if any(isinstance(layer, conv.Conv2D) for layer in network.layers):
+        return DataParallel(network, threads)
+    set_blas_threads(threads)
+    return network
 
 
 class DataParallel:
-    """network, learning from each batch in PARTS parts on up to `threads` threads (default:
-    default_threads()). learn, predict, parameters and gradients work as the network's do; the gradients land in
-    the network's own arrays, where the optimizer finds them."""
+    """network, learning from each batch in PARTS parts on up to `threads` threads. learn, predict,
+    parameters and gradients work as the network's do; the gradients land in the network's own
+    arrays, where the optimizer finds them."""
 
-    def __init__(self, network, threads=None):
+    def __init__(self, network, threads):
         self.network = network
-        self.replicas = [network] + [network.replica() for _ in range(PARTS - 1)]
-        self.threads = min(threads or default_threads(), PARTS)
+        self.replicas = [network] + [replica(network) for _ in range(PARTS - 1)]
+        self.threads = min(threads, PARTS)
         self.pool = ThreadPoolExecutor(self.threads - 1) if self.threads > 1 else None
 
     def map(self, function, *arguments):
@@ -65,9 +76,8 @@ class DataParallel:
         bounds = np.linspace(0, len(x), min(PARTS, len(x)) + 1).astype(int)
         parts = [slice(start, stop) for start, stop in zip(bounds[:-1], bounds[1:])]
         replicas = self.replicas[: len(parts)]
-        results = self.map(lambda replica, part: replica.learn(x[part], labels[part], (part.stop - part.start) / len(x)),
-                           replicas, parts)
-        for total, *others in zip(*(replica.gradients() for replica in replicas)):
+        results = self.map(lambda network, part: learn_share(network, x[part], labels[part], len(x)), replicas, parts)
+        for total, *others in zip(*(network.gradients() for network in replicas)):
             for other in others:
                 total += other
         cost = sum(part_cost * (part.stop - part.start) for (part_cost, _), part in zip(results, parts)) / len(x)
@@ -76,7 +86,7 @@ class DataParallel:
     def predict(self, x):
         """The network's predictions for x (N, inputs), each part of x on its own replica."""
         parts = np.array_split(x, min(PARTS, max(len(x), 1)))
-        return np.concatenate(self.map(lambda replica, part: replica.predict(part), self.replicas, parts))
+        return np.concatenate(self.map(lambda network, part: network.predict(part), self.replicas, parts))
 
     def parameters(self):
         return self.network.parameters()
@@ -85,58 +95,73 @@ class DataParallel:
         return self.network.gradients()
 
 
-class BlasThreads:
-    """network, running its matrix products on `threads` BLAS threads; with threads=None, on
-    default_threads() or on one, whichever is faster at the moment: every TRIAL_SECONDS, the next
-    TRIAL_BATCHES batches run on the other count, and the faster of the two (by its median seconds
-    per sample over its last TRIAL_BATCHES batches) goes on. learn, predict, parameters and
-    gradients work as the network's do. clock: seconds, for the tests."""
-
-    TRIAL_SECONDS = 2.0
-    TRIAL_BATCHES = 3
-
-    def __init__(self, network, threads=None, clock=time.perf_counter):
-        self.network, self.clock = network, clock
-        # Choosing is safe only where the choice cannot change the numbers.
-        self.adaptive = threads is None and default_threads() > 1 and same_bits_on_any_thread_count()
-        self.threads, self.other = threads or default_threads(), 1
-        self.seconds = {count: collections.deque(maxlen=self.TRIAL_BATCHES) for count in (self.threads, self.other)}
-        self.trial_left, self.next_trial = 0, -float("inf")
-
-    def learn(self, x, labels):
-        """What nn.Network.learn does, on the threads chosen for this batch."""
-        threads = self.other if self.trial_left else self.threads
-        start = self.clock()
-        with blas_threads(threads):
-            result = self.network.learn(x, labels)
-        if self.adaptive:
-            self.timed(threads, (self.clock() - start) / len(x))
-        return result
-
-    def timed(self, threads, seconds):
-        """Note that a batch took `seconds` per sample on `threads` threads; start or end a trial."""
-        self.seconds[threads].append(seconds)
-        if self.trial_left:
-            self.trial_left -= 1
-            if not self.trial_left:
-                if statistics.median(self.seconds[self.other]) < statistics.median(self.seconds[self.threads]):
-                    self.threads, self.other = self.other, self.threads
-                self.next_trial = self.clock() + self.TRIAL_SECONDS
-        elif self.clock() >= self.next_trial and len(self.seconds[threads]) == self.TRIAL_BATCHES:
-            self.trial_left = self.TRIAL_BATCHES  # which replaces all the other count's old times
-
-    def predict(self, x):
-        """The network's predictions for x (N, inputs), on the threads chosen last."""
-        with blas_threads(self.threads):
-            return self.network.predict(x)
-
-    def parameters(self):
-        return self.network.parameters()
-
-    def gradients(self):
-        return self.network.gradients()
+def learn_share(network, x, labels, batch_size):
+    """What network.learn does for part x of a batch of batch_size samples, but with the gradient of
+    the part's share of the batch's mean cost, so that the parts' gradients add up to the batch's.
+    Returns (the part's mean cost, the number of its samples classified right)."""
+    logits = network.forward(x, training=True)
+    correct = np.count_nonzero(logits.argmax(axis=1) == labels)
+    cost, grad_logits = network.cost(logits, labels)
+    grad_logits *= len(x) / batch_size
+    network.backward(grad_logits)
+    return cost, correct
 
 
+def replica(network):
+    """A network that shares `network`'s weight arrays, with buffers and gradients of its own, and a
+    dropout generator of its own, split off the network's."""
+    layers = []
+    for layer in network.layers:
+        twin = copy.copy(layer)
+        twin.buffers = {}
+        if layer.parameters():  # the layers with parameters keep their gradients in these two
+            twin.grad_weights, twin.grad_bias = np.zeros_like(layer.grad_weights), np.zeros_like(layer.grad_bias)
+        layers.append(twin)
+    twin = nn.Network(layers, network.loss)
+    dropouts = [layer for layer in twin.layers if isinstance(layer, nn.Dropout)]
+    if dropouts:
+        rng = dropouts[0].rng.spawn(1)[0]
+        for layer in dropouts:
+            layer.rng = rng
+    return twin
+
+
+def choose_threads():
+    """How many threads to train on when not told: one per core that no other program keeps busy
+    (at least one, at most default_threads())."""
+    return max(1, min(default_threads(), (os.cpu_count() or 1) - busy_cores()))
+
+
+@functools.cache
+def default_threads():
+    """How many threads numpy's BLAS ran each product on when first asked: one per core, unless
+    OPENBLAS_NUM_THREADS or OMP_NUM_THREADS said otherwise."""
+    return blas_thread_count()
+
+
+def busy_cores(seconds=LOOK_SECONDS):
+    """How many cores other programs keep busy, counted from the kernel's CPU time over `seconds`
+    (Linux's /proc/stat; 0 where it cannot be read). This process sleeps meanwhile, so it is not
+    counted."""
+    try:
+        before = _cpu_times()
+        time.sleep(seconds)
+        after = _cpu_times()
+    except (OSError, ValueError, IndexError):
+        return 0
+    busy = [1 - (idle1 - idle0) / max(total1 - total0, 1) for (idle0, total0), (idle1, total1) in zip(before, after)]
+    return sum(share > BUSY for share in busy)
+
+
+def _cpu_times():
+    """(idle, total) clock ticks of each core since boot, from /proc/stat's cpuN lines."""
+    with open("/proc/stat") as stat:
+        cores = [line.split() for line in stat if line.startswith("cpu") and line[3].isdigit()]
+    # The fields are user, nice, system, idle, iowait, irq, softirq, steal, ...: idle and iowait are idle.
+    return [(int(fields[4]) + int(fields[5]), sum(map(int, fields[1:9]))) for fields in cores]
+
+
+@functools.cache
 def _openblas():
     """The (set, get) thread-count functions of the OpenBLAS that numpy loaded, or None. numpy has no
     call for this; the library is found among the files this process has mapped (Linux), under the
@@ -154,47 +179,25 @@ def _openblas():
     return None
 
 
-OPENBLAS = _openblas()
+def blas_thread_count():
+    """How many threads numpy's BLAS runs each product on now (one per core, unless
+    OPENBLAS_NUM_THREADS or OMP_NUM_THREADS said otherwise; the core count without an OpenBLAS)."""
+    return _openblas()[1]() if _openblas() else os.cpu_count() or 1
 
 
-def default_threads():
-    """How many threads to train on when not told: as many as numpy's BLAS runs on (one per core,
-    unless OPENBLAS_NUM_THREADS or OMP_NUM_THREADS says otherwise)."""
-    return OPENBLAS[1]() if OPENBLAS else os.cpu_count() or 1
+def set_blas_threads(count):
+    """From now on, numpy's BLAS runs each matrix product on `count` threads (if it is an OpenBLAS:
+    with another BLAS, this changes nothing)."""
+    if _openblas():
+        _openblas()[0](count)
 
 
 @contextlib.contextmanager
 def blas_threads(count):
-    """Within the block, numpy's BLAS runs each matrix product on `count` threads (if it is an
-    OpenBLAS: with another BLAS, the block changes nothing)."""
-    if OPENBLAS is None:
-        yield
-        return
-    set_threads, get_threads = OPENBLAS
-    before = get_threads()
-    set_threads(count)
+    """Within the block, numpy's BLAS runs each matrix product on `count` threads."""
+    before = blas_thread_count()
+    set_blas_threads(count)
     try:
         yield
     finally:
-        set_threads(before)
-
-
-@functools.cache
-def same_bits_on_any_thread_count():
-    """Whether nn.matmul's products come out the same, bit for bit, on one BLAS thread and on
-    default_threads(). They do when BLAS adds up an inner dimension of nn.INNER_BLOCK in one piece, as this
-    project's OpenBLAS does; this tries it once, in the three layouts nn.Dense uses, on products
-    large enough for BLAS to share out. False without an OpenBLAS (no thread count to set)."""
-    if OPENBLAS is None:
-        return False
-    rng = np.random.default_rng(0)
-    a = rng.standard_normal((256, nn.INNER_BLOCK), dtype=np.float32)
-    b = rng.standard_normal((nn.INNER_BLOCK, 512), dtype=np.float32)
-    for left, right in ((a, b), (np.ascontiguousarray(a.T).T, b), (a, np.ascontiguousarray(b.T).T)):
-        products = []
-        for threads in (1, default_threads()):
-            with blas_threads(threads):
-                products.append(nn.matmul(left, right, np.empty((256, 512), np.float32)))
-        if not np.array_equal(*products):
-            return False
-    return True
+        set_blas_threads(before)

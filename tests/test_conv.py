@@ -160,7 +160,7 @@ def test_layers_that_just_fit_are_built():
     assert conv.MaxPool2D((2, 3, 1)).output_shape == (1, 1, 1)
     default = conv.Conv2D((8, 8, 2), 4)  # 3 x 3, no padding, ReLU
     assert (default.output_shape, default.weights.shape, default.activation) == ((6, 6, 4), (18, 4), "relu")
-    assert conv.Conv2D.weights_shape((8, 8, 2), 4) == (18, 4)
+    assert model.weights_shape(model.layer_config(default)) == (18, 4)
     assert conv.Conv2D((4, 4, 1), 1, 1).output_shape == (4, 4, 1)  # one 1 x 1 filter
 
 
@@ -302,13 +302,3 @@ def test_training_backward_fills_the_first_convolutions_gradients():
     full, _ = analytic_gradients(network, x, labels)
     for a, b in zip(training, full):
         np.testing.assert_array_equal(a, b)
-
-
-def test_evaluation_batches_budget_for_the_convolutions_columns_and_output():
-    """A 3 x 3 convolution of 32 filters on 28 x 28 images, pooled, keeps per image 26 x 26 windows
-    of 9 pixels, their 26 x 26 x 32 convolutions, and 13 x 13 x 32 pooled values and outputs: 38532
-    floats, so 435 images fill the 2^26 bytes of a batch."""
-    network = model.build([], [32])
-    assert network.layers[0].floats_per_sample == 26 * 26 * (9 + 32) + 2 * 13 * 13 * 32
-    sizes = [len(logits) for logits in network.logits_in_batches(np.zeros((700, 784), np.float32))]
-    assert sizes == [435, 265]

@@ -1,8 +1,16 @@
-"""Learning on several threads: a batch's parts add up to its gradient, the numbers are the same bit
-for bit on one thread or two, and a fully connected network goes on with the faster count."""
+"""Learning on several threads: a batch's parts add up to its gradient, a convolutional network's
+numbers are the same bit for bit on one thread or two, and the thread count is chosen from the idle
+cores."""
+
+import os
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
+
+from conftest import ROOT
 
 import nn
 from support import model, parallel
@@ -45,7 +53,7 @@ def test_one_thread_or_two_give_the_same_numbers_bit_for_bit(dropout):
 
 def test_replicas_share_the_weights_but_not_the_gradients_or_the_dropout_masks():
     network = cnn(dropout=0.5)
-    replica = network.replica()
+    replica = parallel.replica(network)
     for mine, theirs in zip(network.parameters(), replica.parameters()):
         assert mine is theirs
     for mine, theirs in zip(network.gradients(), replica.gradients()):
@@ -62,118 +70,84 @@ def test_batches_smaller_than_the_parts_and_odd_ones_are_learned_and_predicted(s
     cost, right = parallel.DataParallel(network, threads=2).learn(x, labels)
     assert np.isfinite(cost) and 0 <= right <= size
     assert parallel.DataParallel(network, threads=2).predict(x).shape == (size,)
-    np.testing.assert_array_equal(parallel.DataParallel(network).predict(x), network.predict(x))
+    np.testing.assert_array_equal(parallel.DataParallel(network, 1).predict(x), network.predict(x))
 
 
-@pytest.mark.skipif(parallel.OPENBLAS is None, reason="numpy's BLAS here is not an OpenBLAS this program can find")
-def test_blas_threads_sets_the_count_for_the_block_only():
-    set_threads, get_threads = parallel.OPENBLAS
-    before = get_threads()
-    with parallel.blas_threads(1):
-        assert get_threads() == 1
-    assert get_threads() == before
-
-
-needs_openblas = pytest.mark.skipif(parallel.OPENBLAS is None,
+needs_openblas = pytest.mark.skipif(parallel._openblas() is None,
                                     reason="numpy's BLAS here is not an OpenBLAS this program can find")
 
 
 @needs_openblas
-@pytest.mark.parametrize("shape", [(256, 784, 512), (784, 256, 512), (256, 512, 784), (1000, 1000, 128),
-                                   (96, 1600, 256), (7, 5000, 33)])
-def test_matmul_gives_the_same_bits_on_one_blas_thread_and_two(shape):
-    m, k, n = shape
-    rng = np.random.default_rng(0)
-    a, b = rng.random((m, k), dtype=np.float32), rng.standard_normal((k, n), dtype=np.float32)
-    for left in (a, np.ascontiguousarray(a.T).T):
-        products = []
-        for threads in (1, 2):
-            with parallel.blas_threads(threads):
-                products.append(nn.matmul(left, b, np.empty((m, n), np.float32)))
-        np.testing.assert_array_equal(*products)
-
-
-@needs_openblas
-def test_the_check_that_the_thread_count_cannot_change_the_numbers(monkeypatch):
-    assert parallel.same_bits_on_any_thread_count()
-    # Blocks longer than this OpenBLAS takes whole: one thread and two add them up differently.
-    monkeypatch.setattr(nn, "INNER_BLOCK", 784)
-    assert not parallel.same_bits_on_any_thread_count.__wrapped__()
+def test_blas_threads_sets_the_count_for_the_block_only():
+    before = parallel.blas_thread_count()
+    with parallel.blas_threads(1):
+        assert parallel.blas_thread_count() == 1
+    assert parallel.blas_thread_count() == before
 
 
 def mlp(seed=0):
-    # 500 > nn.INNER_BLOCK: the second layer's input gradient is a product that needs cutting too
     return nn.mlp([784, 64, 500, 10], rng=np.random.default_rng(seed))
 
 
-@needs_openblas
-def test_a_fully_connected_network_learns_the_same_bits_on_one_blas_thread_or_two():
+def test_a_fully_connected_network_learns_itself_on_the_threads_asked_for():
+    network = mlp()
+    with parallel.blas_threads(parallel.default_threads()):
+        assert parallel.learner(network, 1) is network
+        if parallel._openblas():
+            assert parallel.blas_thread_count() == 1
+    assert isinstance(parallel.learner(cnn(), 2), parallel.DataParallel)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_same_seed_and_threads_give_the_same_bits(threads):
     results = []
-    for threads in (1, 2):
-        network, (x, labels) = mlp(), batch(1200)
-        learner = parallel.BlasThreads(network, threads)
-        nn.train_epoch(learner, nn.Adam(network.parameters()), x, labels, 600, lambda batch: 0.01)
-        results.append([p.copy() for p in network.parameters()] + [learner.predict(batch(50, seed=3)[0])])
+    with parallel.blas_threads(parallel.default_threads()):
+        for _ in range(2):
+            network, (x, labels) = mlp(), batch(1200)
+            learner = parallel.learner(network, threads)
+            nn.train_epoch(learner, nn.Adam(network.parameters()), x, labels, 600, lambda batch: 0.01)
+            results.append([p.copy() for p in network.parameters()])
     for one, two in zip(*results):
         np.testing.assert_array_equal(one, two)
 
 
-class Timed:
-    """A stand-in network whose batches take `per_sample[threads]` seconds of a fake clock per sample,
-    threads being BLAS's thread count while it learns."""
-
-    def __init__(self, per_sample):
-        self.per_sample, self.now, self.batches = per_sample, 0.0, {1: 0, 2: 0}
-
-    def clock(self):
-        return self.now
-
-    def learn(self, x, labels):
-        threads = parallel.OPENBLAS[1]()
-        self.batches[threads] += 1
-        self.now += len(x) * self.per_sample[threads]
-        return 0.0, 0
-
-    def predict(self, x):
-        return np.full(len(x), parallel.OPENBLAS[1]())  # the thread count, to see it
+@pytest.mark.parametrize("busy, chosen", [([0.0, 0.1], 2), ([0.9, 0.2], 1), ([0.95, 0.9], 1)])
+def test_the_threads_chosen_are_the_idle_cores_and_at_least_one(monkeypatch, busy, chosen):
+    """busy: the share of each of two cores that other programs used while choose_threads looked."""
+    samples = iter([[(0, 0), (0, 0)], [(round(100 * (1 - share)), 100) for share in busy]])
+    monkeypatch.setattr(parallel, "_cpu_times", lambda: next(samples))
+    monkeypatch.setattr(parallel, "default_threads", lambda: 2)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert parallel.choose_threads() == chosen
 
 
-def learn_for(learner, network, seconds):
-    """Learn batches of 256 for `seconds` of the fake clock; the share of them on one thread."""
-    before, end = dict(network.batches), network.now + seconds
-    while network.now < end:
-        learner.learn(np.zeros((256, 1)), np.zeros(256))
-    batches = {threads: network.batches[threads] - before[threads] for threads in (1, 2)}
-    return batches[1] / (batches[1] + batches[2])
+def test_the_threads_chosen_are_never_more_than_blas_runs_on(monkeypatch):
+    monkeypatch.setattr(parallel, "busy_cores", lambda: 0)
+    monkeypatch.setattr(parallel, "default_threads", lambda: 1)
+    assert parallel.choose_threads() == 1
 
 
-@needs_openblas
-def test_without_a_thread_count_the_faster_one_goes_on_as_the_load_changes():
-    idle, busy = {1: 2e-5, 2: 1e-5}, {1: 2e-5, 2: 5e-5}  # seconds per sample, as measured here (README)
-    network = Timed(dict(idle))
-    with parallel.blas_threads(2):  # what OpenBLAS starts with on two cores
-        learner = parallel.BlasThreads(network, clock=network.clock)
-    assert learner.adaptive
-    assert learn_for(learner, network, 20) < 0.01 and learner.threads == 2  # a trial now and then
-    network.per_sample = busy
-    assert learn_for(learner, network, 20) > 0.9 and learner.threads == 1
-    assert learner.predict(np.zeros((5, 1))).tolist() == [1] * 5  # evaluation follows the choice
-    network.per_sample = idle
-    assert learn_for(learner, network, 20) < 0.2 and learner.threads == 2
+def test_a_core_kept_busy_by_another_program_is_seen_busy():
+    spinner = subprocess.Popen([sys.executable, "-c", "import time\nend = time.time() + 5\nwhile time.time() < end: pass"])
+    try:
+        time.sleep(0.3)  # the spinner is running
+        assert parallel.busy_cores() >= 1
+    finally:
+        spinner.kill()
+        spinner.wait()
+
+
+def test_where_the_cores_cannot_be_read_none_counts_as_busy(monkeypatch):
+    def unreadable():
+        raise OSError("no /proc/stat")
+
+    monkeypatch.setattr(parallel, "_cpu_times", unreadable)
+    assert parallel.busy_cores() == 0
 
 
 @needs_openblas
-def test_a_thread_count_given_is_kept_whatever_the_speed():
-    network = Timed({1: 1e-5, 2: 5e-5})
-    learner = parallel.BlasThreads(network, threads=2, clock=network.clock)
-    assert learn_for(learner, network, 20) == 0 and learner.threads == 2
-
-
-@needs_openblas
-def test_without_a_thread_count_the_blas_count_is_the_most_so_openblas_num_threads_1_means_one():
-    with parallel.blas_threads(1):
-        learner, data_parallel = parallel.BlasThreads(mlp()), parallel.DataParallel(cnn())
-    assert learner.threads == 1 and not learner.adaptive and data_parallel.threads == 1
-    with parallel.blas_threads(2):
-        learner, data_parallel = parallel.BlasThreads(mlp()), parallel.DataParallel(cnn())
-    assert learner.threads == 2 and learner.adaptive and data_parallel.threads == 2
+def test_openblas_num_threads_1_means_one_thread():
+    command = "from support import parallel; print(parallel.choose_threads())"
+    result = subprocess.run([sys.executable, "-c", command], cwd=ROOT, capture_output=True, text=True, check=True,
+                            env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+    assert result.stdout == "1\n"

@@ -4,9 +4,8 @@
     python bench/shared_machine.py            # about eight minutes on a 2-core machine
 
 Trains two networks for a few rounds, each run in its own process: the default recipe (a fully
-connected network, whose matrix products BLAS shares out among its threads, parallel.BlasThreads)
-and a CNN (which parallel.DataParallel trains in two parts of each batch on two threads, one BLAS
-thread each). Each runs on an idle machine, then beside a busy neighbour (another process doing
+connected network, whose matrix products BLAS shares out among its threads) and a CNN (which
+parallel.DataParallel trains in two parts of each batch on two threads, one BLAS thread each). Each runs on an idle machine, then beside a busy neighbour (another process doing
 matrix products on one core): without --threads (train.py's choice), with --threads set to the
 number of cores (also with BLAS's threads made to sleep at once when idle, which shows what their
 spinning costs), and with --threads 1. The runs alternate, `--repeats` times, and the table gives
@@ -15,9 +14,9 @@ the median seconds per round of each.
 BLAS's threads wait for each other in every product, by spinning. When a neighbour takes one of the
 cores, the thread that shares it with the neighbour gets half of it, and every product waits for
 that thread's half: two threads then run slower than one. Without --threads, a fully connected
-network is trained on whichever of one thread or one per core has been the faster in the last few
-seconds. parallel.py's threads (the CNN) wait once per batch, and a batch's work is long beside the
-scheduler's time slice.
+network is trained on one thread per idle core, counted once at the start (parallel.choose_threads).
+parallel.py's threads (the CNN) wait once per batch, and a batch's work is long beside the
+scheduler's time slice, so it keeps one per core.
 """
 
 import argparse

@@ -35,7 +35,7 @@ class Run:
     def __init__(self, network, optimizer, flags, max_cost, shuffle_rng, threads=None):
         self.network, self.optimizer, self.flags, self.max_cost = network, optimizer, flags, max_cost
         self.shuffle_rng = shuffle_rng
-        self.learner = parallel.learner(network, threads or parallel.choose_threads())
+        self.learner = parallel.learner(network, threads or parallel.choose_threads(network))
         self.rounds, self.history = 0, []  # rounds completed, and one dict of figures for each
         self.kept_round, self.kept_weights, self.best_validation = 0, self.weights(), None
 

@@ -2,9 +2,10 @@
 
 How many: numpy's matrix products run on the threads of its BLAS (OpenBLAS), one per core by
 default. BLAS shares every product out among its threads and waits for the slowest, so when another
-program keeps a core busy, two threads run slower than one. choose_threads looks once, at the start
-of a run, at how many cores are idle, and train.py shows the count it chose in its flags line: the
-same flags, --threads included, give the same numbers, bit for bit.
+program keeps a core busy, two threads run slower than one. For a fully connected network,
+choose_threads looks once, at the start of a run, at how many cores are idle, and train.py shows
+the count it chose in its flags line: the same flags, --threads included, give the same numbers,
+bit for bit.
 
 A convolutional network (DataParallel): each batch is cut into PARTS parts that threads learn from
 at once. numpy lets go of Python's global lock while it computes, so threads that call numpy run on
@@ -16,8 +17,7 @@ numbers are the same on any number of threads. On the idle 2-core machine a CNN'
 about 18 ms this way against 23 ms with one part on two BLAS threads: the parts also fit the
 processor's caches better, and none of the elementwise work waits for one core.
 
-    threads = choose_threads()
-    learner = learner(network, threads)    # a DataParallel, or the network itself
+    learner = learner(network, choose_threads(network))    # a DataParallel, or the network itself
     cost, accuracy = nn.train_epoch(learner, optimizer, x, labels, 128, lambda batch: 0.001)
 """
 
@@ -43,7 +43,7 @@ LOOK_SECONDS = 0.1
 def learner(network, threads):
     """What learns from the batches: a DataParallel of a convolutional network, else the network
     itself, its products on `threads` BLAS threads from now on."""
-    if any(isinstance(layer, conv.Conv2D) for layer in network.layers):
+    if is_convolutional(network):
         return DataParallel(network, threads)
     set_blas_threads(threads)
     return network
@@ -126,10 +126,18 @@ def replica(network):
     return twin
 
 
-def choose_threads():
-    """How many threads to train on when not told: one per core that no other program keeps busy
-    (at least one, at most default_threads())."""
+def choose_threads(network):
+    """How many threads to train `network` on when not told. A convolutional one: default_threads(),
+    as its threads wait for each other once a batch, not in every product, and a busy core delays
+    them little. A fully connected one: one per core that no other program keeps busy, at least one,
+    at most default_threads()."""
+    if is_convolutional(network):
+        return default_threads()
     return max(1, min(default_threads(), (os.cpu_count() or 1) - busy_cores()))
+
+
+def is_convolutional(network):
+    return any(isinstance(layer, conv.Conv2D) for layer in network.layers)
 
 
 @functools.cache
@@ -175,7 +183,8 @@ def _openblas():
         library = ctypes.CDLL(path)
         for prefix, suffix in (("scipy_openblas", "64_"), ("openblas", "")):
             if hasattr(library, f"{prefix}_set_num_threads{suffix}"):
-                return getattr(library, f"{prefix}_set_num_threads{suffix}"), getattr(library, f"{prefix}_get_num_threads{suffix}")
+                return (getattr(library, f"{prefix}_set_num_threads{suffix}"),
+                        getattr(library, f"{prefix}_get_num_threads{suffix}"))
     return None
 
 

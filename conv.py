@@ -64,7 +64,8 @@ class Conv2D(nn.Layer):
                  dtype=np.float32, pool=1):
         height, width, in_channels = input_shape
         if kernel < 1 or padding < 0 or channels < 1 or pool < 1:
-            raise ValueError("a convolution needs a kernel, channels and pooling of 1 or more, and padding of 0 or more")
+            raise ValueError("a convolution needs a kernel, channels and pooling of 1 or more, "
+                             "and padding of 0 or more")
         conv_height, conv_width = height + 2 * padding - kernel + 1, width + 2 * padding - kernel + 1
         if min(conv_height, conv_width) < 1:
             raise ValueError(f"a {kernel} x {kernel} kernel does not fit the {height} x {width} images it meets"
@@ -135,7 +136,8 @@ class Conv2D(nn.Layer):
         p, (in_height, in_width, in_channels) = self.padding, self.input_shape
         per_offset = self.weights.reshape(k * k, in_channels, channels).transpose(0, 2, 1)
         grad_rows = grad_image.reshape(-1, channels)
-        grad_windows = np.matmul(grad_rows, per_offset, out=self.buffer("grad_windows", (k * k, len(grad_rows), in_channels)))
+        grad_windows = np.matmul(grad_rows, per_offset,
+                                 out=self.buffer("grad_windows", (k * k, len(grad_rows), in_channels)))
         grad_input = self.buffer("grad_input", (n, in_height + 2 * p, in_width + 2 * p, in_channels))
         grad_input[...] = 0
         for grad_window, (dy, dx) in zip(grad_windows, itertools.product(range(k), repeat=2)):
@@ -166,7 +168,8 @@ class MaxPool2D(nn.Layer):
     def corners(self, x):
         """The four views of x (batch, height, width, channels) that hold each square's (dy, dx) pixel."""
         out_height, out_width, _ = self.output_shape
-        return [x[:, dy : 2 * out_height : 2, dx : 2 * out_width : 2, :] for dy, dx in itertools.product((0, 1), repeat=2)]
+        return [x[:, dy : 2 * out_height : 2, dx : 2 * out_width : 2, :]
+                for dy, dx in itertools.product((0, 1), repeat=2)]
 
     def forward(self, x, training=False):
         """x: (batch, height, width, channels), or its flat rows -> (batch, height // 2, width // 2, channels)."""

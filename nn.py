@@ -385,7 +385,8 @@ class Adam:
     """Adam (Kingma & Ba, 2015): per-parameter steps from running means of g and g^2."""
 
     def __init__(self, parameters, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0):
-        self.parameters, self.beta1, self.beta2, self.eps, self.weight_decay = parameters, beta1, beta2, eps, weight_decay
+        self.parameters, self.beta1, self.beta2, self.eps = parameters, beta1, beta2, eps
+        self.weight_decay = weight_decay
         self.means = [np.zeros_like(p) for p in parameters]
         self.squares = [np.zeros_like(p) for p in parameters]
         self.scratch = [np.zeros_like(p) for p in parameters]

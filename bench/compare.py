@@ -40,7 +40,8 @@ RECIPE = ["--activation", "relu", "--loss", "cross-entropy", "--optimizer", "ada
 # name: (the flags both sides build the network from, model.build's arguments for the FLOP count)
 NETWORKS = {
     "mlp": (["--hidden", "256"], {"hidden": [256]}),
-    "cnn": (["--conv", "32", "64", "--kernel", "3", "--hidden"], {"hidden": [], "conv_channels": [32, 64], "kernel": 3}),
+    "cnn": (["--conv", "32", "64", "--kernel", "3", "--hidden"],
+            {"hidden": [], "conv_channels": [32, 64], "kernel": 3}),
 }
 ORIGINAL = ["--recipe", "original-128"]  # the original's 128-neuron network, reconstructed (README: the journey)
 ORIGINAL_SECONDS = 240  # "94% after 4 minutes", as the original project reported
@@ -169,7 +170,8 @@ def main():
         return
     print("| whole run | test accuracy | wall time | peak RSS |")
     print("|---|---|---|---|")
-    for name, flags in [("the original's configuration (--recipe original-128: sigmoid, 128 hidden, 100 rounds)", ORIGINAL),
+    original = "the original's configuration (--recipe original-128: sigmoid, 128 hidden, 100 rounds)"
+    for name, flags in [(original, ORIGINAL),
                         ("the default recipe (./train.py)", [])]:
         output, seconds, memory = run([sys.executable, str(ROOT / "train.py"), *flags, "--quiet"], args.data_dir)
         print(f"| {name} | {final_accuracy(output):.2f}% | {seconds:.1f} s | {megabytes(memory)} |")

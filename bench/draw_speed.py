@@ -72,7 +72,8 @@ def main():
     total, reading = seconds["whole update"], seconds["reading only"]
     print(f"backend {plt.get_backend()}, window {figure.canvas.get_width_height()} pixels, {MOVES} moves:")
     print(f"{MOVES / total:.1f} updates per second (median of {RUNS}); per update "
-          f"{1000 * total / MOVES:.1f} ms, of which drawing the line and reading the digit {1000 * reading / MOVES:.1f} ms")
+          f"{1000 * total / MOVES:.1f} ms, of which drawing the line and reading the digit "
+          f"{1000 * reading / MOVES:.1f} ms")
 
 
 if __name__ == "__main__":

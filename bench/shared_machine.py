@@ -5,8 +5,9 @@
 
 Trains two networks for a few rounds, each run in its own process: the default recipe (a fully
 connected network, whose matrix products BLAS shares out among its threads) and a CNN (which
-parallel.DataParallel trains in two parts of each batch on two threads, one BLAS thread each). Each runs on an idle machine, then beside a busy neighbour (another process doing
-matrix products on one core): without --threads (train.py's choice), with --threads set to the
+parallel.DataParallel trains in two parts of each batch on two threads, one BLAS thread each).
+Each runs on an idle machine, then beside a busy neighbour (another process doing matrix products
+on one core): without --threads (train.py's choice), with --threads set to the
 number of cores (also with BLAS's threads made to sleep at once when idle, which shows what their
 spinning costs), and with --threads 1. The runs alternate, `--repeats` times, and the table gives
 the median seconds per round of each.

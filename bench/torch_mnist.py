@@ -98,7 +98,8 @@ def main():
         total = 0.0
         for i in range(0, len(x), args.batch_size):
             optimizer.zero_grad(set_to_none=True)
-            loss = torch.nn.functional.cross_entropy(model(inputs[i : i + args.batch_size]), targets[i : i + args.batch_size])
+            batch = slice(i, i + args.batch_size)
+            loss = torch.nn.functional.cross_entropy(model(inputs[batch]), targets[batch])
             loss.backward()
             optimizer.step()
             total += loss.item() * len(targets[i : i + args.batch_size])

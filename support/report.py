@@ -33,7 +33,7 @@ MNIST = mnist.DATASETS["mnist"]
 # Numbers.
 
 
-def confusion_matrix(labels, predicted, classes=10):
+def confusion_matrix(labels, predicted, classes=mnist.CLASSES):
     """How often each digit was taken for each digit.
 
     labels, predicted: (N,) ints in 0..classes-1. Returns a (classes, classes) int64 matrix of image

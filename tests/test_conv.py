@@ -1,5 +1,6 @@
-"""Convolution (with and without its max-pooling), the max-pooling layer, flattening and dropout: gradients against finite differences in float64,
-agreement with PyTorch when it is installed, shape checks, and a small CNN that learns."""
+"""Convolution (with and without its max-pooling), the max-pooling layer, flattening and dropout:
+gradients against finite differences in float64, agreement with PyTorch when it is installed, shape
+checks, and a small CNN that learns."""
 
 import tracemalloc
 
@@ -294,7 +295,8 @@ def test_the_benchmark_builds_the_same_cnn_in_pytorch():
 
 def test_training_backward_fills_the_first_convolutions_gradients():
     rng = np.random.default_rng(3)
-    network = nn.Network([conv.Conv2D((6, 6, 1), 3, 3, 1, "tanh", rng, dtype=np.float64, pool=2), conv.Flatten((3, 3, 3)),
+    network = nn.Network([conv.Conv2D((6, 6, 1), 3, 3, 1, "tanh", rng, dtype=np.float64, pool=2),
+                          conv.Flatten((3, 3, 3)),
                           nn.Dense(27, 4, rng=rng, dtype=np.float64)])
     network.layers[0].bias[:] = rng.normal(size=3)
     x, labels = rng.normal(size=(5, 36)), rng.integers(0, 4, 5)

@@ -168,7 +168,8 @@ def test_model_loader_loads_or_raises_model_error(folder, data):
         assert all(np.isfinite(p).all() for p in network.parameters())
 
 
-JSON_PIECES = ['"', "[", "]", "{", "}", ",", ":", "0", "1", "-1", "1.0", "1e999", "NaN", "null", "true", '""', "784", "99999999999"]
+JSON_PIECES = ['"', "[", "]", "{", "}", ",", ":", "0", "1", "-1", "1.0", "1e999", "NaN", "null", "true", '""', "784",
+               "99999999999"]
 
 
 @EXAMPLES

@@ -145,7 +145,8 @@ def test_extreme_inputs_stay_finite_without_warnings(dtype):
     np.testing.assert_allclose(p[1], [1 / 3] * 3)
 
 
-@pytest.mark.parametrize("loss, output", [("mse", lambda z: 1 / (1 + np.exp(-z))), ("mse-relu", lambda z: np.maximum(z, 0))])
+@pytest.mark.parametrize("loss, output", [("mse", lambda z: 1 / (1 + np.exp(-z))),
+                                          ("mse-relu", lambda z: np.maximum(z, 0))])
 def test_the_quadratic_costs_follow_their_definition(loss, output):
     logits, labels = np.array([[-1.0, 0.5, 2.0], [0.3, -0.2, 0.9]]), np.array([2, 0])
     cost, grad = nn.LOSSES[loss][0](logits.copy(), labels)

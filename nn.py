@@ -194,7 +194,8 @@ class Dense(Layer):
     def forward(self, x, training=False):
         """x: (batch, inputs) -> (batch, outputs), in a buffer that the next forward overwrites."""
         self.input = x
-        z = np.matmul(x, self.weights, out=self.buffer("output", (len(x), self.bias.size)))  # x @ weights + bias
+        # z = x @ weights + bias, written into an array reused from batch to batch (Layer.buffer)
+        z = np.matmul(x, self.weights, out=self.buffer("output", (len(x), self.bias.size)))
         z += self.bias
         self.output = ACTIVATIONS[self.activation][0](z)
         return self.output
@@ -205,12 +206,13 @@ class Dense(Layer):
         Overwrites grad_output. The first layer skips the input gradient: nobody needs it, and it
         costs as much as the forward product.
         """
-        ACTIVATIONS[self.activation][1](self.output, grad_output)
-        np.matmul(self.input.T, grad_output, out=self.grad_weights)
-        np.sum(grad_output, axis=0, out=self.grad_bias)
+        ACTIVATIONS[self.activation][1](self.output, grad_output)  # now d cost / d z
+        grad_z = grad_output
+        np.matmul(self.input.T, grad_z, out=self.grad_weights)  # d cost / d weights = x.T @ grad_z
+        np.sum(grad_z, axis=0, out=self.grad_bias)  # each sample's bias gradient, summed over the batch
         if not need_input_grad:
             return None
-        return np.matmul(grad_output, self.weights.T, out=self.buffer("grad_input", self.input.shape))
+        return np.matmul(grad_z, self.weights.T, out=self.buffer("grad_input", self.input.shape))  # grad_z @ weights.T
 
     def parameters(self):
         return [self.weights, self.bias]

@@ -47,9 +47,10 @@ def build(hidden, conv_channels=(), kernel=3, padding=0, activation="relu", loss
     """The network train.py's flags describe, float32, for 28 x 28 images and 10 classes.
 
     One block per entry C of conv_channels: C filters of kernel x kernel (with `padding` zeros around
-    the image), the activation, 2 x 2 max-pooling (one conv.Conv2D layer). Then the hidden dense layers of the given sizes
-    and the output layer, each after a dropout layer when dropout > 0. rng draws the initial weights,
-    dropout_rng the dropout masks. Raises ValueError when the images become too small for a block.
+    the image), the activation, 2 x 2 max-pooling (one conv.Conv2D layer). Then the hidden dense
+    layers of the given sizes and the output layer, each after a dropout layer when dropout > 0.
+    rng draws the initial weights, dropout_rng the dropout masks. Raises ValueError when the images
+    become too small for a block.
     """
     rng = np.random.default_rng(0) if rng is None else rng
     layers, shape = [], IMAGE_SHAPE
@@ -85,11 +86,10 @@ def describe(network):
     return ", ".join(parts)
 
 
-def save(network, path, metadata=None, extra_arrays=None, pause=None, dataset="mnist"):
+def save(network, path, metadata=None, extra_arrays=None, dataset="mnist"):
     """Write `network`, trained on `dataset` (a name in mnist.DATASETS), a JSON-able `metadata` dict
     and any `extra_arrays` (name -> array, for a checkpoint) to `path` atomically and durably
-    (files.py). `pause`, when given, is called once the content is written but before it replaces
-    `path` (the tests stop the process there). Raises OSError naming `path` when it cannot be written."""
+    (files.py). Raises OSError naming `path` when it cannot be written."""
     if dataset not in mnist.DATASETS:
         raise ValueError(f"unknown dataset {dataset!r}; choose one of {', '.join(mnist.DATASETS)}")
     header = {"format": FORMAT, "version": VERSION, "layers": [layer.config() for layer in network.layers],
@@ -100,12 +100,8 @@ def save(network, path, metadata=None, extra_arrays=None, pause=None, dataset="m
             arrays[f"weights{i}"], arrays[f"bias{i}"] = layer.parameters()
     arrays.update(extra_arrays or {})
 
-    def write(file):
-        np.savez(file, **arrays)  # a file object: given a name, np.savez would append .npz to it
-        if pause:
-            pause()
-
-    files.write_atomically(path, write)
+    # A file object: given a name, np.savez would append .npz to it.
+    files.write_atomically(path, lambda file: np.savez(file, **arrays))
 
 
 def load(path):

@@ -33,6 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+import conv
 import nn
 
 PARTS = 2  # each batch is cut in this many parts (more only pays on more cores, and changes the numbers)
@@ -65,7 +66,11 @@ class DataParallel:
         bounds = np.linspace(0, len(x), min(PARTS, len(x)) + 1).astype(int)
         parts = [slice(start, stop) for start, stop in zip(bounds[:-1], bounds[1:])]
         replicas = self.replicas[: len(parts)]
-        results = self.map(lambda replica, part: replica.learn(x[part], labels[part], (part.stop - part.start) / len(x)),
+
+        def share(part):
+            return (part.stop - part.start) / len(x)
+
+        results = self.map(lambda replica, part: replica.learn(x[part], labels[part], share(part)),
                            replicas, parts)
         for total, *others in zip(*(replica.gradients() for replica in replicas)):
             for other in others:
@@ -150,7 +155,8 @@ def _openblas():
         library = ctypes.CDLL(path)
         for prefix, suffix in (("scipy_openblas", "64_"), ("openblas", "")):
             if hasattr(library, f"{prefix}_set_num_threads{suffix}"):
-                return getattr(library, f"{prefix}_set_num_threads{suffix}"), getattr(library, f"{prefix}_get_num_threads{suffix}")
+                return (getattr(library, f"{prefix}_set_num_threads{suffix}"),
+                        getattr(library, f"{prefix}_get_num_threads{suffix}"))
     return None
 
 
@@ -198,3 +204,21 @@ def same_bits_on_any_thread_count():
         if not np.array_equal(*products):
             return False
     return True
+
+
+# The interface train.py calls (the lead's rewrite of this module brings the full versions; these are
+# the minimal ones that let the train branch run until then).
+
+
+def choose_threads():
+    """How many threads a run trains on when --threads is not given, decided once at its start:
+    here, as many as numpy's BLAS runs on (default_threads())."""
+    return default_threads()
+
+
+def learner(network, threads):
+    """What learns from the batches of `network` on `threads` threads: a DataParallel for a
+    convolutional network, else the network on `threads` BLAS threads (BlasThreads). Either has
+    learn(x, labels), predict(x), parameters() and gradients(); a DataParallel also .replicas."""
+    convolutional = any(isinstance(layer, conv.Conv2D) for layer in network.layers)
+    return DataParallel(network, threads) if convolutional else BlasThreads(network, threads)

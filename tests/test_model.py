@@ -40,7 +40,8 @@ def test_a_loaded_network_predicts_exactly_as_the_saved_one(network, saved):
     loaded, metadata = model.load(saved)
     x = np.random.default_rng(0).random((50, 784), dtype=np.float32)
     np.testing.assert_array_equal(loaded.probabilities(x), network.probabilities(x))
-    assert model.describe(loaded) == "dense 784-32 tanh, dense 32-16 tanh, dense 16-10" and loaded.loss == "cross-entropy"
+    assert model.describe(loaded) == "dense 784-32 tanh, dense 32-16 tanh, dense 16-10"
+    assert loaded.loss == "cross-entropy"
     assert metadata == {"test_accuracy": 0.5, "dataset": "mnist"}
 
 
@@ -197,7 +198,8 @@ def both(*changes):
     [
         (header_change(version=99), "version 99"),
         (header_change(format="something else"), "not a model file"),
-        (layer_change(0, outputs=-1), r"layer 1 \(dense\) claims weights of shape \(784, -1\), but the file holds \(784, 32\)"),
+        (layer_change(0, outputs=-1),
+         r"layer 1 \(dense\) claims weights of shape \(784, -1\), but the file holds \(784, 32\)"),
         (layer_change(0, inputs=10**12), r"claims weights of shape \(1000000000000, 32\)"),
         (layer_change(0, kernel=3), "unexpected keyword argument 'kernel'"),
         (both(layer_change(0, inputs=100), resized("weights0", (100, 32))), "a 100-input, 10-output network"),
@@ -216,7 +218,8 @@ def both(*changes):
         (header_change(metadata=[1]), "metadata is not a dictionary"),
         (lambda arrays: arrays.pop("header"), "no header"),
         (lambda arrays: arrays.pop("bias1"), "bias1 is missing"),
-        (resized("weights0", (784, 31)), r"layer 1 \(dense\) claims weights of shape \(784, 32\), but the file holds \(784, 31\)"),
+        (resized("weights0", (784, 31)),
+         r"layer 1 \(dense\) claims weights of shape \(784, 32\), but the file holds \(784, 31\)"),
         (lambda arrays: arrays.pop("weights1"), r"claims weights of shape \(32, 16\), but the file holds none"),
         (resized("bias0", (31,)), r"bias0 is float32 \(31,\), expected float \(32,\)"),
         (lambda arrays: arrays.update(weights2=np.zeros((16, 10), np.int64)), "weights2 is int64"),
@@ -316,15 +319,17 @@ def test_a_crafted_file_cannot_run_code_when_loaded(tmp_path, saved, name):
     assert not mark.exists()
 
 
-def test_save_replaces_the_file_only_once_it_is_complete(tmp_path, saved, network):
+def test_save_replaces_the_file_only_once_it_is_complete(tmp_path, saved, network, monkeypatch):
     """While the new content is written, the old file is still whole at its path, and the new one
     only appears under another name in the same folder."""
-    before, seen = saved.read_bytes(), []
+    before, seen, real_replace = saved.read_bytes(), [], os.replace
 
-    def pause():
+    def replace(source, destination):  # the moment the new content, written, is put in place
         seen.append((saved.read_bytes(), sorted(path.name for path in tmp_path.iterdir())))
+        real_replace(source, destination)
 
-    model.save(nn.mlp([784, 8, 10]), saved, pause=pause)
+    monkeypatch.setattr(os, "replace", replace)
+    model.save(nn.mlp([784, 8, 10]), saved)
     (during, names), = seen
     assert during == before and len(names) == 2 and saved.name in names
     assert model.describe(model.load(saved)[0]) == "dense 784-8 relu, dense 8-10"

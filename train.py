@@ -340,6 +340,8 @@ def train(run, data, log):
         cli.fail(f"training diverged: {error}; try a smaller learning rate than --lr {run.flags.lr:g}")
     except KeyboardInterrupt:
         interrupted = True
+        if run.flags.checkpoint and run.rounds:
+            log(f"to go on: ./train.py --resume {shlex.quote(run.flags.checkpoint)}")
     except OSError as error:
         cli.fail(f"{error.filename}: cannot write ({error.strerror})")
     if run.flags.epochs:

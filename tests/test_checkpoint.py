@@ -51,8 +51,10 @@ def test_a_stopped_and_resumed_run_ends_with_the_uninterrupted_network(tmp_path,
     finish([*flags, "--save", str(tmp_path / "whole.npz"), "--quiet"], mnist_dir)
     saved = tmp_path / "resumed.npz"
     process = start([*flags, "--checkpoint", str(tmp_path / "run.npz"), "--save", str(saved)], mnist_dir)
-    stop_after_round(process, 1, how)
+    out, _ = stop_after_round(process, 1, how)
     assert process.returncode == (130 if how == signal.SIGINT else -signal.SIGKILL)
+    if how == signal.SIGINT:
+        assert f"to go on: ./train.py --resume {tmp_path / 'run.npz'}\n" in out
     result = finish(["--resume", str(tmp_path / "run.npz")], mnist_dir)
     assert "1 of" in result.stdout and "cost after training round 2:" in result.stdout
     assert "cost after training round 1:" not in result.stdout

@@ -156,6 +156,20 @@ def test_main_saves_the_last_complete_round_on_ctrl_c(fake_mnist, monkeypatch, t
     assert_same_weights(model.load(saved)[0].parameters(), model.load(reference)[0].parameters())
 
 
+def test_ctrl_c_with_a_checkpoint_says_how_to_go_on(fake_mnist, monkeypatch, tmp_path, capsys):
+    run = tmp_path / "run.npz"
+    interrupt_in_round(monkeypatch, 3)
+    with pytest.raises(SystemExit):
+        train.main([*SMALL, "--data-dir", str(fake_mnist), "--checkpoint", str(run)])
+    out = capsys.readouterr().out
+    assert f"interrupted in round 3; keeping the weights after round 2\nto go on: ./train.py --resume {run}\n" in out
+    monkeypatch.undo()
+    interrupt_in_round(monkeypatch, 1)  # before any checkpoint was written: nothing to go on from
+    with pytest.raises(SystemExit):
+        train.main([*SMALL, "--data-dir", str(fake_mnist), "--checkpoint", str(tmp_path / "other.npz")])
+    assert "to go on" not in capsys.readouterr().out
+
+
 def test_a_second_ctrl_c_while_the_results_are_reported_keeps_the_saved_network(fake_mnist, monkeypatch, tmp_path,
                                                                                  capsys):
     """The network is saved before the test images are classified again for the report, so a Ctrl-C

@@ -436,3 +436,17 @@ def test_trains_on_real_fashion_mnist(fashion_dir):
                      result.stdout)
     accuracy = float(re.search(r"correctly recognized images after training: (\d+\.\d\d)%", result.stdout).group(1))
     assert 70 < accuracy < 95
+
+
+def test_fashion_mnists_files_given_as_mnist_are_refused_in_one_line(tmp_path, fashion_dir):
+    saved = tmp_path / "m.npz"
+    result = run_train("--save", str(saved), env={**os.environ, "MNIST_DIR": str(fashion_dir)})
+    assert result.returncode == 1 and result.stderr.count("\n") == 1 and not saved.exists()
+    assert re.fullmatch(rf"train\.py: error: {fashion_dir}/train-images-idx3-ubyte\.gz: Fashion-MNIST's images, not "
+                        r"MNIST's \(.*\): give --dataset fashion for them, .*\n", result.stderr)
+
+
+def test_mnists_files_given_as_fashion_mnist_are_refused_in_one_line(tmp_path, mnist_dir):
+    result = run_train("--dataset", "fashion", "--data-dir", str(mnist_dir), "--save", str(tmp_path / "m.npz"))
+    assert result.returncode == 1 and result.stderr.count("\n") == 1 and not (tmp_path / "m.npz").exists()
+    assert "MNIST's images, not Fashion-MNIST's" in result.stderr and "give --dataset mnist" in result.stderr

@@ -438,3 +438,12 @@ def test_real_mnist_is_known_as_mnist_and_not_taken_for_fashion(mnist_dir, real_
     assert mnist.recognize(path, real_mnist[split][0])[0] == "mnist"
     with raises_about(path, r"MNIST's images, not Fashion-MNIST's"):
         mnist.load_split(split, mnist_dir, "fashion")
+
+
+def test_the_readmes_mnist_dir_examples_are_folders_any_user_has():
+    """The folder the README's own download example fills, or Debian's package's; never one of the
+    machine the README's figures came from."""
+    readme = (ROOT / "README.md").read_text()
+    folders = set(re.findall(r"MNIST_DIR=(\S+)", readme))
+    assert folders and folders <= {"~/mnist", str(DEBIAN_FASHION)}, folders
+    assert "./download-mnist.sh ~/mnist " in readme

@@ -96,17 +96,21 @@ RECIPES = {
 }
 
 
+def flag(name):
+    """The command-line flag of a field of Flags: "batch_size" -> "--batch-size"."""
+    return "--" + name.replace("_", "-")
+
+
 def flag_words(name, value):
     """A flag and its value as command-line words: ("hidden", (16, 16)) -> ["--hidden", "16", "16"],
     ("quiet", True) -> ["--quiet"], ("lr", 0.002) -> ["--lr", "0.002"]."""
-    flag = "--" + name.replace("_", "-")
     if value is True:
-        return [flag]
+        return [flag(name)]
     if isinstance(value, tuple):
-        return [flag, *map(str, value)]
+        return [flag(name), *map(str, value)]
     if isinstance(value, float):  # as short as it reads back the same
-        return [flag, f"{value:g}" if float(f"{value:g}") == value else repr(value)]
-    return [flag, str(value)]
+        return [flag(name), f"{value:g}" if float(f"{value:g}") == value else repr(value)]
+    return [flag(name), str(value)]
 
 
 def recipe_words(values):
@@ -185,8 +189,8 @@ def build_parser():
     add("--checkpoint", metavar="FILE.npz",
         help="after every round, write the whole state of the run to this file, for --resume")
     add("--resume", metavar="FILE.npz",
-        help="go on with the run in this checkpoint, with its own flags (only "
-             + ", ".join(f"--{name.replace('_', '-')}" for name in RESUMABLE) + " may be given)")
+        help=f"go on with the run in this checkpoint, with its own flags (only {', '.join(map(flag, RESUMABLE))} "
+             "may be given)")
     add("--threads", type=cli.positive_int, metavar="N",
         help="train on N threads (default: a count chosen at the start from how busy the machine is, shown in "
              "the flags line). The same seed and N give the same numbers; a CNN's do not depend on N")
@@ -206,7 +210,7 @@ def new_flags(parser, given, trained_on=None):
     apply, and the run only evaluates the network unless --epochs is given."""
     values = {**RECIPES[given.get("recipe", Flags.recipe)], **given}
     if "load" in given:
-        refused = [f"--{name.replace('_', '-')}" for name in ARCHITECTURE if name in given]
+        refused = [flag(name) for name in ARCHITECTURE if name in given]
         if refused:
             cli.fail(f"{', '.join(refused)} cannot apply with --load: the network in {given['load']} keeps its own "
                      "layers (leave out the layer flags)", status=2)
@@ -231,15 +235,14 @@ def resumed_flags(given, saved):
 
 def check_resumable(given):
     """Refuse flags that --resume cannot take: the run goes on with its own."""
-    refused = sorted(f"--{name.replace('_', '-')}" for name in set(given) - {"resume", *RESUMABLE})
+    refused = sorted(flag(name) for name in set(given) - {"resume", *RESUMABLE})
     if refused:
-        allowed = ", ".join(f"--{name.replace('_', '-')}" for name in RESUMABLE)
         cli.fail(f"--resume goes on with the run's own flags; {', '.join(refused)} cannot change them "
-                 f"(only {allowed} may be given)", status=2)
+                 f"(only {', '.join(map(flag, RESUMABLE))} may be given)", status=2)
 
 
 def read(load, path):
-    """load(path), from model.py or checkpoint.py; a file it cannot read ends the program in one line."""
+    """load(path), model.load or checkpoint.load; a file it cannot read ends the program in one line."""
     try:
         return load(path)
     except model.ModelError as error:
@@ -349,7 +352,7 @@ def train(run, data, log):
     return interrupted
 
 
-def keep(run, data, interrupted, log):
+def keep(run, data, interrupted):
     """The final accuracy's line, and the --save file written; returns the line that says what was
     saved ("" without --save). A run interrupted before it completed a round has nothing to save."""
     flags = run.flags
@@ -411,7 +414,7 @@ def main(argv=None):
     kept = ""
     try:
         with cli.ctrl_c_deferred():  # the network is saved before the slower report: a Ctrl-C cannot lose it
-            kept = keep(run, data, interrupted, log)
+            kept = keep(run, data, interrupted)
             if kept:
                 log(kept)
         report_results(run, data)

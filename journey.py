@@ -2,8 +2,8 @@
 """Replay the original project's journey: every step as a ./train.py recipe, run and timed, in one
 table beside the figures the original printed, and one picture of test accuracy round by round.
 
-    ./journey.py                                  # 2 to 5 minutes on a 2-core machine
-    ./journey.py --output journey.png --data-dir ~/mnist
+    ./journey.py                                  # 2 to 5 minutes on a 2-core machine; the picture: journey.png
+    ./journey.py --output screenshots/journey.png # the README's picture
 """
 
 import argparse
@@ -128,11 +128,12 @@ def extended(run, runs):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", help="folder with the MNIST files (default: $MNIST_DIR, else data/)")
-    parser.add_argument("--output", default=str(ROOT / "screenshots" / "journey.png"),
-                        help="where to write the picture (default: screenshots/journey.png)")
+    parser.add_argument("--output", default="journey.png",
+                        help="where to write the picture (default: journey.png, in the current folder; the README's "
+                             "is screenshots/journey.png)")
     args = parser.parse_args(argv)
     if not Path(args.output).resolve().parent.is_dir():
-        parser.error(f"--output {args.output}: no such folder")
+        cli.fail(f"--output {args.output}: no such folder", status=2)
     try:  # the data checked before minutes of training, not after
         for split in mnist.SPLITS:
             mnist.load_split(split, args.data_dir)

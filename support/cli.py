@@ -1,7 +1,9 @@
 """Small pieces the command-line scripts share: argument types and turning errors into one line."""
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -67,3 +69,17 @@ def model_dataset(parser, chosen, path, trained_on):
         parser.error(f"--dataset {chosen}: {path} was trained on {mnist.DATASETS[trained_on].title}, so its answers "
                      f"are {mnist.DATASETS[trained_on].title}'s classes (leave out --dataset to follow the model)")
     return trained_on
+
+
+@contextlib.contextmanager
+def ctrl_c_deferred():
+    """Within the block, Ctrl-C waits: a KeyboardInterrupt comes when the block has run to its end,
+    so that what it writes is written whole. Only in the main thread, where Python handles signals."""
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda number, frame: caught.append(number))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt

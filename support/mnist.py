@@ -15,6 +15,7 @@ Every problem with a file raises MnistError, whose message names the file and wh
 """
 
 import gzip
+import hashlib
 import math
 import os
 import zlib
@@ -47,6 +48,20 @@ SPLITS = {
 }
 IMAGE_SIZE = 28  # pixels on each side of every image of both datasets
 CLASSES = 10  # the labels of both datasets are 0..9
+# What tells the two datasets' image files apart: the published files by their checksums (those that
+# download-mnist.sh checks downloads against: SHA-256 for MNIST, the MD5 sums Fashion-MNIST's
+# authors publish), and copies that are not byte for byte the published ones (recompressed, or
+# rebuilt like some MNIST copies) by their mean pixel value, 0-255, over all the images of a file:
+# a digit is a thin stroke on blank paper, a piece of clothing fills much of its picture. The
+# training and test images of a dataset are within a grey level of each other.
+PUBLISHED_IMAGES = {
+    ("sha256", "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609"): "mnist",  # train
+    ("sha256", "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6"): "mnist",  # test
+    ("md5", "8d4fb7e6c68d591d4c3dfef9ec88bf0d"): "fashion",  # train
+    ("md5", "bef4ecab320f06d8554ea6380940ec79"): "fashion",  # test
+}
+MEAN_PIXEL = {"mnist": 33.5, "fashion": 73.0}
+MEAN_PIXEL_TOLERANCE = 10  # grey levels either side: beyond, the images look like neither dataset
 
 # IDX type code -> numpy dtype; multi-byte values are big-endian.
 IDX_TYPES = {
@@ -194,7 +209,27 @@ def load_split(split="train", data_dir=None, dataset="mnist"):
     n_classes, label_name = len(DATASETS[dataset].classes), DATASETS[dataset].label_name
     if labels.size and labels.max() >= n_classes:
         raise MnistError(f"{label_path}: label {labels.max()} is not a {label_name} 0-{n_classes - 1}")
+    seen, evidence = recognize(image_path, images)
+    if seen not in (None, dataset):
+        raise MnistError(f"{image_path}: {DATASETS[seen].title}'s images, not {DATASETS[dataset].title}'s "
+                         f"({evidence}): give --dataset {seen} for them, or set MNIST_DIR (or --data-dir) to the "
+                         f"folder of {DATASETS[dataset].title}'s files")
     return images, labels
+
+
+def recognize(path, images):
+    """Which dataset's images file `path` is, holding `images` (N, 28, 28) uint8: (a name in
+    DATASETS, the evidence in words), by the file's published checksum, else by the images' mean
+    pixel value; (None, None) when it looks like neither dataset's."""
+    content = Path(path).read_bytes()
+    for (algorithm, checksum), dataset in PUBLISHED_IMAGES.items():
+        if hashlib.new(algorithm, content).hexdigest() == checksum:
+            return dataset, f"the {algorithm.upper()} checksum of {DATASETS[dataset].title}'s published file"
+    mean = float(images.mean()) if images.size else float("nan")
+    for dataset, typical in MEAN_PIXEL.items():
+        if abs(mean - typical) <= MEAN_PIXEL_TOLERANCE:
+            return dataset, f"mean pixel value {mean:.1f}; {DATASETS[dataset].title}'s is about {typical:g}"
+    return None, None
 
 
 def _check_type(path, array, shape, described):

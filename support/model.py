@@ -104,11 +104,10 @@ def weights_shape(config):
     return None
 
 
-def save(network, path, metadata=None, extra_arrays=None, pause=None, dataset="mnist"):
+def save(network, path, metadata=None, extra_arrays=None, dataset="mnist"):
     """Write `network`, trained on `dataset` (a name in mnist.DATASETS), a JSON-able `metadata` dict
     and any `extra_arrays` (name -> array, for a checkpoint) to `path` atomically and durably
-    (files.py). `pause`, when given, is called once the content is written but before it replaces
-    `path` (the tests stop the process there). Raises OSError naming `path` when it cannot be written."""
+    (files.py). Raises OSError naming `path` when it cannot be written."""
     if dataset not in mnist.DATASETS:
         raise ValueError(f"unknown dataset {dataset!r}; choose one of {', '.join(mnist.DATASETS)}")
     header = {"format": FORMAT, "version": VERSION, "layers": [layer_config(layer) for layer in network.layers],
@@ -119,12 +118,8 @@ def save(network, path, metadata=None, extra_arrays=None, pause=None, dataset="m
             arrays[f"weights{i}"], arrays[f"bias{i}"] = layer.parameters()
     arrays.update(extra_arrays or {})
 
-    def write(file):
-        np.savez(file, **arrays)  # a file object: given a name, np.savez would append .npz to it
-        if pause:
-            pause()
-
-    files.write_atomically(path, write)
+    # A file object: given a name, np.savez would append .npz to it.
+    files.write_atomically(path, lambda file: np.savez(file, **arrays))
 
 
 def load(path):

@@ -17,7 +17,8 @@ numbers are the same on any number of threads. On the idle 2-core machine a CNN'
 about 18 ms this way against 23 ms with one part on two BLAS threads: the parts also fit the
 processor's caches better, and none of the elementwise work waits for one core.
 
-    learner = learner(network, choose_threads(network))    # a DataParallel, or the network itself
+    threads = choose_threads(is_convolutional(network))
+    learner = learner(network, threads)    # a DataParallel, or the network itself
     cost, accuracy = nn.train_epoch(learner, optimizer, x, labels, 128, lambda batch: 0.001)
 """
 
@@ -126,17 +127,18 @@ def replica(network):
     return twin
 
 
-def choose_threads(network):
-    """How many threads to train `network` on when not told. A convolutional one: default_threads(),
+def choose_threads(convolutional):
+    """How many threads to train a network on when not told. A convolutional one: default_threads(),
     as its threads wait for each other once a batch, not in every product, and a busy core delays
     them little. A fully connected one: one per core that no other program keeps busy, at least one,
     at most default_threads()."""
-    if is_convolutional(network):
+    if convolutional:
         return default_threads()
     return max(1, min(default_threads(), (os.cpu_count() or 1) - busy_cores()))
 
 
 def is_convolutional(network):
+    """Whether the network has a convolution: then DataParallel learns from its batches."""
     return any(isinstance(layer, conv.Conv2D) for layer in network.layers)
 
 

@@ -7,6 +7,7 @@ that run the scripts import ROOT from here. Fashion-MNIST's files have MNIST's n
 
 import gzip
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -24,6 +25,31 @@ MNIST_FILES = {
 }
 FAKE_SIZES = {"train": 12, "test": 5}
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")  # Debian's package dataset-fashion-mnist
+PAUSED = "pausing inside the write"
+# train.main in a process whose os.replace, which puts a written file in place (support/files.py),
+# stops before putting the TARGET file in place for the Nth time, until the process is killed.
+PAUSING_TRAIN = f"""
+import os, signal, sys
+sys.path.insert(0, {str(ROOT)!r})
+import train
+
+target, pause_at, replaces = sys.argv[1], int(sys.argv[2]), []
+real_replace = os.replace
+
+
+def replace(source, destination):
+    if os.fspath(destination) == target:
+        replaces.append(destination)
+        if len(replaces) == pause_at:
+            print({PAUSED!r}, file=sys.stderr, flush=True)
+            signal.pause()
+    real_replace(source, destination)
+
+
+os.replace = replace
+sys.argv = ["train.py", *sys.argv[3:]]
+train.main()
+"""
 
 
 def idx_bytes(array):
@@ -84,3 +110,11 @@ def fashion_dir():
     if not all((FASHION_DIR / f"{name}.gz").exists() for name in names):
         pytest.skip(f"no Fashion-MNIST files in {FASHION_DIR} (apt install dataset-fashion-mnist)")
     return FASHION_DIR
+
+
+def train_paused_in_write(target, nth, args, **popen_arguments):
+    """./train.py ARGS started in a process that stops inside its nth write of the file `target`,
+    after the content is written and before it replaces the file, printing PAUSED to stderr first.
+    Returns the subprocess.Popen, with stdout and stderr as pipes."""
+    return subprocess.Popen([sys.executable, "-c", PAUSING_TRAIN, str(target), str(nth), *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen_arguments)

@@ -1,7 +1,6 @@
 """Checkpoints: a run stopped (Ctrl-C, SIGKILL, even inside a checkpoint write) and resumed ends with
 exactly the network the uninterrupted run ends with."""
 
-import os
 import signal
 import subprocess
 import sys
@@ -9,8 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-import nn
-from conftest import ROOT
+from conftest import PAUSED, ROOT, train_paused_in_write
 from support import checkpoint, model
 
 TRAIN = str(ROOT / "train.py")
@@ -20,13 +18,14 @@ CNN = ["--limit", "600", "--conv", "4", "--hidden", "16", "--dropout", "0.3", "-
        "--batch-size", "64", "--epochs", "3"]
 
 
-def start(args, mnist_dir, env=None):
+def start(args, mnist_dir):
     return subprocess.Popen([sys.executable, TRAIN, "--data-dir", str(mnist_dir), *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+                            stderr=subprocess.PIPE, text=True)
 
 
 def finish(args, mnist_dir):
-    result = subprocess.run([sys.executable, TRAIN, "--data-dir", str(mnist_dir), *args], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, TRAIN, "--data-dir", str(mnist_dir), *args], capture_output=True,
+                            text=True)
     assert result.returncode == 0, result.stderr
     return result
 
@@ -52,8 +51,10 @@ def test_a_stopped_and_resumed_run_ends_with_the_uninterrupted_network(tmp_path,
     finish([*flags, "--save", str(tmp_path / "whole.npz"), "--quiet"], mnist_dir)
     saved = tmp_path / "resumed.npz"
     process = start([*flags, "--checkpoint", str(tmp_path / "run.npz"), "--save", str(saved)], mnist_dir)
-    stop_after_round(process, 1, how)
+    out, _ = stop_after_round(process, 1, how)
     assert process.returncode == (130 if how == signal.SIGINT else -signal.SIGKILL)
+    if how == signal.SIGINT:
+        assert f"to go on: ./train.py --resume {tmp_path / 'run.npz'}\n" in out
     result = finish(["--resume", str(tmp_path / "run.npz")], mnist_dir)
     assert "1 of" in result.stdout and "cost after training round 2:" in result.stdout
     assert "cost after training round 1:" not in result.stdout
@@ -61,23 +62,27 @@ def test_a_stopped_and_resumed_run_ends_with_the_uninterrupted_network(tmp_path,
     assert checkpoint.load(tmp_path / "run.npz").state["rounds"] == int(flags[flags.index("--epochs") + 1])
 
 
-@pytest.mark.parametrize("flags", [MLP, CNN], ids=["mlp", "cnn"])
-def test_a_run_resumed_on_one_thread_ends_as_the_uninterrupted_run_on_two(tmp_path, mnist_dir, flags):
-    """A network's numbers do not depend on the threads (parallel.py, nn.matmul): --threads may
+def test_a_cnn_resumed_on_one_thread_ends_as_the_uninterrupted_run_on_two(tmp_path, mnist_dir):
+    """A convolutional network's numbers do not depend on the threads (parallel.py): --threads may
     change on --resume, say on a machine that has become busy."""
-    finish([*flags, "--threads", "2", "--save", str(tmp_path / "whole.npz"), "--quiet"], mnist_dir)
-    process = start([*flags, "--threads", "2", "--checkpoint", str(tmp_path / "run.npz"), "--save",
+    finish([*CNN, "--threads", "2", "--save", str(tmp_path / "whole.npz"), "--quiet"], mnist_dir)
+    process = start([*CNN, "--threads", "2", "--checkpoint", str(tmp_path / "run.npz"), "--save",
                      str(tmp_path / "resumed.npz")], mnist_dir)
     stop_after_round(process, 1, signal.SIGKILL)
     finish(["--resume", str(tmp_path / "run.npz"), "--threads", "1", "--quiet"], mnist_dir)
     assert_same_network(tmp_path / "whole.npz", tmp_path / "resumed.npz")
 
 
-@pytest.mark.parametrize("layers", [{"hidden": [8]}, {"hidden": [8], "conv_channels": [2]}], ids=["mlp", "cnn"])
-def test_a_run_trains_on_the_threads_it_is_given(layers):
-    network = model.build(**layers)
-    run = checkpoint.Run(network, nn.Adam(network.parameters()), {}, np.inf, np.random.default_rng(0), threads=1)
-    assert run.learner.threads == 1 and run.learner.network is network
+def test_a_run_resumes_on_its_own_thread_count(tmp_path, mnist_dir):
+    """A fully connected network's numbers may depend on the threads BLAS shares its products among:
+    a resumed run goes on with the count it started with, which its flags line shows."""
+    finish([*MLP, "--threads", "2", "--save", str(tmp_path / "whole.npz"), "--quiet"], mnist_dir)
+    process = start([*MLP, "--threads", "2", "--checkpoint", str(tmp_path / "run.npz"), "--save",
+                     str(tmp_path / "resumed.npz")], mnist_dir)
+    stop_after_round(process, 1, signal.SIGKILL)
+    result = finish(["--resume", str(tmp_path / "run.npz")], mnist_dir)
+    assert result.stdout.startswith("flags: ") and " --threads 2\n" in result.stdout.splitlines(keepends=True)[0]
+    assert_same_network(tmp_path / "whole.npz", tmp_path / "resumed.npz")
 
 
 def test_resuming_several_times_still_ends_with_the_same_network(tmp_path, mnist_dir):
@@ -95,10 +100,10 @@ def test_resuming_several_times_still_ends_with_the_same_network(tmp_path, mnist
 def test_a_kill_inside_a_checkpoint_write_leaves_the_previous_checkpoint(tmp_path, mnist_dir):
     run = tmp_path / "run.npz"
     finish([*MLP, "--save", str(tmp_path / "whole.npz"), "--quiet"], mnist_dir)
-    env = {**os.environ, "TRAIN_PAUSE_IN_CHECKPOINT": "2"}
-    process = start([*MLP, "--checkpoint", str(run), "--save", str(tmp_path / "resumed.npz")], mnist_dir, env)
+    process = train_paused_in_write(run, 2, ["--data-dir", mnist_dir, *MLP, "--checkpoint", run, "--save",
+                                             tmp_path / "resumed.npz"])
     for line in process.stderr:
-        if "pausing inside the checkpoint write" in line:
+        if PAUSED in line:
             break
     temporary = [path for path in tmp_path.iterdir() if path.name.endswith(".tmp")]
     assert temporary and temporary[0].stat().st_size > 0  # round 2's content, written but not yet in place

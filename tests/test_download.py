@@ -354,3 +354,25 @@ def test_says_which_mirror_it_is_trying_while_it_waits(fake, tmp_path, serve):
         os.killpg(script.pid, signal.SIGTERM)
         script.wait(timeout=30)
         script.stderr.close()
+
+
+def readme_block(after):
+    """The first ```sh block of the README after the line that ends with `after`."""
+    readme = (SCRIPT.parent / "README.md").read_text()
+    return readme[readme.index(after):].split("```sh\n", 1)[1].split("```", 1)[0]
+
+
+@pytest.mark.skipif(not DEBIAN_FASHION.is_dir(), reason=f"no {DEBIAN_FASHION} (apt-get install dataset-fashion-mnist)")
+def test_the_readmes_way_from_debians_fashion_mnist_leaves_the_clone_clean(tmp_path):
+    """The README's commands, run in a copy of the clone: Fashion-MNIST lands in data/fashion/ (which
+    git ignores), and nothing else is left behind."""
+    clone = tmp_path / "clone"
+    clone.mkdir()
+    shutil.copy(SCRIPT, clone)
+    environ = {key: value for key, value in os.environ.items() if key not in ("MNIST_DIR", "MNIST_SHA256SUMS")}
+    result = subprocess.run(["bash", "-e", "-c", readme_block("to take them from there:")], cwd=clone, env=environ,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert sorted(os.listdir(clone)) == ["data", SCRIPT.name]
+    assert sorted(os.listdir(clone / "data")) == ["fashion"]
+    assert_holds_exactly(clone / "data" / "fashion", {name: (DEBIAN_FASHION / name).read_bytes() for name in NAMES})

@@ -11,8 +11,8 @@ from conftest import ROOT
 JOURNEY = str(ROOT / "journey.py")
 
 
-def run_journey(*args):
-    return subprocess.run([sys.executable, JOURNEY, *map(str, args)], capture_output=True, text=True)
+def run_journey(*args, cwd=None):
+    return subprocess.run([sys.executable, JOURNEY, *map(str, args)], capture_output=True, text=True, cwd=cwd)
 
 
 def test_every_step_gets_a_row_and_the_picture_is_written(tmp_path, fake_mnist):
@@ -41,3 +41,13 @@ def test_missing_data_gives_one_line_before_any_training(tmp_path):
 def test_an_output_in_a_missing_folder_is_refused_at_once(tmp_path, fake_mnist):
     result = run_journey("--data-dir", fake_mnist, "--output", tmp_path / "no" / "journey.png")
     assert result.returncode == 2 and "--output" in result.stderr and "step 1" not in result.stderr
+
+
+def test_by_default_the_picture_goes_to_the_current_folder_not_into_the_clone(tmp_path, fake_mnist):
+    """The README's own picture, screenshots/journey.png, is tracked: only --output replaces it."""
+    readme_picture = ROOT / "screenshots" / "journey.png"
+    before = readme_picture.read_bytes()
+    result = run_journey("--data-dir", fake_mnist, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "journey.png").exists() and result.stdout.endswith("\nwrote journey.png\n")
+    assert readme_picture.read_bytes() == before

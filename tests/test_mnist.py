@@ -1,6 +1,7 @@
 """mnist.py: IDX files read back exactly, every malformed file refused by name, and (with $MNIST_DIR) the real data."""
 
 import gzip
+import hashlib
 import re
 import tracemalloc
 from pathlib import Path
@@ -132,7 +133,8 @@ def test_a_header_claiming_a_terabyte_allocates_nothing_of_the_kind(tmp_path, gz
     content = b"\0\0\x08\x03" + u32(2**20, 2**10, 2**10) + bytes(100)
     path = tmp_path / "huge-idx"
     path.write_bytes(gzip.compress(content) if gzipped else content)
-    with raises_about(path, r"truncated: 116 bytes, but the header \(1048576, 1024, 1024\) needs exactly 1099511627792$"):
+    with raises_about(path, r"truncated: 116 bytes, but the header \(1048576, 1024, 1024\) needs exactly "
+                            r"1099511627792$"):
         mnist.read_idx(path)
     assert peak_memory_of(read_idx_failing, path) < 8 * MiB
 
@@ -377,3 +379,71 @@ def test_shifted_inputs_move_each_digit_by_at_most_max_shift_and_keep_its_label(
             assert abs(dy) <= 2 and abs(dx) <= 2
             seen.add((dy, dx))
     assert len(seen) == 25  # every shift from -2 to 2 in both directions turns up
+
+
+# --- which dataset the files are ---------------------------------------------------------------------
+
+
+def with_test_images(folder, write_idx, images):
+    """folder's fake files, their test images replaced by `images`; returns the images file's path."""
+    return write_idx(folder / "t10k-images-idx3-ubyte.gz", np.asarray(images, np.uint8))
+
+
+@pytest.mark.parametrize("dataset, other", [("mnist", "fashion"), ("fashion", "mnist")])
+def test_images_that_look_like_the_other_dataset_are_refused_by_name(fake_mnist, write_idx, dataset, other):
+    """Their mean pixel value is the other dataset's: the files' checksums are not the published ones."""
+    path = with_test_images(fake_mnist, write_idx, np.full((5, 28, 28), round(mnist.MEAN_PIXEL[other])))
+    title, other_title = mnist.DATASETS[dataset].title, mnist.DATASETS[other].title
+    with raises_about(path, rf"{re.escape(other_title)}'s images, not {re.escape(title)}'s \(mean pixel value "
+                            rf"\d+\.0; .*\): give --dataset {other} for them, or set MNIST_DIR"):
+        mnist.load_split("test", fake_mnist, dataset)
+    assert mnist.load_split("test", fake_mnist, other)[0].shape == (5, 28, 28)
+
+
+def test_images_like_neither_dataset_are_taken_as_asked(fake_mnist, write_idx):
+    with_test_images(fake_mnist, write_idx, np.full((5, 28, 28), 127))  # as the random fake ones
+    for dataset in mnist.DATASETS:
+        assert mnist.load_split("test", fake_mnist, dataset)[0].shape == (5, 28, 28)
+
+
+def test_a_published_file_is_known_by_its_checksum_whatever_its_pixels(fake_mnist, write_idx, monkeypatch):
+    path = with_test_images(fake_mnist, write_idx, np.full((5, 28, 28), mnist.MEAN_PIXEL["mnist"]))
+    md5 = hashlib.md5(path.read_bytes()).hexdigest()
+    monkeypatch.setattr(mnist, "PUBLISHED_IMAGES", {("md5", md5): "fashion"})
+    with raises_about(path, r"Fashion-MNIST's images, not MNIST's \(the MD5 checksum of Fashion-MNIST's published "
+                            r"file\)"):
+        mnist.load_split("test", fake_mnist)
+
+
+def test_the_published_checksums_are_those_download_mnist_checks():
+    script = (ROOT / "download-mnist.sh").read_text()
+    sums = re.findall(r'^ +(\w+):\w+-images-idx3-ubyte\.gz\) +echo "(\w+) (\w+)', script, re.MULTILINE)
+    assert len(sums) == 4
+    assert mnist.PUBLISHED_IMAGES == {(algorithm, checksum): dataset for dataset, algorithm, checksum in sums}
+
+
+@pytest.mark.skipif(not DEBIAN_FASHION.is_dir(), reason=f"no {DEBIAN_FASHION} (apt-get install dataset-fashion-mnist)")
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_real_fashion_mnist_is_not_taken_for_mnist(split):
+    path = DEBIAN_FASHION / f"{mnist.SPLITS[split][0]}.gz"
+    with raises_about(path, r"Fashion-MNIST's images, not MNIST's \(mean pixel value 7\d\.\d"):
+        mnist.load_split(split, DEBIAN_FASHION)
+
+
+@real_split
+def test_real_mnist_is_known_as_mnist_and_not_taken_for_fashion(mnist_dir, real_mnist, split):
+    """Whether or not its file is the published one: this folder's training images are a faithful
+    reconstruction, whose checksum differs."""
+    path = mnist_dir / f"{mnist.SPLITS[split][0]}.gz"
+    assert mnist.recognize(path, real_mnist[split][0])[0] == "mnist"
+    with raises_about(path, r"MNIST's images, not Fashion-MNIST's"):
+        mnist.load_split(split, mnist_dir, "fashion")
+
+
+def test_the_readmes_mnist_dir_examples_are_folders_any_user_has():
+    """The folder the README's own download example fills, or Debian's package's; never one of the
+    machine the README's figures came from."""
+    readme = (ROOT / "README.md").read_text()
+    folders = set(re.findall(r"MNIST_DIR=(\S+)", readme))
+    assert folders and folders <= {"~/mnist", str(DEBIAN_FASHION)}, folders
+    assert "./download-mnist.sh ~/mnist " in readme

@@ -319,15 +319,17 @@ def test_a_crafted_file_cannot_run_code_when_loaded(tmp_path, saved, name):
     assert not mark.exists()
 
 
-def test_save_replaces_the_file_only_once_it_is_complete(tmp_path, saved, network):
+def test_save_replaces_the_file_only_once_it_is_complete(tmp_path, saved, network, monkeypatch):
     """While the new content is written, the old file is still whole at its path, and the new one
     only appears under another name in the same folder."""
-    before, seen = saved.read_bytes(), []
+    before, seen, real_replace = saved.read_bytes(), [], os.replace
 
-    def pause():
+    def replace(source, destination):  # the moment the new content, written, is put in place
         seen.append((saved.read_bytes(), sorted(path.name for path in tmp_path.iterdir())))
+        real_replace(source, destination)
 
-    model.save(nn.mlp([784, 8, 10]), saved, pause=pause)
+    monkeypatch.setattr(os, "replace", replace)
+    model.save(nn.mlp([784, 8, 10]), saved)
     (during, names), = seen
     assert during == before and len(names) == 2 and saved.name in names
     assert model.describe(model.load(saved)[0]) == "dense 784-8 relu, dense 8-10"

@@ -117,14 +117,14 @@ def test_the_threads_chosen_are_the_idle_cores_and_at_least_one(monkeypatch, bus
     monkeypatch.setattr(parallel, "_cpu_times", lambda: next(samples))
     monkeypatch.setattr(parallel, "default_threads", lambda: 2)
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    assert parallel.choose_threads(mlp()) == chosen
-    assert parallel.choose_threads(cnn()) == 2  # its threads wait once a batch, not in every product
+    assert parallel.choose_threads(convolutional=False) == chosen
+    assert parallel.choose_threads(convolutional=True) == 2  # its threads wait once a batch, not in every product
 
 
 def test_the_threads_chosen_are_never_more_than_blas_runs_on(monkeypatch):
     monkeypatch.setattr(parallel, "busy_cores", lambda: 0)
     monkeypatch.setattr(parallel, "default_threads", lambda: 1)
-    assert parallel.choose_threads(mlp()) == parallel.choose_threads(cnn()) == 1
+    assert parallel.choose_threads(convolutional=False) == parallel.choose_threads(convolutional=True) == 1
 
 
 def test_a_core_kept_busy_by_another_program_is_seen_busy():
@@ -148,7 +148,7 @@ def test_where_the_cores_cannot_be_read_none_counts_as_busy(monkeypatch):
 
 @needs_openblas
 def test_openblas_num_threads_1_means_one_thread():
-    command = "import nn; from support import parallel; print(parallel.choose_threads(nn.mlp([784, 10])))"
+    command = "from support import parallel; print(parallel.choose_threads(convolutional=False))"
     result = subprocess.run([sys.executable, "-c", command], cwd=ROOT, capture_output=True, text=True, check=True,
                             env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
     assert result.stdout == "1\n"

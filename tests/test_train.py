@@ -1,7 +1,9 @@
 """train.py from the command line: its output, its defaults and its error paths."""
 
+import dataclasses
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -10,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from conftest import PAUSED, ROOT, train_paused_in_write
 from support import model
 
 TRAIN = str(ROOT / "train.py")
@@ -41,7 +43,8 @@ def test_a_small_cnn_learns_from_a_few_thousand_real_images(tmp_path, mnist_dir)
     result = run_train("--conv", "8", "16", "--hidden", "32", "--limit", "3000", "--epochs", "2", "--batch-size", "64",
                        "--data-dir", str(mnist_dir), "--save", str(tmp_path / "cnn.npz"), "--plot-dir", str(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert "network: conv 8 3x3 relu, maxpool 2x2, conv 16 3x3 relu, maxpool 2x2, flatten, dense 400-32 relu" in result.stdout
+    network = "conv 8 3x3 relu, maxpool 2x2, conv 16 3x3 relu, maxpool 2x2, flatten, dense 400-32 relu"
+    assert f"network: {network}" in result.stdout
     accuracy = float(re.search(r"correctly recognized images after training: (\d+\.\d\d)%", result.stdout).group(1))
     assert accuracy > 80  # chance is 10%
     assert model.describe(model.load(tmp_path / "cnn.npz")[0]).startswith("conv 8 3x3")
@@ -185,20 +188,49 @@ def test_a_network_too_large_for_memory_is_refused_in_one_line(mnist_dir):
     assert re.fullmatch(r"train\.py: error: not enough memory to build this network \(.*GiB.*\): .*\n", result.stderr)
 
 
-def parse(*argv):
+def parse(*argv, trained_on="mnist"):
+    """The Flags of a new run that the command line argv describes (with --load, of a small fully
+    connected network trained on `trained_on`)."""
+    import nn
     import train
 
-    return train.parse_args(train.build_parser(), list(argv))
+    parser = train.build_parser()
+    loaded = (nn.mlp([784, 10]), {"dataset": trained_on}) if "--load" in argv else None
+    return train.new_flags(parser, train.given_flags(parser, list(argv)), loaded)
+
+
+def command(*argv):
+    import train
+
+    return train.command_line(parse(*argv))
 
 
 def test_a_recipe_supplies_its_flags_and_explicit_flags_override_them():
-    args = parse("--recipe", "mlp")
-    assert (args.hidden, args.optimizer, args.lr, args.batch_size, args.epochs) == ([512], "adam", 0.002, 256, 20)
-    args = parse("--recipe", "mlp", "--epochs", "3", "--hidden", "--lr=0.01")
-    assert (args.hidden, args.lr, args.epochs, args.batch_size) == ([], 0.01, 3, 256)
-    assert args.flags.startswith("--recipe mlp --hidden --activation relu --optimizer adam --lr-schedule cosine ")
-    assert args.flags.count("--lr ") == 1 and args.flags.endswith("--lr 0.01")
-    assert args.flags.count("--epochs") == 1 and "--epochs 3" in args.flags
+    flags = parse("--recipe", "mlp")
+    assert (flags.hidden, flags.optimizer, flags.lr, flags.batch_size, flags.epochs) == ((512,), "adam", 0.002, 256, 20)
+    flags = parse("--recipe", "mlp", "--epochs", "3", "--hidden", "--lr=0.01")
+    assert (flags.hidden, flags.lr, flags.epochs, flags.batch_size) == ((), 0.01, 3, 256)
+    line = command("--recipe", "mlp", "--epochs", "3", "--hidden", "--lr=0.01", "--threads", "2")
+    assert line.startswith("--recipe mlp --hidden --activation relu --optimizer adam --lr-schedule cosine ")
+    assert line.count("--lr ") == 1 and line.endswith("--lr 0.01 --threads 2")
+    assert line.count("--epochs") == 1 and "--epochs 3" in line
+
+
+def test_the_flags_line_repeats_the_run_it_describes():
+    import train
+
+    for argv in [(), ("--recipe", "cnn", "--epochs", "5"), ("--hidden", "--quiet", "--rotate", "2.5", "--seed", "7"),
+                 ("--recipe", "original-128", "--lr", "1e-30", "--data-dir", "a folder/with spaces")]:
+        flags = parse(*argv)
+        assert parse(*shlex.split(train.command_line(flags))) == flags, argv
+
+
+def test_without_threads_the_count_chosen_at_the_start_is_in_the_flags_line(monkeypatch):
+    from support import parallel
+
+    monkeypatch.setattr(parallel, "choose_threads", lambda: 3)
+    assert parse().threads == 3 and command().endswith(" --threads 3")
+    assert parse("--threads", "1").threads == 1 and command("--threads", "1").endswith(" --threads 1")
 
 
 def test_without_lr_each_optimizer_trains_at_its_own_rate():
@@ -206,24 +238,25 @@ def test_without_lr_each_optimizer_trains_at_its_own_rate():
 
     for optimizer, rate in train.DEFAULT_LEARNING_RATES.items():
         for recipe in ("mlp", "cnn"):
-            args = parse("--recipe", recipe, "--optimizer", optimizer)
-            assert args.lr == rate and args.flags.endswith(f"--lr {rate:g}")
+            flags = parse("--recipe", recipe, "--optimizer", optimizer)
+            assert flags.lr == rate and f" --lr {rate:g} --threads " in train.command_line(flags)
     assert parse("--optimizer", "sgd", "--lr", "0.5").lr == 0.5
 
 
 def test_the_cnn_recipe_is_two_convolutional_blocks_with_distortions():
-    args = parse("--recipe", "cnn")
-    assert (args.conv, args.kernel, args.padding, args.hidden, args.dropout) == ([32, 64], 3, "valid", [256], 0.4)
-    assert (args.shift, args.rotate, args.zoom, args.batch_size, args.epochs) == (2, 10, 0.1, 128, 15)
-    assert parse("--recipe", "cnn", "--conv", "8").conv == [8]
+    flags = parse("--recipe", "cnn")
+    assert (flags.conv, flags.kernel, flags.padding, flags.hidden, flags.dropout) == ((32, 64), 3, "valid", (256,), 0.4)
+    assert (flags.shift, flags.rotate, flags.zoom, flags.batch_size, flags.epochs) == (2, 10, 0.1, 128, 15)
+    assert parse("--recipe", "cnn", "--conv", "8").conv == (8,)
 
 
 def test_the_default_recipe_is_mlp_and_help_lists_every_recipe():
     import train
 
-    assert vars(parse()) == vars(parse("--recipe", "mlp"))
+    assert parse() == parse("--recipe", "mlp")
     result = run_train("--help")
-    for name, flags in train.RECIPES.items():
+    for name, values in train.RECIPES.items():
+        flags = " ".join(train.recipe_words(values))
         assert re.search(rf"^  {re.escape(name)} +{re.escape(flags)}$", result.stdout, re.MULTILINE), name
 
 
@@ -231,22 +264,25 @@ def test_a_loaded_network_is_only_evaluated_unless_epochs_are_asked_for():
     assert parse("--load", "m.npz").epochs == 0
     assert parse("--load", "m.npz", "--epochs", "4").epochs == 4
     assert parse("--load", "m.npz", "--epochs=4").epochs == 4
+    assert parse("--load", "m.npz", "--recipe", "cnn").hidden is None  # the file's own layers
 
 
 def test_each_rounds_line_reaches_a_pipe_before_the_next_round_ends(tmp_path, fake_mnist):
     """Python buffers stdout when it is a pipe; the rounds' lines must come through anyway. The run
-    pauses inside round 2's checkpoint write (PAUSE_ROUND), so round 1's line must be readable then."""
+    pauses inside round 2's checkpoint write, so round 1's line must be readable then."""
     env = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}  # as for most users
-    env["TRAIN_PAUSE_IN_CHECKPOINT"] = "2"
-    process = subprocess.Popen([sys.executable, TRAIN, "--data-dir", str(fake_mnist), "--hidden", "4", "--epochs", "3",
-                                "--checkpoint", str(tmp_path / "run.npz")],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    run = tmp_path / "run.npz"
+    process = train_paused_in_write(run, 2, ["--data-dir", str(fake_mnist), "--hidden", "4", "--epochs", "3",
+                                             "--checkpoint", str(run)], env=env)
     try:
         for line in process.stderr:
-            if b"pausing inside the checkpoint write" in line:
+            if PAUSED in line:
                 break
         os.set_blocking(process.stdout.fileno(), False)
-        out = (process.stdout.read() or b"").decode()
+        try:
+            out = os.read(process.stdout.fileno(), 1 << 16).decode()
+        except BlockingIOError:  # nothing has come
+            out = ""
     finally:
         process.kill()
         process.communicate()
@@ -265,27 +301,26 @@ def test_each_original_recipe_runs_the_flags_the_readme_documents():
     documented = documented_recipes()
     assert sorted(documented) == sorted(name for name in train.RECIPES if name.startswith("original-"))
     for name, flags in documented.items():
-        from_recipe, from_flags = vars(parse("--recipe", name)), vars(parse(*flags.split()))
-        for ignored in ("recipe", "flags"):
-            del from_recipe[ignored], from_flags[ignored]
-        assert from_recipe == from_flags, name
+        assert flags == " ".join(train.recipe_words(train.RECIPES[name])), name
+        from_recipe, from_flags = parse("--recipe", name), parse(*flags.split())
+        assert dataclasses.replace(from_recipe, recipe="mlp") == from_flags, name
 
 
 def test_the_original_recipes_are_the_original_networks_and_explicit_flags_override_them():
-    args = parse("--recipe", "original-128")
-    assert (args.hidden, args.activation, args.loss, args.init, args.optimizer, args.epochs) == (
-        [128], "sigmoid", "mse", "plain", "sgd", 100)
+    flags = parse("--recipe", "original-128")
+    assert (flags.hidden, flags.activation, flags.loss, flags.init, flags.optimizer, flags.epochs) == (
+        (128,), "sigmoid", "mse", "plain", "sgd", 100)
     assert parse("--recipe", "original-random").epochs == 0
     assert parse("--recipe", "original-relu").loss == "mse-relu"
-    args = parse("--recipe", "original-128", "--epochs", "20", "--seed", "2")
-    assert (args.epochs, args.seed, args.hidden, args.lr) == (20, 2, [128], parse("--recipe", "original-128").lr)
+    flags = parse("--recipe", "original-128", "--epochs", "20", "--seed", "2")
+    assert (flags.epochs, flags.seed, flags.hidden, flags.lr) == (20, 2, (128,), parse("--recipe", "original-128").lr)
 
 
 def test_init_scale_multiplies_the_initial_weights():
     import train
 
-    plain, _ = train.make_network(parse("--recipe", "original-128"), print)
-    scaled, _ = train.make_network(parse("--recipe", "original-128", "--init-scale", "0.1"), print)
+    plain = train.build_network(parse("--recipe", "original-128"))
+    scaled = train.build_network(parse("--recipe", "original-128", "--init-scale", "0.1"))
     for p, q in zip(plain.parameters(), scaled.parameters()):
         np.testing.assert_allclose(q, 0.1 * p, rtol=1e-6)
     assert abs(plain.layers[0].weights).max() > 0.45
@@ -301,12 +336,12 @@ def final_figures(result):
 
 # A tenth of the images in batches a tenth the size: as many steps per round as the full recipes take.
 def quick_original(mnist_dir, recipe, epochs):
-    return final_figures(run_train("--recipe", recipe, "--epochs", str(epochs), "--limit", "6000", "--batch-size", "100",
-                                   "--data-dir", str(mnist_dir)))
+    return final_figures(run_train("--recipe", recipe, "--epochs", str(epochs), "--limit", "6000",
+                                   "--batch-size", "100", "--data-dir", str(mnist_dir)))
 
 
 def test_the_16_16_network_stays_on_the_plateau_answering_the_most_frequent_digit(mnist_dir):
-    import mnist
+    from support import mnist
 
     test_labels = mnist.load_split("test", mnist_dir)[1]
     cost, accuracy = quick_original(mnist_dir, "original-16-16", 20)
@@ -370,10 +405,8 @@ def test_a_fashion_run_resumes_as_fashion_to_the_same_network(tmp_path, fake_mni
     assert run_train(*flags, "--save", str(tmp_path / "whole.npz")).returncode == 0
     run = tmp_path / "run.npz"
     # Killed inside round 2's checkpoint write: round 1's checkpoint is the one left.
-    process = subprocess.Popen([sys.executable, TRAIN, *flags, "--checkpoint", str(run), "--save",
-                                str(tmp_path / "resumed.npz")], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               text=True, env={**os.environ, "TRAIN_PAUSE_IN_CHECKPOINT": "2"})
-    assert process.stderr.readline() == "pausing inside the checkpoint write\n"
+    process = train_paused_in_write(run, 2, [*flags, "--checkpoint", str(run), "--save", str(tmp_path / "resumed.npz")])
+    assert PAUSED in process.stderr.readline()
     process.kill()
     process.wait()
     assert model.load(run)[1]["dataset"] == "fashion"
@@ -405,3 +438,17 @@ def test_trains_on_real_fashion_mnist(fashion_dir):
                      result.stdout)
     accuracy = float(re.search(r"correctly recognized images after training: (\d+\.\d\d)%", result.stdout).group(1))
     assert 70 < accuracy < 95
+
+
+def test_fashion_mnists_files_given_as_mnist_are_refused_in_one_line(tmp_path, fashion_dir):
+    saved = tmp_path / "m.npz"
+    result = run_train("--save", str(saved), env={**os.environ, "MNIST_DIR": str(fashion_dir)})
+    assert result.returncode == 1 and result.stderr.count("\n") == 1 and not saved.exists()
+    assert re.fullmatch(rf"train\.py: error: {fashion_dir}/train-images-idx3-ubyte\.gz: Fashion-MNIST's images, not "
+                        r"MNIST's \(.*\): give --dataset fashion for them, .*\n", result.stderr)
+
+
+def test_mnists_files_given_as_fashion_mnist_are_refused_in_one_line(tmp_path, mnist_dir):
+    result = run_train("--dataset", "fashion", "--data-dir", str(mnist_dir), "--save", str(tmp_path / "m.npz"))
+    assert result.returncode == 1 and result.stderr.count("\n") == 1 and not (tmp_path / "m.npz").exists()
+    assert "MNIST's images, not Fashion-MNIST's" in result.stderr and "give --dataset mnist" in result.stderr

@@ -15,19 +15,22 @@ import pytest
 
 import nn
 import train
-from support import checkpoint, mnist, model
+from support import checkpoint, mnist, model, parallel, training
 
 SMALL = ["--hidden", "6", "--batch-size", "4", "--shift", "0", "--epochs", "3", "--lr-schedule", "constant"]
 
 
-def prepared(fake_mnist, *flags):
-    """Everything train.train needs, as main makes it: (run, args, data)."""
+def parse(*argv):
+    """The Flags of a new run that the command line argv describes."""
     parser = train.build_parser()
-    args = train.parse_args(parser, [*SMALL, "--data-dir", str(fake_mnist), *flags])
-    args.dataset = args.dataset or "mnist"
-    data = train.load_data(parser, args)
-    network, args.rounds_before = train.make_network(args, lambda line: None)
-    return train.new_run(network, args, data), args, data
+    return train.new_flags(parser, train.given_flags(parser, list(argv)))
+
+
+def prepared(fake_mnist, *flags):
+    """Everything training.train needs, as main makes it: (run, data)."""
+    flags = parse(*SMALL, "--data-dir", str(fake_mnist), *flags)
+    data = train.load_data(flags)
+    return train.new_run(flags, data, None, lambda line: None), data
 
 
 def recorder(run):
@@ -42,10 +45,10 @@ def recorder(run):
     return log, after_round
 
 
-def train_recording(run, args, data):
+def train_recording(run, data):
     """Train, and return the network's weights after each round."""
     log, after_round = recorder(run)
-    train.train(run, args, data, log)
+    training.train(run, data, log)
     return after_round
 
 
@@ -70,8 +73,8 @@ def scripted_validation(monkeypatch, data, accuracies):
 
 
 def test_a_run_without_validation_ends_with_the_last_rounds_weights(fake_mnist):
-    run, args, data = prepared(fake_mnist)
-    after_round = train_recording(run, args, data)
+    run, data = prepared(fake_mnist)
+    after_round = train_recording(run, data)
     assert len(after_round) == 3 and differ(after_round[1], after_round[2])
     assert_same_weights(run.weights(), after_round[2])
     assert run.kept_round == run.rounds == 3
@@ -79,9 +82,9 @@ def test_a_run_without_validation_ends_with_the_last_rounds_weights(fake_mnist):
 
 
 def test_the_best_validation_round_is_kept(fake_mnist, monkeypatch):
-    run, args, data = prepared(fake_mnist, "--validation", "4", "--epochs", "4")
+    run, data = prepared(fake_mnist, "--validation", "4", "--epochs", "4")
     scripted_validation(monkeypatch, data, [0.25, 0.75, 0.75, 0.5])  # best in round 2; round 3 only ties it
-    after_round = train_recording(run, args, data)
+    after_round = train_recording(run, data)
     assert run.kept_round == 2 and run.best_validation == 0.75
     assert differ(after_round[1], after_round[3]) and differ(after_round[1], after_round[2])
     assert_same_weights(run.weights(), after_round[1])
@@ -103,36 +106,37 @@ def test_main_saves_the_best_validation_round(fake_mnist, monkeypatch, tmp_path,
 
 def interrupt_in_round(monkeypatch, interrupted_round):
     """Make training round `interrupted_round` change the weights halfway, then get a Ctrl-C."""
-    real, calls = nn.train_epoch, []
+    real = nn.train_epoch
 
     def train_epoch(network, optimizer, *arguments):
-        calls.append(1)
-        if len(calls) == interrupted_round:
+        train_epoch.calls += 1
+        if train_epoch.calls == interrupted_round:
             for p in network.parameters():
                 p += 1  # as the round's first steps would
             raise KeyboardInterrupt
         return real(network, optimizer, *arguments)
 
+    train_epoch.calls = 0
     monkeypatch.setattr(nn, "train_epoch", train_epoch)
 
 
 def test_ctrl_c_puts_back_the_weights_of_the_last_complete_round(fake_mnist, monkeypatch):
-    run, args, data = prepared(fake_mnist)
+    run, data = prepared(fake_mnist)
     interrupt_in_round(monkeypatch, 3)
     log, after_round = recorder(run)
     with pytest.raises(KeyboardInterrupt):
-        train.train(run, args, data, log)
+        training.train(run, data, log)
     assert len(after_round) == 2 and run.rounds == run.kept_round == 2
     assert_same_weights(run.weights(), after_round[1])
 
 
 def test_ctrl_c_with_validation_puts_back_the_best_rounds_weights(fake_mnist, monkeypatch):
-    run, args, data = prepared(fake_mnist, "--validation", "4")
+    run, data = prepared(fake_mnist, "--validation", "4")
     scripted_validation(monkeypatch, data, [0.5, 0.25])
     interrupt_in_round(monkeypatch, 3)
     log, after_round = recorder(run)
     with pytest.raises(KeyboardInterrupt):
-        train.train(run, args, data, log)
+        training.train(run, data, log)
     assert run.kept_round == 1
     assert_same_weights(run.weights(), after_round[0])
 
@@ -152,10 +156,46 @@ def test_main_saves_the_last_complete_round_on_ctrl_c(fake_mnist, monkeypatch, t
     assert_same_weights(model.load(saved)[0].parameters(), model.load(reference)[0].parameters())
 
 
+def test_ctrl_c_with_a_checkpoint_says_how_to_go_on(fake_mnist, monkeypatch, tmp_path, capsys):
+    run = tmp_path / "run.npz"
+    interrupt_in_round(monkeypatch, 3)
+    with pytest.raises(SystemExit):
+        train.main([*SMALL, "--data-dir", str(fake_mnist), "--checkpoint", str(run)])
+    out = capsys.readouterr().out
+    assert f"interrupted in round 3; keeping the weights after round 2\nto go on: ./train.py --resume {run}\n" in out
+    monkeypatch.undo()
+    interrupt_in_round(monkeypatch, 1)  # before any checkpoint was written: nothing to go on from
+    with pytest.raises(SystemExit):
+        train.main([*SMALL, "--data-dir", str(fake_mnist), "--checkpoint", str(tmp_path / "other.npz")])
+    assert "to go on" not in capsys.readouterr().out
+
+
+def test_a_second_ctrl_c_while_the_results_are_reported_keeps_the_saved_network(fake_mnist, monkeypatch, tmp_path,
+                                                                                 capsys):
+    """The network is saved before the test images are classified again for the report, so a Ctrl-C
+    there (a second one, after the one that stopped training) cannot lose it, and says it is kept."""
+    saved = tmp_path / "m.npz"
+    interrupt_in_round(monkeypatch, 3)
+    real_probabilities = nn.Network.probabilities
+
+    def probabilities(network, x):
+        if nn.train_epoch.calls == 3:  # training is over: this is the report
+            raise KeyboardInterrupt
+        return real_probabilities(network, x)
+
+    monkeypatch.setattr(nn.Network, "probabilities", probabilities)
+    with pytest.raises(SystemExit) as exit_status:
+        train.main([*SMALL, "--data-dir", str(fake_mnist), "--save", str(saved)])
+    assert exit_status.value.code == 130
+    assert model.load(saved)[1]["rounds"] == 2
+    err = capsys.readouterr().err
+    assert err == f"train.py: interrupted; saved the network to {saved} (the weights after round 2 of 3)\n"
+
+
 @pytest.mark.parametrize("schedule", ["linear", "cosine", "step"])
 def test_each_step_uses_the_scheduled_learning_rate(fake_mnist, schedule):
     """12 images in batches of 5: 3 batches (the last of 2) a round, 4 rounds, 12 steps in all."""
-    run, args, data = prepared(fake_mnist, "--lr-schedule", schedule, "--lr", "0.5", "--batch-size", "5",
+    run, data = prepared(fake_mnist, "--lr-schedule", schedule, "--lr", "0.5", "--batch-size", "5",
                                "--epochs", "4", "--optimizer", "sgd")
     rates, step = [], run.optimizer.step
 
@@ -164,7 +204,7 @@ def test_each_step_uses_the_scheduled_learning_rate(fake_mnist, schedule):
         step(gradients, learning_rate)
 
     run.optimizer.step = recording_step
-    train.train(run, args, data, lambda line: None)
+    training.train(run, data, lambda line: None)
     assert rates == pytest.approx([nn.learning_rate(schedule, 0.5, k / 12) for k in range(12)], rel=1e-12)
     assert len(set(rates)) > 2
 
@@ -195,7 +235,7 @@ def test_the_seed_decides_the_initial_weights_the_shuffling_and_the_dropout(fake
     """Each of the three generators on its own: a seed that reached only some of them would show."""
 
     def draws(seed):
-        run, _, _ = prepared(fake_mnist, "--seed", str(seed), "--dropout", "0.5")
+        run, _ = prepared(fake_mnist, "--seed", str(seed), "--dropout", "0.5")
         dropout = next(layer for layer in run.network.layers if isinstance(layer, nn.Dropout))
         return run.weights(), run.shuffle_rng.random(4), dropout.rng.random(4)
 
@@ -217,7 +257,7 @@ def test_the_seed_decides_the_initial_weights_the_shuffling_and_the_dropout(fake
     ("adam", nn.Adam, None, None),
 ])
 def test_the_optimizer_is_the_one_the_flags_name_with_their_weight_decay(fake_mnist, name, kind, momentum, nesterov):
-    run, args, data = prepared(fake_mnist, "--optimizer", name, "--weight-decay", "0.25")
+    run, data = prepared(fake_mnist, "--optimizer", name, "--weight-decay", "0.25")
     optimizer = run.optimizer
     assert type(optimizer) is kind and optimizer.weight_decay == 0.25
     assert all(p is q for p, q in zip(optimizer.parameters, run.network.parameters()))
@@ -226,22 +266,22 @@ def test_the_optimizer_is_the_one_the_flags_name_with_their_weight_decay(fake_mn
 
 
 def test_the_cost_limit_is_a_thousand_times_the_first_cost_and_stops_training(fake_mnist):
-    run, args, data = prepared(fake_mnist, "--init", "plain", "--hidden", "200", "--activation", "tanh")
+    run, data = prepared(fake_mnist, "--init", "plain", "--hidden", "200", "--activation", "tanh")
     first = mnist.as_inputs(data.train_images)
     first_cost = run.network.cost(run.network.forward(first), data.train_labels)[0]
     assert first_cost > 1 and run.max_cost == pytest.approx(1000 * first_cost, rel=1e-6)
     run.max_cost = first_cost / 2  # as if the cost had grown a thousandfold
     with pytest.raises(nn.DivergenceError, match="in batch 1"):
-        train.train(run, args, data, lambda line: None)
+        training.train(run, data, lambda line: None)
     assert run.rounds == 0
 
 
 def test_a_first_cost_below_1_still_allows_a_cost_of_1000(fake_mnist):
-    _, args, data = prepared(fake_mnist, "--loss", "mse")
+    _, data = prepared(fake_mnist, "--loss", "mse")
     network = model.build([], loss="mse")
     network.layers[-1].weights[...] = 0
     network.layers[-1].bias[...] = -10  # every output near 0: a quadratic cost of about 1/2
-    assert train.new_run(network, args, data).max_cost == 1000
+    assert training.cost_limit(network, data.train_images, data.train_labels) == 1000
 
 
 @pytest.mark.parametrize("flags", [[], ["--conv", "2", "--dropout", "0.3", "--rotate", "10", "--zoom", "0.1"]],
@@ -309,11 +349,31 @@ def test_a_loaded_network_is_evaluated_then_trained_on_counting_its_rounds(fake_
     assert "correctly recognized images after loading" in out and "training took" not in out
     assert f"correctly recognized images after training: {accuracy:.2%}" in out  # the same network
     more = tmp_path / "more.npz"
-    train.main(["--data-dir", str(fake_mnist), "--load", str(saved), "--epochs", "1", "--hidden", "99", "--save",
-                str(more), "--quiet"])
+    train.main(["--data-dir", str(fake_mnist), "--load", str(saved), "--epochs", "1", "--save", str(more), "--quiet"])
     network, metadata = model.load(more)
     assert model.describe(network) == "dense 784-6 relu, dense 6-10" and metadata["rounds"] == 3
     assert "hidden" not in metadata["flags"] and metadata["flags"]["epochs"] == 1
+
+
+def test_the_flags_line_of_a_loaded_network_tells_what_ran(fake_mnist, tmp_path, capsys):
+    """Neither the recipe's layers nor its rounds: the network is the file's, and it is only evaluated."""
+    saved = tmp_path / "m.npz"
+    train.main([*SMALL, "--data-dir", str(fake_mnist), "--epochs", "1", "--save", str(saved), "--quiet"])
+    train.main(["--data-dir", str(fake_mnist), "--load", str(saved)])
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("flags: "))
+    assert "--epochs 0" in line and f"--load {saved}" in line
+    assert not re.search(r"--(hidden|activation|conv|kernel|dropout|loss|init)\b", line), line
+
+
+@pytest.mark.parametrize("flag", [["--hidden", "64"], ["--conv", "8"], ["--activation", "tanh"], ["--init-scale", "2"]])
+def test_layer_flags_with_load_are_refused_in_one_line(fake_mnist, tmp_path, capsys, flag):
+    saved = tmp_path / "m.npz"
+    model.save(model.build([6]), saved)
+    with pytest.raises(SystemExit) as exit_status:
+        train.main(["--data-dir", str(fake_mnist), "--load", str(saved), *flag])
+    err = capsys.readouterr().err
+    assert exit_status.value.code == 2 and err.count("\n") == 1
+    assert f": error: {flag[0]} cannot apply with --load: the network in {saved} keeps its own layers" in err
 
 
 def test_ctrl_c_in_the_first_round_saves_nothing(fake_mnist, tmp_path, monkeypatch, capsys):
@@ -328,10 +388,11 @@ def test_ctrl_c_in_the_first_round_saves_nothing(fake_mnist, tmp_path, monkeypat
 
 
 def test_a_network_that_would_not_fit_in_memory_is_refused(fake_mnist, monkeypatch, capsys):
-    run, args, data = prepared(fake_mnist)
+    run, data = prepared(fake_mnist)
     needed = 6 * sum(p.nbytes for p in run.network.parameters())
     for free, refused in ((needed, False), (needed - 1, True)):
-        monkeypatch.setattr(train.os, "sysconf", lambda name: {"SC_PAGE_SIZE": 1, "SC_AVPHYS_PAGES": free}[name])
+        pages = {"SC_PAGE_SIZE": 1, "SC_AVPHYS_PAGES": free}
+        monkeypatch.setattr(train.os, "sysconf", pages.get)
         if refused:
             with pytest.raises(SystemExit) as exit_status:
                 train.check_memory(run.network)
@@ -368,7 +429,9 @@ def spoiled_checkpoint(fake_mnist, tmp_path, spoil, *flags):
 
 
 @pytest.mark.parametrize("spoil, complaint", [
-    (lambda state, arrays: state.update(version=99), "checkpoint version 99; this program resumes version 1$"),
+    (lambda state, arrays: state.update(version=99),
+     "checkpoint version 99; this program resumes version 2 \\(start the run again, with the flags line it "
+     "printed\\)$"),
     (lambda state, arrays: state.update(flags=None), "a damaged checkpoint \\(no flags\\)$"),
     (lambda state, arrays: state.pop("max_cost"), "a damaged checkpoint, or one from another version \\('max_cost'\\)"),
     (lambda state, arrays: arrays.update(optimizer0=np.zeros((3, 3), np.float32)),
@@ -396,17 +459,55 @@ def test_a_model_file_cannot_be_resumed(fake_mnist, tmp_path, capsys):
 
 
 def test_resume_refuses_flags_that_would_change_the_run(capsys):
+    parser = train.build_parser()
     with pytest.raises(SystemExit) as exit_status:
-        train.parse_args(train.build_parser(), ["--resume", "run.npz", "--data-dir", "d", "--lr=0.1", "--epochs", "9"])
+        train.check_resumable(train.given_flags(parser, ["--resume", "run.npz", "--data-dir", "d", "--lr=0.1",
+                                                         "--epochs", "9"]))
     assert exit_status.value.code == 2
-    assert "--epochs, --lr cannot change them (only --data-dir, --threads and --quiet may be given)" in capsys.readouterr().err
-    assert train.parse_args(train.build_parser(), ["--resume", "run.npz", "--data-dir", "d", "--quiet"]).quiet
+    assert ("--epochs, --lr cannot change them (only --data-dir, --threads, --save, --plot-dir, --quiet may be given)"
+            in capsys.readouterr().err)
+    train.check_resumable(train.given_flags(parser, ["--resume", "run.npz", "--data-dir", "d", "--threads", "1",
+                                                     "--save", "m.npz", "--plot-dir", "p", "--quiet"]))
+
+
+def test_a_resumed_run_saves_draws_and_keeps_quiet_as_asked(fake_mnist, tmp_path, capsys):
+    """A run started without --save can still be saved: --save, --plot-dir and --quiet go with --resume."""
+    run, saved, plots = tmp_path / "run.npz", tmp_path / "m.npz", tmp_path / "plots"
+    train.main([*SMALL, "--data-dir", str(fake_mnist), "--epochs", "2", "--checkpoint", str(run), "--quiet"])
+    capsys.readouterr()
+    train.main(["--resume", str(run), "--save", str(saved), "--plot-dir", str(plots), "--quiet"])
+    assert re.fullmatch(r"correctly recognized images after training: \d+\.\d\d%\n", capsys.readouterr().out)
+    assert model.load(saved)[1]["rounds"] == 2 and (plots / "training.png").exists()
+    assert_same_weights(model.load(saved)[0].parameters(), model.load(run)[0].parameters())
+    train.main(["--resume", str(run)])  # not quiet now, without being told
+    assert "flags: " in capsys.readouterr().out
 
 
 def test_the_flags_defaults_outside_the_recipe():
-    args = train.parse_args(train.build_parser(), [])
-    assert (args.conv, args.kernel, args.padding, args.dropout, args.rotate, args.zoom) == ([], 3, "valid", 0, 0, 0)
-    assert (args.weight_decay, args.seed, args.validation, args.loss, args.init) == (0, 1, 0, "cross-entropy", "scaled")
+    flags = parse()
+    assert (flags.conv, flags.kernel, flags.padding, flags.dropout, flags.rotate, flags.zoom) == ((), 3, "valid", 0, 0,
+                                                                                                   0)
+    assert (flags.weight_decay, flags.seed, flags.validation, flags.loss, flags.init) == (0, 1, 0, "cross-entropy",
+                                                                                          "scaled")
+
+
+@pytest.mark.parametrize("layers", [[], ["--conv", "2"]], ids=["mlp", "cnn"])
+def test_a_run_trains_on_the_threads_it_is_given(fake_mnist, monkeypatch, layers):
+    learners, real = [], parallel.learner
+
+    def learner(network, threads):
+        learners.append((network, threads))
+        return real(network, threads)
+
+    monkeypatch.setattr(parallel, "learner", learner)
+    run, _ = prepared(fake_mnist, "--threads", "1", *layers)
+    assert learners == [(run.network, 1)]
+
+
+def test_the_flags_of_a_run_cannot_change():
+    flags = parse()
+    with pytest.raises(AttributeError):
+        flags.epochs = 5
 
 
 @pytest.mark.parametrize("flags, network", [

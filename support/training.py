@@ -1,0 +1,140 @@
+"""Training a network round by round: the state of a run between two rounds (Run) and the loop over
+the rounds (train).
+
+Each round shuffles the training images (and moves, turns and scales them, as the flags say) anew,
+learns from them batch by batch, then measures the network on the validation and test images. The
+run ends with the weights it keeps: with validation images those of the round that classified them
+best, otherwise the last round's. checkpoint.py writes a Run to a file after each round and reads it
+back for --resume; train.py makes a Run from its flags.
+"""
+
+import collections
+import time
+
+import numpy as np
+
+import nn
+from support import checkpoint, cli, mnist, parallel
+
+# The images a run learns from and is measured on. The training images stay uint8 (N, 28, 28), as
+# each round shuffles and shifts them anew; validation_x and test_x are network inputs (N, 784) float32.
+Data = collections.namedtuple(
+    "Data", "train_images train_labels validation_x validation_labels test_images test_x test_labels")
+
+
+def make_optimizer(network, name, weight_decay):
+    """The optimizer `name` (sgd, momentum, nesterov or adam) of the network's parameters, with an
+    L2 penalty of `weight_decay` on the weights."""
+    if name == "adam":
+        return nn.Adam(network.parameters(), weight_decay=weight_decay)
+    momentum = 0.0 if name == "sgd" else 0.9
+    return nn.SGD(network.parameters(), momentum, name == "nesterov", weight_decay)
+
+
+def cost_limit(network, images, labels):
+    """The cost above which a run counts as diverged: a thousand times the untrained network's on
+    images (N, 28, 28) uint8 with their labels (N,), and never below 1000."""
+    cost = network.cost(network.forward(mnist.as_inputs(images)), labels)[0]
+    return 1000 * max(1.0, cost)
+
+
+class Run:
+    """A training run between two rounds: everything that decides how it goes on.
+
+    flags: what the run is, train.py's Flags (frozen: the same from the first round to the last);
+    the run reads optimizer, weight_decay, seed, threads, epochs, batch_size, lr, lr_schedule, shift,
+    rotate, zoom, validation and checkpoint from it. network: the network trained; max_cost: see
+    cost_limit; rounds_before: the rounds the network had been trained before the run (--load).
+
+    What changes: the optimizer's memory, shuffle_rng (the generator that orders and distorts the
+    training images each round; the dropout layers hold their own), rounds (completed) and history
+    (one dict of figures for each), and the weights kept so far. learner: what learns from the
+    batches on flags.threads threads (parallel.learner).
+    """
+
+    def __init__(self, flags, network, max_cost, rounds_before=0):
+        self.flags, self.network, self.max_cost, self.rounds_before = flags, network, max_cost, rounds_before
+        self.optimizer = make_optimizer(network, flags.optimizer, flags.weight_decay)
+        self.shuffle_rng = np.random.default_rng([flags.seed, 1])
+        self.learner = parallel.learner(network, flags.threads)
+        self.rounds, self.history = 0, []
+        self.kept_round, self.kept_weights, self.best_validation = 0, self.weights(), None
+
+    def weights(self):
+        """A copy of the network's parameters."""
+        return [p.copy() for p in self.network.parameters()]
+
+    def round_done(self, figures):
+        """Count a completed round, with its figures (a dict: round, cost, train, validation, test,
+        seconds), and keep its weights if it is the best on the validation images so far (or the last,
+        without them)."""
+        self.rounds += 1
+        self.history.append(figures)
+        validation = figures["validation"]
+        if validation is None or self.best_validation is None or validation > self.best_validation:
+            self.kept_round, self.kept_weights, self.best_validation = self.rounds, self.weights(), validation
+
+    def restore_kept(self):
+        """Put the kept weights back into the network."""
+        for p, kept in zip(self.network.parameters(), self.kept_weights):
+            p[...] = kept
+
+    def kept_accuracy(self):
+        """The share of test images the kept weights classified right, as measured in their round."""
+        return self.history[self.kept_round - 1]["test"]
+
+    def generators(self):
+        """The run's random generators by name: the shuffling one and, with dropout, the dropout one
+        of the network ("dropout") and of each of its replicas ("dropout2", ...) in parallel.py."""
+        generators = {"shuffle": self.shuffle_rng}
+        for i, replica in enumerate(getattr(self.learner, "replicas", [self.network])):
+            dropout = next((layer.rng for layer in replica.layers if isinstance(layer, nn.Dropout)), None)
+            if dropout:
+                generators["dropout" if i == 0 else f"dropout{i + 1}"] = dropout
+        return generators
+
+
+def train(run, data, log):
+    """Train run.network from round run.rounds + 1 to run.flags.epochs on `data` (a Data), logging a
+    line per round, and end with the kept weights in the network. On Ctrl-C, wherever it comes, the
+    network gets the kept weights back (those of the last complete round, or the best one) and
+    KeyboardInterrupt goes on up."""
+    train_x = None  # each round's shuffled, shifted inputs, in one buffer reused round after round
+    for epoch in range(run.rounds, run.flags.epochs):
+        try:
+            train_x = train_round(run, data, train_x, log)
+        except KeyboardInterrupt:
+            with cli.ctrl_c_deferred():  # a second Ctrl-C must not leave the weights half put back
+                log(f"interrupted in round {epoch + 1}; keeping the weights after round {run.kept_round}")
+                run.restore_kept()
+            raise
+    run.restore_kept()
+
+
+def train_round(run, data, train_x, log):
+    """Round run.rounds + 1: learn from every training image once, measure, write the checkpoint
+    (--checkpoint) and log the round's line. train_x: the previous round's inputs, whose buffer this
+    one reuses (None at first). Returns this round's."""
+    flags, epoch = run.flags, run.rounds
+    batch_size = flags.batch_size or len(data.train_images)
+    batches = -(-len(data.train_images) // batch_size)
+
+    def rate(batch):
+        return nn.learning_rate(flags.lr_schedule, flags.lr, (epoch * batches + batch) / (flags.epochs * batches))
+
+    start = time.perf_counter()
+    train_x, labels = mnist.shuffled_inputs(data.train_images, data.train_labels, run.shuffle_rng, flags.shift,
+                                            train_x, flags.rotate, flags.zoom)
+    cost, train_accuracy = nn.train_epoch(run.learner, run.optimizer, train_x, labels, batch_size, rate, run.max_cost)
+    seconds = time.perf_counter() - start
+    validation = nn.accuracy(run.learner, data.validation_x, data.validation_labels) if flags.validation else None
+    test = nn.accuracy(run.learner, data.test_x, data.test_labels)
+    run.round_done({"round": epoch + 1, "cost": cost, "train": train_accuracy, "validation": validation,
+                    "test": test, "seconds": seconds})
+    if flags.checkpoint:
+        with cli.ctrl_c_deferred():  # so that a checkpoint holds every round counted done
+            checkpoint.save(flags.checkpoint, run)
+    log(f"cost after training round {epoch + 1}: {cost:.4f}  train {train_accuracy:.2%}"
+        + (f"  validation {validation:.2%}" if flags.validation else "")
+        + f"  test {test:.2%}  ({seconds:.2f} s)")
+    return train_x

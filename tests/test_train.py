@@ -228,8 +228,9 @@ def test_the_flags_line_repeats_the_run_it_describes():
 def test_without_threads_the_count_chosen_at_the_start_is_in_the_flags_line(monkeypatch):
     from support import parallel
 
-    monkeypatch.setattr(parallel, "choose_threads", lambda: 3)
+    monkeypatch.setattr(parallel, "choose_threads", lambda convolutional: 4 if convolutional else 3)
     assert parse().threads == 3 and command().endswith(" --threads 3")
+    assert parse("--recipe", "cnn").threads == 4 and parse("--conv", "8", "--recipe", "mlp").threads == 4
     assert parse("--threads", "1").threads == 1 and command("--threads", "1").endswith(" --threads 1")
 
 

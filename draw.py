@@ -7,8 +7,8 @@
 
 Left button draws, right button erases; keys: c clears, s saves the drawing as a PNG (drawing-1.png,
 drawing-2.png, ... never over an existing file; ./predict.py reads it), q quits. Beside the canvas:
-the 28 x 28 picture the network is given (made by predict.py, as for a photo), the ten probabilities,
-and the network's answer, named with the classes of the dataset the network was trained on.
+the 28 x 28 picture the network is given (framed as predict.py frames each digit of a photo), the ten
+probabilities, and the network's answer, named with the classes of the dataset the network was trained on.
 """
 
 import argparse
@@ -22,16 +22,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 import PIL.Image
 
-import predict
-from support import cli, mnist, model, plots
+from support import cli, framing, ink, mnist, model, plots
 
-CANVAS = 8 * predict.FRAME_SIZE  # pixels a side: 8 canvas pixels make one of MNIST's
+CANVAS = 8 * mnist.IMAGE_SIZE  # pixels a side: 8 canvas pixels make one of MNIST's
 WINDOW = (10, 4.6)  # inches, at 100 pixels an inch
 # MNIST's strokes are about a tenth as wide as its digits are high; with the guide box below, a digit
 # drawn to fill it is 20 / 28 of the canvas high.
-PEN = 0.11 * predict.DIGIT_SIZE / predict.FRAME_SIZE * CANVAS  # the pen's width in canvas pixels
+PEN = 0.11 * framing.DIGIT_SIZE / mnist.IMAGE_SIZE * CANVAS  # the pen's width in canvas pixels
 ERASER = 3 * PEN
-GUIDE = (CANVAS - CANVAS * predict.DIGIT_SIZE / predict.FRAME_SIZE) / 2  # MNIST's 20 x 20 box, from each side
+GUIDE = (CANVAS - CANVAS * framing.DIGIT_SIZE / mnist.IMAGE_SIZE) / 2  # MNIST's 20 x 20 box, from each side
 PROMPTS = {"mnist": "draw a digit", "fashion": "draw something to wear"}  # the answer's place, on an empty canvas
 
 
@@ -65,7 +64,7 @@ class DrawingBoard:
         self.dataset, self.prompt = mnist.DATASETS[dataset], PROMPTS[dataset]
         self.classes = self.dataset.classes
         digits = dataset == "mnist"
-        self.ink = np.zeros((CANVAS, CANVAS), np.float32)  # 0 paper, 1 ink, as predict.py makes it
+        self.ink = np.zeros((CANVAS, CANVAS), np.float32)  # 0 paper, 1 ink, as support/ink.py makes a picture's
         self.last = None  # where the pen was at the last mouse event, while a button is down
         self.erasing = False
         canvas_axes, input_axes, bar_axes = figure.subplots(1, 3, gridspec_kw={"width_ratios": [2, 1, 1.5]})
@@ -73,7 +72,7 @@ class DrawingBoard:
         self.canvas_image = canvas_axes.imshow(self.ink, cmap="gray_r", vmin=0, vmax=1, extent=(0, CANVAS, CANVAS, 0))
         guide = canvas_axes.add_patch(_guide_box())
         canvas_axes.set_title("draw here: left button draws, right erases\nc clears, s saves, q quits", fontsize=9)
-        self.input_image = input_axes.imshow(np.zeros((predict.FRAME_SIZE,) * 2), cmap="gray_r", vmin=0, vmax=1)
+        self.input_image = input_axes.imshow(np.zeros((mnist.IMAGE_SIZE,) * 2), cmap="gray_r", vmin=0, vmax=1)
         input_axes.set_title("what the network sees", fontsize=9)
         for axes in (canvas_axes, input_axes):
             axes.set(xticks=[], yticks=[])
@@ -151,12 +150,13 @@ class DrawingBoard:
         return path
 
     def read(self):
-        """The network's input (28, 28) float32 made from the drawing by predict.py (framed as the
-        network's dataset frames its pictures), and its (10,) probabilities; zeros for an empty canvas."""
+        """The network's input (28, 28) float32, the drawing framed as predict.py frames each digit of a
+        photo (as the network's dataset frames its pictures), and its (10,) probabilities; zeros for an
+        empty canvas."""
         try:
-            digit = predict.to_mnist(self.ink, self.dataset)
-        except predict.ImageError:  # nothing drawn
-            return np.zeros((predict.FRAME_SIZE,) * 2, np.float32), np.zeros(10, np.float32)
+            digit = framing.frame(self.ink, self.dataset)
+        except ink.ImageError:  # nothing drawn
+            return np.zeros((mnist.IMAGE_SIZE,) * 2, np.float32), np.zeros(10, np.float32)
         return digit, self.network.probabilities(digit.reshape(1, -1))[0]
 
     def update(self):

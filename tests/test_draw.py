@@ -15,7 +15,7 @@ import draw
 import nn
 import predict
 from conftest import ROOT
-from support import mnist, model
+from support import framing, mnist, model
 
 DRAW = str(ROOT / "draw.py")
 
@@ -72,18 +72,18 @@ def test_a_vertical_stroke_reads_as_1_and_a_ring_as_0(trained_network):
     assert board.read()[1].argmax() == 0 and board.answer.get_text().startswith("0")
 
 
-def test_the_network_sees_what_predict_py_makes_of_the_drawing(untrained_board):
+def test_the_network_sees_the_drawing_framed_as_predict_py_frames_a_digit(untrained_board):
     board, hand = untrained_board
     hand.stroke((60, 50), (160, 50), (90, 190))  # a seven
-    digit = predict.to_mnist(board.ink)
+    digit = framing.frame(board.ink)
     assert np.array_equal(board.input_image.get_array(), digit)
     probabilities = board.network.probabilities(digit.reshape(1, 784))[0]
     assert np.allclose([bar.get_height() for bar in board.bars], probabilities)
-    # A pen about as wide for the digit as MNIST's: predict.py finds nothing to widen.
+    # A pen about as wide for the digit as MNIST's: framing finds nothing to widen.
     rows, columns = np.nonzero(board.ink)
     seven = board.ink[rows.min():rows.max() + 1, columns.min():columns.max() + 1]
-    assert predict.thicken(seven) is seven
-    assert predict.TYPICAL <= predict.stroke_width(seven) / max(seven.shape) <= 1.5 * predict.TYPICAL
+    assert framing.thicken(seven) is seven
+    assert framing.TYPICAL <= framing.stroke_width(seven) / max(seven.shape) <= 1.5 * framing.TYPICAL
 
 
 def test_the_pen_draws_only_where_the_mouse_went_with_a_button_down(untrained_board):
@@ -123,7 +123,7 @@ def test_s_saves_a_new_picture_each_time_that_predict_py_reads(untrained_board, 
     assert (tmp_path / "drawing-1.png").read_bytes() == b"someone else's"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["drawing-1.png", "drawing-2.png", "drawing-3.png"]
     _, _, digits = predict.preprocess(tmp_path / "drawing-2.png")
-    assert np.abs(digits[0] - predict.to_mnist(board.ink)).mean() < 0.02
+    assert np.abs(digits[0] - framing.frame(board.ink)).mean() < 0.02
     assert "saved drawing-3.png" in board.message.get_text()
 
 
@@ -175,7 +175,8 @@ def test_a_fashion_network_answers_with_its_class_names():
     assert board.answer.get_text().startswith(f"{names[best]}  (")
     # Framed as Fashion-MNIST frames its pictures: the stroke's length fills the frame.
     seen = board.input_image.get_array()
-    assert np.array_equal(seen, predict.to_mnist(board.ink, mnist.DATASETS["fashion"])) and seen[0].any() and seen[-1].any()
+    assert np.array_equal(seen, framing.frame(board.ink, mnist.DATASETS["fashion"]))
+    assert seen[0].any() and seen[-1].any()
 
 
 def test_a_dataset_flag_against_the_model_is_one_line_and_exit_2(tmp_path):

@@ -22,6 +22,10 @@ CENTRE = mnist.IMAGE_SIZE / 2  # where the centre of mass of every MNIST digit i
 # times: 5% of them are thinner than THINNEST, half thinner than TYPICAL.
 THINNEST = 0.06
 TYPICAL = 0.09
+# A digit symmetric about its middle (a 1, a 0) of even width or height has its centre of mass
+# exactly halfway between two pixels; its float sums miss that by about 1e-6 of a pixel, either way.
+# Centres within HALFWAY below halfway count as halfway.
+HALFWAY = 1e-3
 MNIST = mnist.DATASETS["mnist"]
 
 
@@ -122,7 +126,8 @@ def resize_weights(n_out, n_in):
 
 def centre(digit, by_mass=True):
     """(h, w) float32 ink, h and w at most 28 -> a (28, 28) frame holding it moved by whole pixels so that
-    its centre of mass is nearest (14, 14); what would move past the border is cut off. by_mass=False:
+    its centre of mass is nearest (14, 14), halfway moving down and right; what would move past the
+    border is cut off. by_mass=False:
     its box in the middle of the frame instead (as many empty rows above as below, within one)."""
     height, width = digit.shape
     if not by_mass:
@@ -131,7 +136,9 @@ def centre(digit, by_mass=True):
         mass = digit.sum()
         centre_row = digit.sum(axis=1) @ np.arange(height) / mass
         centre_column = digit.sum(axis=0) @ np.arange(width) / mass
-        top, left = round(CENTRE - centre_row), round(CENTRE - centre_column)
+        # Halfway rounds up, and so does what falls short of halfway by less than HALFWAY: float
+        # rounding, which differs with the BLAS kernel and thread count, then cannot decide.
+        top, left = (int(np.floor(CENTRE - c + 0.5 + HALFWAY)) for c in (centre_row, centre_column))
     framed = np.zeros((mnist.IMAGE_SIZE, mnist.IMAGE_SIZE), np.float32)
     y0, y1 = max(top, 0), min(top + height, mnist.IMAGE_SIZE)
     x0, x1 = max(left, 0), min(left + width, mnist.IMAGE_SIZE)

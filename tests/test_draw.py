@@ -15,7 +15,7 @@ import draw
 import nn
 import predict
 from conftest import ROOT
-from support import framing, mnist, model
+from support import framing, ink, mnist, model
 
 DRAW = str(ROOT / "draw.py")
 
@@ -122,6 +122,10 @@ def test_s_saves_a_new_picture_each_time_that_predict_py_reads(untrained_board, 
     hand.key("s")
     assert (tmp_path / "drawing-1.png").read_bytes() == b"someone else's"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["drawing-1.png", "drawing-2.png", "drawing-3.png"]
+    # The drawing itself, to the nearest of 256 grey levels, and read as the digit the board shows:
+    # the same but for the faint edges predict.py leaves out. (This stroke is symmetric, its centre
+    # halfway between two pixels: see test_framing's halfway test.)
+    assert np.abs(ink.read_image(tmp_path / "drawing-2.png") - (1 - board.ink)).max() <= 0.5 / 255 + 1e-6
     _, _, digits = predict.preprocess(tmp_path / "drawing-2.png")
     assert np.abs(digits[0] - framing.frame(board.ink)).mean() < 0.02
     assert "saved drawing-3.png" in board.message.get_text()

@@ -74,3 +74,18 @@ def test_clothes_fill_the_frame_centred_by_their_box():
     assert box_size(framed) == (28, 9) and framed[0].any() and framed[-1].any()
     columns = np.flatnonzero(framed.any(axis=0))
     assert abs(columns[0] - (27 - columns[-1])) <= 1  # as many empty columns left as right, within one
+
+
+@pytest.mark.parametrize("axis", [0, 1], ids=["rows", "columns"])
+def test_a_digit_centred_halfway_between_two_pixels_is_placed_the_same_whatever_the_float_rounding(axis):
+    """A digit symmetric about its middle (a 1, a 0) of even width has its centre of mass exactly
+    halfway between two pixels. Which way it was moved used to follow the last bits of the float
+    sums, which differ with the BLAS kernel and thread count: draw.py's vertical stroke moved by a
+    pixel with OPENBLAS_CORETYPE=Haswell."""
+    bar = np.ones((20, 2), np.float32) if axis else np.ones((2, 20), np.float32)
+    placed = []
+    for hair in (-1e-6, 0, 1e-6):  # float rounding's size: the centre a hair either side of halfway
+        digit = bar.copy()
+        np.moveaxis(digit, axis, 0)[1] *= 1 + hair
+        placed.append(framing.centre(digit) > 0)
+    assert np.array_equal(placed[0], placed[1]) and np.array_equal(placed[1], placed[2])

@@ -19,6 +19,11 @@ Fashion-MNIST, a picture shows one piece of clothing, which is made to look like
 so that the longer side fills the 28 x 28 frame, and centred in it.
 """
 
+import signal
+
+# Ctrl-C while the libraries load: stop at once, without a traceback (main takes Ctrl-C over later).
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+
 import argparse
 import sys
 from pathlib import Path
@@ -183,6 +188,7 @@ def classify_test_digits(network, indices, images, labels, dataset=MNIST):
 
 
 def main(argv=None):
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.images and not args.test_index:
@@ -214,4 +220,9 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # a second Ctrl-C ends at once
+        print("predict.py: interrupted", file=sys.stderr)
+        sys.exit(130)

@@ -10,8 +10,10 @@ test_segment.py.)
 
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 
 import matplotlib.image
 import numpy as np
@@ -106,6 +108,32 @@ def test_a_number_prints_its_digits_left_to_right_and_draws_their_boxes(tmp_path
     assert re.fullmatch(re.escape(str(tmp_path / "number.png")) + rf": \d{{3}} \(confidence of each digit: "
                         rf"{confidence}, {confidence}, {confidence}\)\n", result.stdout), result.stdout
     assert_png_picture(tmp_path / "out.png")
+
+
+def test_ctrl_c_is_one_line_and_exit_130(tmp_path, untrained_model, pictures):
+    """Ctrl-C while a picture is read. The picture is a named pipe: the program waits in reading it,
+    for as long as it takes the test to send the Ctrl-C, and never gets it."""
+    pipe = tmp_path / "slow.png"
+    os.mkfifo(pipe)
+    hidden = {"DISPLAY", "WAYLAND_DISPLAY", "MPLBACKEND", "MNIST_DIR"}
+    process = subprocess.Popen([sys.executable, PREDICT, "--model", str(untrained_model), str(pictures[0]), str(pipe)],
+                               cwd=tmp_path, env={k: v for k, v in os.environ.items() if k not in hidden},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while True:  # opening the pipe's other end succeeds once the program has opened it to read
+        try:
+            writer = os.open(pipe, os.O_WRONLY | os.O_NONBLOCK)
+            break
+        except OSError:
+            assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+            time.sleep(0.05)
+    try:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        os.close(writer)
+    assert process.returncode == 130 and err == "predict.py: interrupted\n"
+    assert out.startswith(f"{pictures[0]}: ")  # the picture before was read and answered
 
 
 @pytest.mark.parametrize("write_model, complaint", [

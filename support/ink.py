@@ -29,6 +29,12 @@ FIT_SAMPLES = 100
 BLOCKS = 8
 FIT_ROUNDS = 8
 FIT_MARGIN = 2.5
+# Pictures longer than this on a side are shrunk by a whole factor to fit it before anything else is
+# done with them: a digit becomes 20 x 20 pixels, so a photo's millions of pixels add nothing but time
+# (an 8000 x 8000 photo took 13 s), and a few hundred pixels a digit keep its strokes and the paper's grain.
+MAX_SIDE = 2000
+# Pillow modes that Image.reduce takes (it averages LA and RGBA weighted by their opacity).
+REDUCIBLE = {"L", "LA", "RGB", "RGBA", "I", "F"}
 
 
 class ImageError(ValueError):
@@ -36,8 +42,8 @@ class ImageError(ValueError):
 
 
 def read_image(path):
-    """The picture in `path` in grey as stored, turned upright: (H, W) float32 in [0, 1], 0 = black,
-    1 = white.
+    """The picture in `path` in grey as stored, turned upright, shrunk to at most MAX_SIDE pixels a
+    side: (H, W) float32 in [0, 1], 0 = black, 1 = white.
 
     Phones store photos as the sensor saw them and note in the EXIF data how to turn them; that is
     done first. Transparent parts count as white paper: drawing programs often save ink on a
@@ -49,7 +55,7 @@ def read_image(path):
             # would fill the memory (a "decompression bomb" is a small file that claims to be huge).
             warnings.simplefilter("error", PIL.Image.DecompressionBombWarning)
             with PIL.Image.open(path) as image:  # Pillow recognises the format by the content, not the name
-                return grey_levels(PIL.ImageOps.exif_transpose(image))
+                return grey_levels(shrink(PIL.ImageOps.exif_transpose(image)))
     except FileNotFoundError:
         raise ImageError("no such file") from None
     except (PIL.Image.DecompressionBombError, PIL.Image.DecompressionBombWarning):
@@ -60,6 +66,20 @@ def read_image(path):
         raise ImageError("not a picture that can be read (PNG, JPEG, ...), or a damaged one") from None
     except (SyntaxError, ValueError):  # how Pillow reports some damaged files
         raise ImageError("not a picture that can be read (PNG, JPEG, ...), or a damaged one") from None
+
+
+def shrink(image):
+    """A Pillow image, or the same shrunk by the smallest whole factor that makes it at most MAX_SIDE
+    pixels on its longer side: each pixel the mean of a factor x factor block (fewer at the right and
+    bottom edges), weighted by opacity, so that transparent parts stay paper."""
+    factor = -(-max(image.size) // MAX_SIDE)
+    if factor == 1:
+        return image
+    if image.mode.startswith("I;16"):
+        image = image.convert("I")  # the same whole numbers, in a mode Pillow can reduce
+    elif image.mode not in REDUCIBLE:  # palettes, CMYK, ...: as grey_levels would convert them
+        image = image.convert("RGBA" if image.has_transparency_data else "RGB")
+    return image.reduce(factor)
 
 
 def grey_levels(image):

@@ -139,7 +139,7 @@ def build_parser():
                                            "or data/fashion/ for Fashion-MNIST)")
     shown = parser.add_mutually_exclusive_group()
     shown.add_argument("--output", help="draw each picture, the digits found, the network inputs and probabilities "
-                                        "to this PNG file")
+                                        "to this file, in the format its extension names (.png, .jpg, .pdf, .svg, ...)")
     shown.add_argument("--show", action="store_true", help=f"draw them on screen ({DEFAULT_PICTURE} without one)")
     return parser
 
@@ -193,7 +193,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not args.images and not args.test_index:
         parser.error("give at least one IMAGE, or --test-index")
-    problem = args.output and cli.unwritable(args.output)
+    problem = args.output and plots.unwritable_picture(args.output)
     if problem:  # said before any picture is read, not after
         parser.error(f"--output {args.output}: {problem}")
     try:

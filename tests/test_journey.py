@@ -41,3 +41,10 @@ def test_missing_data_gives_one_line_before_any_training(tmp_path):
 def test_an_output_in_a_missing_folder_is_refused_at_once(tmp_path, fake_mnist):
     result = run_journey("--data-dir", fake_mnist, "--output", tmp_path / "no" / "journey.png")
     assert result.returncode == 2 and "--output" in result.stderr and "step 1" not in result.stderr
+
+
+def test_an_output_name_without_a_format_is_refused_at_once(tmp_path, fake_mnist):
+    result = run_journey("--data-dir", fake_mnist, "--output", tmp_path / "journey")
+    assert result.returncode == 2 and "step 1" not in result.stderr
+    assert result.stderr.splitlines()[-1].startswith(f"journey.py: error: --output {tmp_path / 'journey'}: the name's "
+                                                     "extension says the picture's format")

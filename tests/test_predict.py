@@ -136,6 +136,25 @@ def test_ctrl_c_is_one_line_and_exit_130(tmp_path, untrained_model, pictures):
     assert out.startswith(f"{pictures[0]}: ")  # the picture before was read and answered
 
 
+@pytest.mark.parametrize("name, start", [("out.jpg", b"\xff\xd8\xff"), ("out.pdf", b"%PDF-"), ("out.svg", b"<?xml")])
+def test_the_output_is_written_in_the_format_its_name_says(tmp_path, untrained_model, pictures, name, start):
+    """--output out.jpg used to write PNG bytes."""
+    result = run_predict("--model", untrained_model, pictures[0], "--output", tmp_path / name, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / name).read_bytes().startswith(start)
+
+
+@pytest.mark.parametrize("name", ["out", "out.bmp"])
+def test_an_output_name_without_a_format_is_refused_before_anything_is_read(tmp_path, untrained_model, pictures,
+                                                                             name):
+    """--output out used to write a PNG named out, after reading every picture."""
+    result = run_predict("--model", untrained_model, *pictures, "--output", tmp_path / name, cwd=tmp_path)
+    assert result.returncode == 2 and result.stdout == ""
+    (line,) = result.stderr.splitlines()[-1:]
+    assert line.startswith(f"predict.py: error: --output {tmp_path / name}: ") and ".png, .jpg" in line
+    assert not (tmp_path / name).exists()
+
+
 @pytest.mark.parametrize("write_model, complaint", [
     (lambda path: None, "no such model file"),
     (lambda path: path.write_text("weights, honest\n"), "not a model file"),

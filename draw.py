@@ -226,12 +226,13 @@ def open_window():
     """A pyplot figure in a window with no toolbar and no default keys (s, q and c are ours); exits
     with one line when there is no screen to show it on."""
     matplotlib.rcParams["toolbar"] = "None"  # its pan and zoom modes would take the mouse from the pen
-    if plt.get_backend().lower() in plots.NON_INTERACTIVE_BACKENDS:
-        sys.exit("draw.py: error: no display: draw.py needs a screen to draw on (is DISPLAY set?)")
+    reason = plots.no_window()
+    if reason is not None:
+        cli.fail(f"{reason}: draw.py needs a screen to draw on")
     try:
         figure = plt.figure(figsize=WINDOW, num="draw.py")
     except Exception as error:  # each GUI toolkit has its own error for a screen it cannot open
-        sys.exit(f"draw.py: error: cannot open a window: {error}")
+        cli.fail(f"cannot open a window: {error}")
     figure.canvas.mpl_disconnect(figure.canvas.manager.key_press_handler_id)
     return figure
 

@@ -2,13 +2,15 @@
 
 With an output file a figure is drawn on a plain matplotlib Figure, which needs no GUI backend at all.
 Without one, pyplot picks the backend as usual (a window when there is a display) and, when only a
-non-interactive backend is available (a server, CI), the figure is saved to a default file instead.
+non-interactive backend is available (a server, CI, a display that cannot be opened), the figure is
+saved to a default file instead.
 
 Every script that writes a picture follows one rule: the extension of the name says the format
 (.png, .jpg, .pdf, .svg, ...: whatever matplotlib writes, FORMATS), and a name without one, or with
 one matplotlib does not write, is refused before any work (unwritable_picture).
 """
 
+import os
 from pathlib import Path
 
 from matplotlib.backend_bases import FigureCanvasBase
@@ -55,17 +57,45 @@ def new_figure(output=None):
     return plt.figure()
 
 
+def no_window():
+    """Why pyplot cannot show windows here, as a sentence's subject ("no display (DISPLAY is not
+    set)", "the display :99 could not be opened", ...); None when it can."""
+    import matplotlib.pyplot as plt
+
+    backend = plt.get_backend().lower()
+    if backend not in NON_INTERACTIVE_BACKENDS:
+        return None
+    display = os.environ.get("WAYLAND_DISPLAY") or os.environ.get("DISPLAY")
+    if not display:
+        return "no display (DISPLAY is not set)"
+    if not display_opens():
+        return f"the display {display} could not be opened"
+    return f"matplotlib's backend, {backend}, shows no windows (MPLBACKEND, or no GUI toolkit installed)"
+
+
+def display_opens():
+    """Whether the display that DISPLAY or WAYLAND_DISPLAY names can be opened: matplotlib's own test,
+    which it makes before it picks a GUI backend (a private function: when a version lacks it, the
+    display is taken to open)."""
+    try:
+        from matplotlib import _c_internal_utils
+    except ImportError:
+        return True
+    return getattr(_c_internal_utils, "display_is_valid", lambda: True)()
+
+
 def save_or_show(figure, output, default_name):
-    """Save `figure` to `output`; without one, show it, or save to `default_name` when headless,
-    saying so in one line."""
+    """Save `figure` to `output`; without one, show it, or save to `default_name` when no window can
+    be shown, saying why in one line."""
     if output is None:
         import matplotlib.pyplot as plt
 
-        if plt.get_backend().lower() not in NON_INTERACTIVE_BACKENDS:
+        reason = no_window()
+        if reason is None:
             plt.show()
             return
         output = default_name
-        print(f"no display, so the picture was saved to {output}")
+        print(f"{reason}, so the picture was saved to {output}")
     save(figure, output)
 
 

@@ -152,7 +152,16 @@ def test_without_a_display_one_line_and_exit_1(tmp_path):
     for environment in ({}, {"MPLBACKEND": "agg"}):
         result = run_draw(cwd=tmp_path, **environment)
         assert result.returncode == 1 and result.stdout == ""
-        assert result.stderr.count("\n") == 1 and "no display" in result.stderr
+        assert result.stderr == "draw.py: error: no display (DISPLAY is not set): draw.py needs a screen to draw on\n"
+
+
+def test_a_display_that_cannot_be_opened_is_named_in_one_line_and_exit_1(tmp_path, dead_display):
+    """It used to ask "is DISPLAY set?" of a DISPLAY that was set."""
+    model.save(nn.mlp([784, 16, 10]), tmp_path / "model.npz")
+    result = run_draw(cwd=tmp_path, DISPLAY=dead_display)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr == (f"draw.py: error: the display {dead_display} could not be opened: draw.py needs a screen "
+                             "to draw on\n")
 
 
 def test_a_missing_model_says_how_to_train_one(tmp_path):

@@ -34,11 +34,12 @@ ANSWER = r"(\d) \(confidence [01]\.\d\d\); then (\d) \([01]\.\d\d\), (\d) \([01]
 # The program, with a network that knows nothing (enough for its output and errors).
 
 
-def run_predict(*args, cwd):
-    """Run predict.py with the venv's python, without a display or MNIST_DIR."""
+def run_predict(*args, cwd, **environment):
+    """Run predict.py with the venv's python, without a display or MNIST_DIR unless `environment`
+    gives them."""
     hidden = {"DISPLAY", "WAYLAND_DISPLAY", "MPLBACKEND", "MNIST_DIR"}
     environ = {key: value for key, value in os.environ.items() if key not in hidden}
-    return subprocess.run([sys.executable, PREDICT, *map(str, args)], cwd=cwd, env=environ,
+    return subprocess.run([sys.executable, PREDICT, *map(str, args)], cwd=cwd, env=environ | environment,
                           capture_output=True, text=True)
 
 
@@ -78,6 +79,16 @@ def test_show_without_a_display_saves_the_picture(tmp_path, untrained_model, pic
     result = run_predict("--model", untrained_model, pictures[0], "--show", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "saved to predict.png" in result.stdout
+    assert_png_picture(tmp_path / "predict.png")
+
+
+def test_show_on_a_display_that_cannot_be_opened_says_so_and_saves_the_picture(tmp_path, untrained_model, pictures,
+                                                                             dead_display):
+    """It used to say "no display" of a DISPLAY that was set."""
+    result = run_predict("--model", untrained_model, pictures[0], "--show", cwd=tmp_path, DISPLAY=dead_display)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == (f"the display {dead_display} could not be opened, so the picture was "
+                                              "saved to predict.png")
     assert_png_picture(tmp_path / "predict.png")
 
 

@@ -49,6 +49,14 @@ def test_headless_without_output_saves_default_png_and_says_so(tmp_path, fake_mn
     assert_png_picture(tmp_path / "mnist-test-1.png")
 
 
+def test_a_display_that_cannot_be_opened_is_named_and_the_picture_saved(tmp_path, fake_mnist, dead_display):
+    result = run_headless("--count", 2, "--data-dir", fake_mnist, cwd=tmp_path, DISPLAY=dead_display)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (f"the display {dead_display} could not be opened, so the picture was saved to "
+                             "mnist-train-0.png\n")
+    assert_png_picture(tmp_path / "mnist-train-0.png")
+
+
 def test_missing_data_dir_is_a_one_line_error(tmp_path):
     absent = tmp_path / "absent"
     result = run_headless("--data-dir", absent, "--output", tmp_path / "digits.png", cwd=tmp_path)

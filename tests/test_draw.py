@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 from matplotlib.backend_bases import KeyEvent, MouseEvent
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from test_predict import trained_model  # noqa: F401  (a fixture: a small network trained on real MNIST)
 
@@ -129,6 +130,26 @@ def test_s_saves_a_new_picture_each_time_that_predict_py_reads(untrained_board, 
     _, _, digits = predict.preprocess(tmp_path / "drawing-2.png")
     assert np.abs(digits[0] - framing.frame(board.ink)).mean() < 0.02
     assert "saved drawing-3.png" in board.message.get_text()
+
+
+def test_c_takes_the_saved_note_off_the_screen_too(tmp_path, monkeypatch):
+    """On a canvas that draws (Agg), with the updates drawn over a kept background as on screen."""
+    figure = Figure(figsize=draw.WINDOW)
+    FigureCanvasAgg(figure)
+    board = draw.DrawingBoard(figure, nn.mlp([784, 16, 10], rng=np.random.default_rng(0)))
+    hand = Hand(board)
+    figure.canvas.draw()
+
+    def note_strip():  # the bottom left of the window, where the note is written
+        return np.asarray(figure.canvas.buffer_rgba())[-30:, :300].copy()
+
+    empty = note_strip()
+    monkeypatch.chdir(tmp_path)
+    hand.stroke((100, 40), (100, 190))
+    hand.key("s")
+    assert board.message.get_text() == "saved drawing-1.png" and not np.array_equal(note_strip(), empty)
+    hand.key("c")
+    assert board.message.get_text() == "" and np.array_equal(note_strip(), empty)
 
 
 def test_q_closes_the_window():

@@ -34,6 +34,8 @@ import numpy as np
 from support import cli, framing, ink, mnist, model, plots, segment
 
 DEFAULT_PICTURE = "predict.png"  # where --show draws when there is no screen
+# Pictures drawn in one figure (a page: 900 x 2200 pixels); more go on further pages, out-2.png, ...
+ROWS_PER_PAGE = 10
 MNIST = mnist.DATASETS["mnist"]
 
 
@@ -85,8 +87,7 @@ def draw_rows(figure, rows, dataset=MNIST):
     right) or None to draw none, digits (n, 28, 28) float32 with 1 = ink, probabilities (n, 10)) tuples.
     """
     classes, long_names = dataset.classes, dataset.label_name != "digit"
-    # Matplotlib cannot draw a picture more than 2^16 pixels high: many rows get thinner instead.
-    figure.set_size_inches(9, min(2.2 * len(rows), 600))
+    figure.set_size_inches(9, 2.2 * len(rows))
     axes = figure.subplots(len(rows), 3, squeeze=False, gridspec_kw={"width_ratios": [2, 1.5, 1.5]})
     for (title, picture, boxes, digits, probabilities), (original, network_input, bars) in zip(rows, axes):
         answers = probabilities.argmax(axis=1)
@@ -126,6 +127,25 @@ def draw_probabilities(bars, probabilities, dataset=MNIST):
     bars.set_title(f"{dataset.classes[best]} (confidence {probabilities[best]:.2f})", fontsize=9)
 
 
+def draw_pages(rows, dataset, output):
+    """The figure rows (as draw_rows takes them), ROWS_PER_PAGE to a figure, written to `output` and
+    its further pages (plots.page_names), saying so on stderr when there are several; without
+    `output`, shown on screen, or saved to DEFAULT_PICTURE and its pages when there is none."""
+    pages = [rows[start:start + ROWS_PER_PAGE] for start in range(0, len(rows), ROWS_PER_PAGE)]
+    figures = []
+    for page in pages:
+        figures.append(plots.new_figure(output))
+        draw_rows(figures[-1], page, dataset)
+    if output is None:
+        plots.show(figures, plots.page_names(DEFAULT_PICTURE, len(pages)))
+        return
+    names = plots.page_names(output, len(pages))
+    for figure, name in zip(figures, names):
+        plots.save(figure, name)
+    if len(pages) > 1:
+        print(f"{len(rows)} pictures, {ROWS_PER_PAGE} a page: written to {', '.join(names)}", file=sys.stderr)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("images", nargs="*", metavar="IMAGE", help="pictures of a digit or a number (PNG, JPEG, ...)")
@@ -139,8 +159,12 @@ def build_parser():
                                            "or data/fashion/ for Fashion-MNIST)")
     shown = parser.add_mutually_exclusive_group()
     shown.add_argument("--output", help="draw each picture, the digits found, the network inputs and probabilities "
-                                        "to this file, in the format its extension names (.png, .jpg, .pdf, .svg, ...)")
-    shown.add_argument("--show", action="store_true", help=f"draw them on screen ({DEFAULT_PICTURE} without one)")
+                                        "to this file, in the format its extension names (.png, .jpg, .pdf, .svg, "
+                                        f"...), {ROWS_PER_PAGE} pictures a page: more go to further pages, the name "
+                                        "with -2, -3, ... before its extension")
+    shown.add_argument("--show", action="store_true",
+                       help=f"draw them on screen, {ROWS_PER_PAGE} a window ({DEFAULT_PICTURE}, predict-2.png, ... "
+                            "without one)")
     return parser
 
 
@@ -209,12 +233,10 @@ def main(argv=None):
     if test_digits is not None:
         rows += classify_test_digits(network, args.test_index, *test_digits, dataset)
     if rows and (args.output or args.show):
-        figure = plots.new_figure(args.output)
-        draw_rows(figure, rows, dataset)
         try:
-            plots.save_or_show(figure, args.output, default_name=DEFAULT_PICTURE)
+            draw_pages(rows, dataset, args.output)
         except OSError as error:
-            sys.exit(f"{parser.prog}: error: {error.filename}: cannot write ({error.strerror})")
+            cli.fail(f"{error.filename}: cannot write ({error.strerror})")
     if failed:
         sys.exit(1)
 

@@ -69,7 +69,10 @@ def main(argv=None):
     classes = mnist.DATASETS[args.dataset].classes
     draw_digits(figure, images[args.start:end], labels[args.start:end], args.start, classes)
     try:
-        plots.save_or_show(figure, args.output, default_name=f"{args.dataset}-{args.split}-{args.start}.png")
+        if args.output:
+            plots.save(figure, args.output)
+        else:
+            plots.show([figure], [f"{args.dataset}-{args.split}-{args.start}.png"])
     except OSError as error:
         cli.fail(f"{error.filename}: cannot write ({error.strerror})")
 

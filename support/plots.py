@@ -84,19 +84,27 @@ def display_opens():
     return getattr(_c_internal_utils, "display_is_valid", lambda: True)()
 
 
-def save_or_show(figure, output, default_name):
-    """Save `figure` to `output`; without one, show it, or save to `default_name` when no window can
-    be shown, saying why in one line."""
-    if output is None:
-        import matplotlib.pyplot as plt
+def show(figures, default_names):
+    """Show pyplot figures, each in its window, until they are closed; when no window can be shown,
+    save each to its name in `default_names` instead, saying why in one line. Raises OSError as save."""
+    import matplotlib.pyplot as plt
 
-        reason = no_window()
-        if reason is None:
-            plt.show()
-            return
-        output = default_name
-        print(f"{reason}, so the picture was saved to {output}")
-    save(figure, output)
+    reason = no_window()
+    if reason is None:
+        plt.show()
+        return
+    for figure, name in zip(figures, default_names):
+        save(figure, name)
+    saved = (f"the picture was saved to {default_names[0]}" if len(figures) == 1
+             else f"the pictures were saved to {', '.join(default_names)}")
+    print(f"{reason}, so {saved}")
+
+
+def page_names(path, count):
+    """The names of `count` pages of the picture named `path`: the name itself, then the name with -2,
+    -3, ... before its extension (out.png, out-2.png, out-3.png)."""
+    path = Path(path)
+    return [str(path)] + [str(path.with_name(f"{path.stem}-{page}{path.suffix}")) for page in range(2, count + 1)]
 
 
 def save(figure, path):

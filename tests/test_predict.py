@@ -46,7 +46,7 @@ def run_predict(*args, cwd, **environment):
 def assert_png_picture(path):
     assert path.read_bytes()[:8] == PNG_SIGNATURE
     height, width, _ = matplotlib.image.imread(path).shape
-    assert 100 <= height <= 5000 and 100 <= width <= 2000
+    assert 100 <= height <= 2200 and 100 <= width <= 2000  # at most ROWS_PER_PAGE rows of 220 pixels
 
 
 @pytest.fixture(scope="module")
@@ -164,6 +164,29 @@ def test_an_output_name_without_a_format_is_refused_before_anything_is_read(tmp_
     (line,) = result.stderr.splitlines()[-1:]
     assert line.startswith(f"predict.py: error: --output {tmp_path / name}: ") and ".png, .jpg" in line
     assert not (tmp_path / name).exists()
+
+
+def test_many_pictures_are_drawn_ten_a_page_and_it_says_so(tmp_path, untrained_model, fake_mnist):
+    """23 rows used to make one figure 900 x 5060 pixels (26 rows, 5720)."""
+    indices = [i % 5 for i in range(23)]  # the fake test set's 5 images, again and again
+    result = run_predict("--model", untrained_model, "--data-dir", fake_mnist, "--test-index", *indices,
+                         "--output", tmp_path / "out.jpg", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 23
+    pages = [tmp_path / name for name in ["out.jpg", "out-2.jpg", "out-3.jpg"]]
+    assert result.stderr == f"23 pictures, 10 a page: written to {', '.join(map(str, pages))}\n"
+    assert [matplotlib.image.imread(page).shape[:2] for page in pages] == [(2200, 900), (2200, 900), (660, 900)]
+    assert sorted(tmp_path.glob("out*")) == sorted(pages)
+
+
+def test_show_without_a_display_saves_the_pages_and_names_them(tmp_path, untrained_model, fake_mnist):
+    result = run_predict("--model", untrained_model, "--data-dir", fake_mnist, "--test-index", *[0] * 11, "--show",
+                         cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == ("no display (DISPLAY is not set), so the pictures were saved to "
+                                              "predict.png, predict-2.png")
+    assert_png_picture(tmp_path / "predict.png")
+    assert_png_picture(tmp_path / "predict-2.png")
 
 
 @pytest.mark.parametrize("write_model, complaint", [

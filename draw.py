@@ -13,7 +13,6 @@ probabilities, and the network's answer, named with the classes of the dataset t
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -246,7 +245,7 @@ def main(argv=None):
     try:
         network, metadata = model.load(args.model)
     except model.ModelError as error:
-        sys.exit(f"{parser.prog}: error: {error}")
+        cli.fail(error)
     dataset = cli.model_dataset(parser, args.dataset, args.model, metadata["dataset"])
     figure = open_window()
     board = DrawingBoard(figure, network, dataset)  # noqa: F841  (kept alive while the window is open)

@@ -173,7 +173,7 @@ def load_test_digits(parser, args):
     try:
         images, labels = mnist.load_split("test", args.data_dir, args.dataset)
     except mnist.MnistError as error:
-        sys.exit(f"{parser.prog}: error: {error}")
+        cli.fail(error)
     for index in args.test_index:
         if index >= len(images):
             parser.error(f"--test-index {index}: there are {len(images)} test images, numbered 0 to {len(images) - 1}")
@@ -223,7 +223,7 @@ def main(argv=None):
     try:
         network, metadata = model.load(args.model)
     except model.ModelError as error:
-        sys.exit(f"{parser.prog}: error: {error}")
+        cli.fail(error)
     args.dataset = cli.model_dataset(parser, args.dataset, args.model, metadata["dataset"])
     dataset = mnist.DATASETS[args.dataset]
     test_digits = load_test_digits(parser, args) if args.test_index else None

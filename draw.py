@@ -75,11 +75,11 @@ class DrawingBoard:
         input_axes.set_title("what the network sees", fontsize=9)
         for axes in (canvas_axes, input_axes):
             axes.set(xticks=[], yticks=[])
-        self.bars = bar_axes.bar(range(10), np.zeros(10), color="tab:gray")
+        self.bars = bar_axes.bar(range(mnist.CLASSES), np.zeros(mnist.CLASSES), color="tab:gray")
         if digits:
-            bar_axes.set(xticks=range(10), ylim=(0, 1), title="probabilities")
+            bar_axes.set(xticks=range(mnist.CLASSES), ylim=(0, 1), title="probabilities")
         else:  # the names turned upright, so that ten fit; the dataset named, as digits are the default
-            bar_axes.set_xticks(range(10), self.classes, rotation=90, fontsize=7)
+            bar_axes.set_xticks(range(mnist.CLASSES), self.classes, rotation=90, fontsize=7)
             bar_axes.set(ylim=(0, 1), title=f"probabilities ({self.dataset.title})")
         bar_axes.title.set_fontsize(9)
         # A digit fits between the pictures and the bars; a name goes further left, clear of their names.
@@ -155,7 +155,7 @@ class DrawingBoard:
         try:
             digit = framing.frame(self.ink, self.dataset)
         except ink.ImageError:  # nothing drawn
-            return np.zeros((mnist.IMAGE_SIZE,) * 2, np.float32), np.zeros(10, np.float32)
+            return np.zeros((mnist.IMAGE_SIZE,) * 2, np.float32), np.zeros(mnist.CLASSES, np.float32)
         return digit, self.network.probabilities(digit.reshape(1, -1))[0]
 
     def update(self):

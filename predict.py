@@ -117,12 +117,12 @@ def draw_probabilities(bars, probabilities, dataset=MNIST):
     """The ten probabilities (10,) as bars on `bars` (axes), the most probable in colour and named
     above, the classes named as `dataset` names them."""
     best = probabilities.argmax()
-    colours = ["tab:blue" if digit_class == best else "tab:gray" for digit_class in range(10)]
-    bars.bar(range(10), probabilities, color=colours)
+    colours = ["tab:blue" if digit_class == best else "tab:gray" for digit_class in range(mnist.CLASSES)]
+    bars.bar(range(mnist.CLASSES), probabilities, color=colours)
     if dataset.label_name == "digit":
-        bars.set_xticks(range(10))
+        bars.set_xticks(range(mnist.CLASSES))
     else:  # names, turned upright so that ten fit
-        bars.set_xticks(range(10), dataset.classes, rotation=90, fontsize=7)
+        bars.set_xticks(range(mnist.CLASSES), dataset.classes, rotation=90, fontsize=7)
     bars.set_ylim(0, 1)
     bars.set_title(f"{dataset.classes[best]} (confidence {probabilities[best]:.2f})", fontsize=9)
 

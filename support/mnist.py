@@ -46,6 +46,7 @@ SPLITS = {
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 IMAGE_SIZE = 28
+CLASSES = 10
 
 # IDX type code -> numpy dtype; multi-byte values are big-endian.
 IDX_TYPES = {

@@ -8,10 +8,11 @@
     ./predict.py postcode.jpg                         # several digits side by side: prints the number
     ./predict.py --model fashion.npz --test-index 0   # a Fashion-MNIST network: answers with its classes
 
-A picture may be a PNG or JPEG of any size, in colour or grey, dark ink on light paper or light on
-dark, of one digit or of a row of them. Each digit is made to look like an MNIST digit first: paper 0,
-ink 1, cropped to the ink, strokes as wide as MNIST's, scaled so that the longer side is 20 pixels,
-and placed in a 28 x 28 frame with its centre of mass at the centre.
+A picture may be a PNG or JPEG of any size (over 2000 pixels a side, shrunk first), in colour or
+grey, dark ink on light paper or light on dark, of one digit or of a row of them. Each digit is made
+to look like an MNIST digit first: paper 0, ink 1, cropped to the ink, strokes as wide as MNIST's,
+scaled so that the longer side is 20 pixels, and placed in a 28 x 28 frame with its centre of mass
+at the centre.
 
 A model file says which dataset it was trained on; the answers are that dataset's classes (digits,
 or Fashion-MNIST's T-shirt/top, Trouser, ...), and --test-index reads that dataset's test set. For
@@ -40,8 +41,8 @@ MNIST = mnist.DATASETS["mnist"]
 
 
 def preprocess(path, dataset=MNIST):
-    """The picture in `path` and the digits in it, left to right: (H, W) float32 grey as stored
-    (1 = white), their boxes in it (n, 4) as (top, left, bottom, right), and the digits made MNIST-like,
+    """The picture in `path` and the digits in it, left to right: (H, W) float32 grey as ink.read_image
+    reads it (1 = white), their boxes in it (n, 4) as (top, left, bottom, right), and the digits made MNIST-like,
     (n, 28, 28) float32 in [0, 1] (0 = paper, 1 = ink), each like a row of mnist.as_inputs once
     reshaped. For a dataset (an mnist.Dataset) of other things than digits, all the ink is one thing,
     framed as the dataset frames its pictures. Raises ink.ImageError."""

@@ -133,9 +133,9 @@ def main(argv=None):
                              ".svg, ...; default: screenshots/journey.png)")
     args = parser.parse_args(argv)
     problem = plots.unwritable_picture(args.output)
-    if problem:  # said before minutes of training, not after
+    if problem:  # the output and the data checked before minutes of training, not after
         parser.error(f"--output {args.output}: {problem}")
-    try:  # the data checked before minutes of training, not after
+    try:
         for split in mnist.SPLITS:
             mnist.load_split(split, args.data_dir)
     except mnist.MnistError as error:

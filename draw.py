@@ -7,13 +7,12 @@
 
 Left button draws, right button erases; keys: c clears, s saves the drawing as a PNG (drawing-1.png,
 drawing-2.png, ... never over an existing file; ./predict.py reads it), q quits. Beside the canvas:
-the 28 x 28 picture the network is given (made by predict.py, as for a photo), the ten probabilities,
-and the network's answer, named with the classes of the dataset the network was trained on.
+the 28 x 28 picture the network is given (framed as predict.py frames each digit of a photo), the ten
+probabilities, and the network's answer, named with the classes of the dataset the network was trained on.
 """
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -22,16 +21,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 import PIL.Image
 
-import predict
-from support import cli, mnist, model, plots
+from support import cli, framing, ink, mnist, model, plots
 
-CANVAS = 8 * predict.FRAME_SIZE  # pixels a side: 8 canvas pixels make one of MNIST's
+CANVAS = 8 * mnist.IMAGE_SIZE  # pixels a side: 8 canvas pixels make one of MNIST's
 WINDOW = (10, 4.6)  # inches, at 100 pixels an inch
 # MNIST's strokes are about a tenth as wide as its digits are high; with the guide box below, a digit
 # drawn to fill it is 20 / 28 of the canvas high.
-PEN = 0.11 * predict.DIGIT_SIZE / predict.FRAME_SIZE * CANVAS  # the pen's width in canvas pixels
+PEN = 0.11 * framing.DIGIT_SIZE / mnist.IMAGE_SIZE * CANVAS  # the pen's width in canvas pixels
 ERASER = 3 * PEN
-GUIDE = (CANVAS - CANVAS * predict.DIGIT_SIZE / predict.FRAME_SIZE) / 2  # MNIST's 20 x 20 box, from each side
+GUIDE = (CANVAS - CANVAS * framing.DIGIT_SIZE / mnist.IMAGE_SIZE) / 2  # MNIST's 20 x 20 box, from each side
 PROMPTS = {"mnist": "draw a digit", "fashion": "draw something to wear"}  # the answer's place, on an empty canvas
 
 
@@ -65,7 +63,7 @@ class DrawingBoard:
         self.dataset, self.prompt = mnist.DATASETS[dataset], PROMPTS[dataset]
         self.classes = self.dataset.classes
         digits = dataset == "mnist"
-        self.ink = np.zeros((CANVAS, CANVAS), np.float32)  # 0 paper, 1 ink, as predict.py makes it
+        self.ink = np.zeros((CANVAS, CANVAS), np.float32)  # 0 paper, 1 ink, as support/ink.py makes a picture's
         self.last = None  # where the pen was at the last mouse event, while a button is down
         self.erasing = False
         canvas_axes, input_axes, bar_axes = figure.subplots(1, 3, gridspec_kw={"width_ratios": [2, 1, 1.5]})
@@ -73,15 +71,15 @@ class DrawingBoard:
         self.canvas_image = canvas_axes.imshow(self.ink, cmap="gray_r", vmin=0, vmax=1, extent=(0, CANVAS, CANVAS, 0))
         guide = canvas_axes.add_patch(_guide_box())
         canvas_axes.set_title("draw here: left button draws, right erases\nc clears, s saves, q quits", fontsize=9)
-        self.input_image = input_axes.imshow(np.zeros((predict.FRAME_SIZE,) * 2), cmap="gray_r", vmin=0, vmax=1)
+        self.input_image = input_axes.imshow(np.zeros((mnist.IMAGE_SIZE,) * 2), cmap="gray_r", vmin=0, vmax=1)
         input_axes.set_title("what the network sees", fontsize=9)
         for axes in (canvas_axes, input_axes):
             axes.set(xticks=[], yticks=[])
-        self.bars = bar_axes.bar(range(10), np.zeros(10), color="tab:gray")
+        self.bars = bar_axes.bar(range(mnist.CLASSES), np.zeros(mnist.CLASSES), color="tab:gray")
         if digits:
-            bar_axes.set(xticks=range(10), ylim=(0, 1), title="probabilities")
+            bar_axes.set(xticks=range(mnist.CLASSES), ylim=(0, 1), title="probabilities")
         else:  # the names turned upright, so that ten fit; the dataset named, as digits are the default
-            bar_axes.set_xticks(range(10), self.classes, rotation=90, fontsize=7)
+            bar_axes.set_xticks(range(mnist.CLASSES), self.classes, rotation=90, fontsize=7)
             bar_axes.set(ylim=(0, 1), title=f"probabilities ({self.dataset.title})")
         bar_axes.title.set_fontsize(9)
         # A digit fits between the pictures and the bars; a name goes further left, clear of their names.
@@ -151,12 +149,13 @@ class DrawingBoard:
         return path
 
     def read(self):
-        """The network's input (28, 28) float32 made from the drawing by predict.py (framed as the
-        network's dataset frames its pictures), and its (10,) probabilities; zeros for an empty canvas."""
+        """The network's input (28, 28) float32, the drawing framed as predict.py frames each digit of a
+        photo (as the network's dataset frames its pictures), and its (10,) probabilities; zeros for an
+        empty canvas."""
         try:
-            digit = predict.to_mnist(self.ink, self.dataset)
-        except predict.ImageError:  # nothing drawn
-            return np.zeros((predict.FRAME_SIZE,) * 2, np.float32), np.zeros(10, np.float32)
+            digit = framing.frame(self.ink, self.dataset)
+        except ink.ImageError:  # nothing drawn
+            return np.zeros((mnist.IMAGE_SIZE,) * 2, np.float32), np.zeros(mnist.CLASSES, np.float32)
         return digit, self.network.probabilities(digit.reshape(1, -1))[0]
 
     def update(self):
@@ -226,12 +225,13 @@ def open_window():
     """A pyplot figure in a window with no toolbar and no default keys (s, q and c are ours); exits
     with one line when there is no screen to show it on."""
     matplotlib.rcParams["toolbar"] = "None"  # its pan and zoom modes would take the mouse from the pen
-    if plt.get_backend().lower() in plots.NON_INTERACTIVE_BACKENDS:
-        sys.exit("draw.py: error: no display: draw.py needs a screen to draw on (is DISPLAY set?)")
+    reason = plots.no_window()
+    if reason is not None:
+        cli.fail(f"{reason}: draw.py needs a screen to draw on")
     try:
         figure = plt.figure(figsize=WINDOW, num="draw.py")
     except Exception as error:  # each GUI toolkit has its own error for a screen it cannot open
-        sys.exit(f"draw.py: error: cannot open a window: {error}")
+        cli.fail(f"cannot open a window: {error}")
     figure.canvas.mpl_disconnect(figure.canvas.manager.key_press_handler_id)
     return figure
 
@@ -245,7 +245,7 @@ def main(argv=None):
     try:
         network, metadata = model.load(args.model)
     except model.ModelError as error:
-        sys.exit(f"{parser.prog}: error: {error}")
+        cli.fail(error)
     dataset = cli.model_dataset(parser, args.dataset, args.model, metadata["dataset"])
     figure = open_window()
     board = DrawingBoard(figure, network, dataset)  # noqa: F841  (kept alive while the window is open)

@@ -129,12 +129,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", help="folder with the MNIST files (default: $MNIST_DIR, else data/)")
     parser.add_argument("--output", default="journey.png",
-                        help="where to write the picture (default: journey.png, in the current folder; the README's "
-                             "is screenshots/journey.png)")
+                        help="where to write the picture, in the format its extension names (.png, .jpg, .pdf, "
+                             ".svg, ...; default: journey.png, in the current folder; the README's is "
+                             "screenshots/journey.png)")
     args = parser.parse_args(argv)
-    if not Path(args.output).resolve().parent.is_dir():
-        cli.fail(f"--output {args.output}: no such folder", status=2)
-    try:  # the data checked before minutes of training, not after
+    problem = plots.unwritable_picture(args.output)
+    if problem:  # the output and the data checked before minutes of training, not after
+        parser.error(f"--output {args.output}: {problem}")
+    try:
         for split in mnist.SPLITS:
             mnist.load_split(split, args.data_dir)
     except mnist.MnistError as error:
@@ -145,7 +147,7 @@ def main(argv=None):
         runs.append((step, run_step(step, args.data_dir)))
     print(table(runs))
     try:
-        plots.save_png(journey_figure(runs), args.output)
+        plots.save(journey_figure(runs), args.output)
     except OSError as error:
         cli.fail(f"{error.filename}: cannot write ({error.strerror})")
     print(f"\nwrote {args.output}")

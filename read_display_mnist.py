@@ -11,7 +11,6 @@ At most 100 digits are drawn at once, in ten columns.
 import argparse
 import math
 import sys
-from pathlib import Path
 
 from support import cli, mnist, plots
 
@@ -23,10 +22,12 @@ def build_parser():
     parser.add_argument("--dataset", choices=mnist.DATASETS, default="mnist", help="which dataset (default: mnist)")
     parser.add_argument("--split", choices=mnist.SPLITS, default="train", help="which images (default: train)")
     parser.add_argument("--start", type=cli.non_negative_int, default=0, help="index of the first image (default: 0)")
-    parser.add_argument("--count", type=cli.positive_int, default=10, help=f"how many images, at most {MAX_COUNT} (default: 10)")
+    parser.add_argument("--count", type=cli.positive_int, default=10,
+                        help=f"how many images, at most {MAX_COUNT} (default: 10)")
     parser.add_argument("--data-dir", help="folder with the dataset's files (default: $MNIST_DIR, else data/, "
                                            "or data/fashion/ for --dataset fashion)")
-    parser.add_argument("--output", help="write the picture to this .png file instead of showing it")
+    parser.add_argument("--output", help="write the picture to this file instead of showing it, in the format its "
+                                         "extension names (.png, .jpg, .pdf, .svg, ...)")
     return parser
 
 
@@ -50,8 +51,9 @@ def draw_digits(figure, images, labels, start, classes):
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.output is not None and Path(args.output).suffix.lower() != ".png":
-        parser.error(f"--output {args.output}: the picture is written as PNG, so give a name ending in .png")
+    problem = args.output and plots.unwritable_picture(args.output)
+    if problem:  # said before the data is read, not after
+        parser.error(f"--output {args.output}: {problem}")
     try:
         images, labels = mnist.load_split(args.split, args.data_dir, args.dataset)
     except mnist.MnistError as error:
@@ -67,7 +69,10 @@ def main(argv=None):
     classes = mnist.DATASETS[args.dataset].classes
     draw_digits(figure, images[args.start:end], labels[args.start:end], args.start, classes)
     try:
-        plots.save_or_show(figure, args.output, default_name=f"{args.dataset}-{args.split}-{args.start}.png")
+        if args.output:
+            plots.save(figure, args.output)
+        else:
+            plots.show([figure], [f"{args.dataset}-{args.split}-{args.start}.png"])
     except OSError as error:
         cli.fail(f"{error.filename}: cannot write ({error.strerror})")
 

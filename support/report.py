@@ -114,7 +114,7 @@ def write_plots(plot_dir, history, network, test_images, test_labels, probabilit
         "weights.png": weights_figure(*first_layer_pictures(network), dataset),
     }
     for name, figure in figures.items():
-        plots.save_png(figure, plot_dir / name)
+        plots.save(figure, plot_dir / name)
     return [plot_dir / name for name in figures]
 
 

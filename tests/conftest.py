@@ -91,6 +91,15 @@ def fake_mnist(tmp_path):
 
 
 @pytest.fixture(scope="session")
+def dead_display():
+    """A DISPLAY with no X server behind it (:4711, whose socket is not there); the test is skipped,
+    with the reason, where one is."""
+    if Path("/tmp/.X11-unix/X4711").exists():
+        pytest.skip("an X server listens on :4711 here")
+    return ":4711"
+
+
+@pytest.fixture(scope="session")
 def mnist_dir():
     """The folder with the real MNIST files: $MNIST_DIR, else data/ where ./download-mnist.sh puts
     them. The test is skipped, with the reason, when the files are not there."""

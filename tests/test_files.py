@@ -112,15 +112,16 @@ def test_a_failing_cleanup_does_not_hide_the_first_error(old_file, monkeypatch):
     assert old_file.read_text() == "old content"
 
 
-def test_plots_save_png_names_the_path_given(tmp_path):
+def test_plots_save_names_the_path_given(tmp_path):
     (tmp_path / "file").write_text("")
     target = tmp_path / "file" / "picture.png"
     with pytest.raises(NotADirectoryError) as caught:
-        plots.save_png(plots.new_figure(target), target)
+        plots.save(plots.new_figure(target), target)
     assert caught.value.filename == str(target)
 
 
-def test_plots_save_png_writes_a_png(tmp_path):
-    plots.save_png(plots.new_figure(tmp_path / "picture.png"), tmp_path / "picture.png")
-    assert (tmp_path / "picture.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert os.listdir(tmp_path) == ["picture.png"]
+@pytest.mark.parametrize("name, start", [("picture.png", b"\x89PNG\r\n\x1a\n"), ("picture.JPG", b"\xff\xd8\xff")])
+def test_plots_save_writes_the_format_the_name_says(tmp_path, name, start):
+    plots.save(plots.new_figure(tmp_path / name), tmp_path / name)
+    assert (tmp_path / name).read_bytes().startswith(start)
+    assert os.listdir(tmp_path) == [name]

@@ -1,7 +1,7 @@
 """Property-based tests: damaged, mutated and random files given to every reader of files.
 
 Each reader either reads the file correctly or raises its module's own error (mnist.MnistError,
-model.ModelError, predict.ImageError), never another exception. The mutations start from small valid
+model.ModelError, ink.ImageError), never another exception. The mutations start from small valid
 files: truncations, flipped bits (many of them where the file's structure is, since a flip inside
 the data is rarely interesting), overwritten header bytes, and bytes at random.
 """
@@ -21,9 +21,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import nn
-import predict
 from conftest import idx_bytes
-from support import mnist, model
+from support import ink, mnist, model
 
 EXAMPLES = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -202,7 +201,7 @@ def test_a_header_claiming_a_huge_layer_is_refused_before_anything_is_allocated(
         model.load(path)
 
 
-# --- Pictures for predict.py --------------------------------------------------------------------------------
+# --- Pictures for predict.py (support/ink.py) ----------------------------------------------------------------
 
 
 def picture_bytes(format_name, **options):
@@ -232,7 +231,7 @@ def test_picture_reader_reads_or_raises_image_error(folder, kind, data):
     path = folder / f"mutated.{kind.lower()}"
     path.write_bytes(data.draw(mutations(PICTURES[kind], PICTURE_HOT_SPOTS[kind], spread=24)))
     # ImageError leaves naming the file to its caller, predict.py's main.
-    grey = read_or_own_error(predict.read_image, path, predict.ImageError, names_file=False)
+    grey = read_or_own_error(ink.read_image, path, ink.ImageError, names_file=False)
     if grey is not None:
         assert grey.ndim == 2 and grey.dtype.kind == "f"
         assert np.isfinite(grey).all() and grey.min() >= 0 and grey.max() <= 1
@@ -252,5 +251,5 @@ def test_a_jpeg_claiming_a_huge_size_is_an_image_error(folder):
     limit against decompression bombs)."""
     path = folder / "huge.jpg"
     path.write_bytes(jpeg_claiming_size(65000, 65000))
-    with pytest.raises(predict.ImageError):
-        predict.read_image(path)
+    with pytest.raises(ink.ImageError):
+        ink.read_image(path)

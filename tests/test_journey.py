@@ -51,3 +51,10 @@ def test_by_default_the_picture_goes_to_the_current_folder_not_into_the_clone(tm
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "journey.png").exists() and result.stdout.endswith("\nwrote journey.png\n")
     assert readme_picture.read_bytes() == before
+
+
+def test_an_output_name_without_a_format_is_refused_at_once(tmp_path, fake_mnist):
+    result = run_journey("--data-dir", fake_mnist, "--output", tmp_path / "journey")
+    assert result.returncode == 2 and "step 1" not in result.stderr
+    assert result.stderr.splitlines()[-1].startswith(f"journey.py: error: --output {tmp_path / 'journey'}: the name's "
+                                                     "extension says the picture's format")

@@ -49,6 +49,14 @@ def test_headless_without_output_saves_default_png_and_says_so(tmp_path, fake_mn
     assert_png_picture(tmp_path / "mnist-test-1.png")
 
 
+def test_a_display_that_cannot_be_opened_is_named_and_the_picture_saved(tmp_path, fake_mnist, dead_display):
+    result = run_headless("--count", 2, "--data-dir", fake_mnist, cwd=tmp_path, DISPLAY=dead_display)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (f"the display {dead_display} could not be opened, so the picture was saved to "
+                             "mnist-train-0.png\n")
+    assert_png_picture(tmp_path / "mnist-train-0.png")
+
+
 def test_missing_data_dir_is_a_one_line_error(tmp_path):
     absent = tmp_path / "absent"
     result = run_headless("--data-dir", absent, "--output", tmp_path / "digits.png", cwd=tmp_path)
@@ -72,21 +80,35 @@ def test_out_of_range_selection_is_a_usage_error(tmp_path, fake_mnist, args, com
     assert not (tmp_path / "digits.png").exists()
 
 
-def test_an_unwritable_output_gives_one_line_naming_it(tmp_path, fake_mnist):
+def test_an_unwritable_output_is_refused_before_the_data_is_read(tmp_path):
     target = tmp_path / "no-such-folder" / "digits.png"
-    result = run_headless("--data-dir", fake_mnist, "--output", target, cwd=tmp_path)
-    assert result.returncode == 1
-    assert result.stderr.count("\n") == 1 and str(target) in result.stderr and "Traceback" not in result.stderr
-    assert result.stderr.startswith("read_display_mnist.py: error: ")
+    result = run_headless("--data-dir", tmp_path, "--output", target, cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1] == (f"read_display_mnist.py: error: --output {target}: no such folder: "
+                                              f"{target.parent}")
 
 
-@pytest.mark.parametrize("name", ["digits.jpg", "digits.pdf", "digits"])
-def test_an_output_name_not_ending_in_png_is_a_usage_error(tmp_path, fake_mnist, name):
-    """It used to write PNG bytes into a file named .jpg."""
-    result = run_headless("--data-dir", fake_mnist, "--output", tmp_path / name, cwd=tmp_path)
-    assert result.returncode == 2
-    assert f"--output {tmp_path / name}: the picture is written as PNG, so give a name ending in .png" in result.stderr
-    assert "Traceback" not in result.stderr
+@pytest.mark.parametrize("name, start", [("digits.jpg", b"\xff\xd8\xff"), ("digits.JPEG", b"\xff\xd8\xff"),
+                                         ("digits.pdf", b"%PDF-"), ("digits.svg", b"<?xml")])
+def test_the_output_is_written_in_the_format_its_name_says(tmp_path, fake_mnist, name, start):
+    """It used to refuse every name but .png, unlike predict.py."""
+    result = run_headless("--data-dir", fake_mnist, "--count", 2, "--output", tmp_path / name, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / name).read_bytes().startswith(start)
+    assert [path.name for path in tmp_path.iterdir() if path.is_file()] == [name]  # no temporary file left
+
+
+@pytest.mark.parametrize("name, complaint", [
+    ("digits", "the name's extension says the picture's format: end it in .png, .jpg, .pdf, .svg or another that "
+               "matplotlib writes (.avif, .eps, .gif, .jpeg, "),
+    ("digits.bmp", "cannot write .bmp pictures: end the name in .png, .jpg, .pdf, .svg or another"),
+], ids=["no extension", "unknown extension"])
+def test_an_output_name_without_a_format_is_a_usage_error(tmp_path, name, complaint):
+    """Refused before the data is read: there is none in tmp_path."""
+    result = run_headless("--data-dir", tmp_path, "--output", tmp_path / name, cwd=tmp_path)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines()[-1].startswith(f"read_display_mnist.py: error: --output {tmp_path / name}: "
+                                                     f"{complaint}")
     assert not (tmp_path / name).exists()
 
 

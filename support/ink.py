@@ -1,0 +1,186 @@
+"""A picture file made into ink: read with Pillow, turned upright, in grey, the paper's level measured
+at each pixel and taken away, so that paper is 0 and ink 1 whatever their colours and the light.
+
+    grey = read_image("digit.jpg")    # (H, W) float32 in [0, 1], 1 = white
+    ink = normalize(grey)             # (H, W) float32 in [0, 1], 0 = paper, 1 = ink
+
+Every problem with a picture raises ImageError; the caller names the file.
+"""
+
+import warnings
+
+import numpy as np
+import PIL.Image
+import PIL.ImageOps
+
+# How bright red, green and blue look (ITU-R BT.601 luma, as Pillow and JPEG use it).
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+# Differences from the paper over this many times its spread (as a standard deviation) are not chance.
+SPREAD_MARGIN = 6
+MIN_CONTRAST = 0.1  # ink differs from paper by at least a tenth of black to white, or it is not ink
+STRONGEST_PERCENTILE = 99  # the strongest strokes: the top 1% of what differs from the paper
+# Marks weaker than a fifth of the strongest strokes are not strokes: that is above the shadows and
+# grain of a photograph, yet keeps most of the grey edge that MNIST's strokes have.
+FAINT = 0.2
+# The paper's level is fitted to at most this many samples a side, first through the medians of
+# BLOCKS x BLOCKS blocks, then in FIT_ROUNDS rounds, each to the samples within FIT_MARGIN times the
+# paper's spread of the last fit.
+FIT_SAMPLES = 100
+BLOCKS = 8
+FIT_ROUNDS = 8
+FIT_MARGIN = 2.5
+# Pictures longer than this on a side are shrunk by a whole factor to fit it before anything else is
+# done with them: a digit becomes 20 x 20 pixels, so a photo's millions of pixels add nothing but time
+# (an 8000 x 8000 photo took 13 s), and a few hundred pixels a digit keep its strokes and the paper's grain.
+MAX_SIDE = 2000
+# Pillow modes that Image.reduce takes (it averages LA and RGBA weighted by their opacity).
+REDUCIBLE = {"L", "LA", "RGB", "RGBA", "I", "F"}
+
+
+class ImageError(ValueError):
+    """A picture that cannot be read or holds no ink; the caller names the file."""
+
+
+def read_image(path):
+    """The picture in `path` in grey as stored, turned upright, shrunk to at most MAX_SIDE pixels a
+    side: (H, W) float32 in [0, 1], 0 = black, 1 = white.
+
+    Phones store photos as the sensor saw them and note in the EXIF data how to turn them; that is
+    done first. Transparent parts count as white paper: drawing programs often save ink on a
+    transparent, black-coloured background, which would otherwise be all ink.
+    """
+    try:
+        with warnings.catch_warnings():
+            # Pillow only warns between its limit and twice that; refuse both, as such a picture
+            # would fill the memory (a "decompression bomb" is a small file that claims to be huge).
+            warnings.simplefilter("error", PIL.Image.DecompressionBombWarning)
+            with PIL.Image.open(path) as image:  # Pillow recognises the format by the content, not the name
+                return grey_levels(shrink(PIL.ImageOps.exif_transpose(image)))
+    except FileNotFoundError:
+        raise ImageError("no such file") from None
+    except (PIL.Image.DecompressionBombError, PIL.Image.DecompressionBombWarning):
+        raise ImageError(f"too large: more than {PIL.Image.MAX_IMAGE_PIXELS:,} pixels, Pillow's limit") from None
+    except OSError as error:
+        if error.strerror:  # from the operating system: a folder, no permission, ...
+            raise ImageError(f"cannot read ({error.strerror})") from None
+        raise ImageError("not a picture that can be read (PNG, JPEG, ...), or a damaged one") from None
+    except (SyntaxError, ValueError):  # how Pillow reports some damaged files
+        raise ImageError("not a picture that can be read (PNG, JPEG, ...), or a damaged one") from None
+
+
+def shrink(image):
+    """A Pillow image, or the same shrunk by the smallest whole factor that makes it at most MAX_SIDE
+    pixels on its longer side: each pixel the mean of a factor x factor block (fewer at the right and
+    bottom edges), weighted by opacity, so that transparent parts stay paper."""
+    factor = -(-max(image.size) // MAX_SIDE)
+    if factor == 1:
+        return image
+    if image.mode.startswith("I;16"):
+        image = image.convert("I")  # the same whole numbers, in a mode Pillow can reduce
+    elif image.mode not in REDUCIBLE:  # palettes, CMYK, ...: as grey_levels would convert them
+        image = image.convert("RGBA" if image.has_transparency_data else "RGB")
+    return image.reduce(factor)
+
+
+def grey_levels(image):
+    """A Pillow image -> (H, W) float32 grey in [0, 1], 1 = white, transparent parts white."""
+    if image.mode.startswith("I"):  # whole numbers of 16 bits: 16-bit grey PNGs
+        return np.asarray(image, np.float32) / 65535
+    transparent = image.has_transparency_data
+    levels = np.asarray(image.convert("RGBA" if transparent else "RGB"), np.float32) / 255
+    grey = levels[..., :3] @ LUMA
+    if transparent:
+        alpha = levels[..., 3]
+        grey = alpha * grey + (1 - alpha)
+    return np.clip(grey, 0, 1)  # the weights of LUMA add up to 1 only to within rounding
+
+
+def normalize(grey):
+    """Ink from a grey picture: (H, W) float32 in [0, 1], 1 = white -> (H, W) float32 in [0, 1],
+    0 = paper, 1 = ink, be the ink darker or lighter than the paper. Raises ImageError when there
+    is no ink.
+
+    Paper is never pure white in a scan or a photograph, nor ink pure black, so both levels are
+    measured: the paper is what most of the picture is, and the ink is what differs from it by
+    more than the paper's grain can explain. Light from a lamp or a window makes the paper brighter
+    on one side than the other, so its level is measured at each pixel (see paper_level).
+    """
+    difference = grey - paper_level(grey)
+    # The median absolute difference, scaled to a standard deviation: how much the paper varies
+    # (grain, uneven light), which the strokes, far fewer pixels than the paper, barely change.
+    spread = 1.4826 * np.median(np.abs(difference))
+    marked = np.abs(difference) > max(SPREAD_MARGIN * spread, MIN_CONTRAST)
+    if not marked.any():
+        raise ImageError("no ink found: the picture is blank, or all one colour")
+    dark_ink = np.count_nonzero(difference[marked] < 0) * 2 >= np.count_nonzero(marked)
+    ink = -difference if dark_ink else difference
+    # Faint marks (shadows, grain, JPEG ringing around strokes) would stretch the bounding box over
+    # the page and pull the centre of mass; they are far weaker than the strongest strokes. The
+    # strongest, not the typical marked pixel: a shadow can mark more pixels than the ink does.
+    strongest = np.percentile(ink[marked], STRONGEST_PERCENTILE)
+    floor = max(SPREAD_MARGIN * spread, FAINT * strongest)
+    strength = np.median(ink[ink > floor])  # typical ink: the stronger half of it becomes 1
+    # Subtracting the floor, rather than cutting below it, keeps the anti-aliased edges of the
+    # strokes a smooth ramp from paper to ink, as in MNIST.
+    return np.clip((ink - floor) / (strength - floor), 0, 1).astype(np.float32)
+def paper_level(grey):
+    """The paper's level at each pixel of a grey picture (H, W) -> (H, W) float32: a smooth surface
+    (a quadratic in row and column) through the paper, the ink left out.
+
+    Uneven light changes slowly across a page, so a few numbers describe it, and a surface that
+    smooth cannot bend into the strokes. It is fitted to a grid of samples, again and again, each
+    time to the samples that lie near the last fit. It starts from a fit, made the same way, to the
+    medians of blocks of the picture, each the paper's level where paper is most of the block, and
+    that from the median of those, the paper's level where paper is most of the picture.
+    """
+    height, width = grey.shape
+    step = max(1, max(height, width) // FIT_SAMPLES)
+    samples = grey[::step, ::step]
+    y, x = np.indices(samples.shape) * step / np.array([height, width])[:, None, None]
+    blocks, block_y, block_x = block_medians(samples, y, x)
+    first = fit_away_from_ink(blocks, block_y, block_x, start=np.median(blocks))
+    coefficients = fit_away_from_ink(samples, y, x, start=quadratic(first, y, x))
+    return quadratic(coefficients, np.arange(height)[:, None] / height, np.arange(width) / width).astype(np.float32)
+
+
+def fit_away_from_ink(values, y, x, start):
+    """The coefficients of a quadratic in y and x fitted to the values near `start` (a first guess at
+    each value, or one for all), then near each fit in turn, FIT_ROUNDS times; all of one shape."""
+    fit = start
+    for _ in range(FIT_ROUNDS):
+        distance = np.abs(values - fit)
+        spread = 1.4826 * np.median(distance)  # the median absolute difference as a standard deviation
+        near = distance <= max(FIT_MARGIN * spread, MIN_CONTRAST / 2)
+        coefficients = fit_quadratic(values[near], y[near], x[near])
+        fit = quadratic(coefficients, y, x)
+    return coefficients
+
+
+def block_medians(samples, y, x):
+    """The medians of BLOCKS x BLOCKS blocks of samples (h, w) (fewer for tiny pictures), and the
+    mean coordinates y and x (each (h, w) too) of each block; all three (rows, columns)."""
+    n_rows, n_columns = (min(BLOCKS, n) for n in samples.shape)
+    h, w = samples.shape[0] // n_rows * n_rows, samples.shape[1] // n_columns * n_columns
+
+    def blocks(a):
+        tiles = a[:h, :w].reshape(n_rows, h // n_rows, n_columns, w // n_columns)
+        return tiles.swapaxes(1, 2).reshape(n_rows, n_columns, -1)
+
+    return np.median(blocks(samples), axis=-1), blocks(y).mean(axis=-1), blocks(x).mean(axis=-1)
+
+
+def fit_quadratic(values, y, x):
+    """The 6 coefficients of the quadratic in y and x nearest to the values (least squares);
+    values, y and x of one shape."""
+    terms = np.stack([np.broadcast_to(term, np.shape(values)).ravel() for term in quadratic_terms(y, x)], axis=-1)
+    return np.linalg.lstsq(terms, np.ravel(values), rcond=None)[0]
+
+
+def quadratic(coefficients, y, x):
+    """The quadratic with these 6 coefficients at row and column coordinates y and x, broadcast together."""
+    return sum(c * term for c, term in zip(coefficients, quadratic_terms(y, x)))
+
+
+def quadratic_terms(y, x):
+    """[1, y, x, y^2, y x, x^2] of row and column coordinates y and x in [0, 1), broadcast together."""
+    return [np.ones_like(y * x), y, x, y * y, y * x, x * x]

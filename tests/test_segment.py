@@ -1,0 +1,51 @@
+"""support/segment.py: a picture's ink cut into digits, left to right. The tests draw their own
+shapes and need no data."""
+
+import numpy as np
+
+from shapes import broken_four, five, four, number, seven
+from support import framing, segment
+
+
+def test_groups_are_pixels_touching_by_a_side_or_a_corner():
+    mask = np.array([[1, 1, 0, 0, 1],
+                     [0, 0, 1, 0, 1],
+                     [1, 0, 0, 0, 0],
+                     [1, 0, 1, 1, 1]], bool)
+    labels, count = segment.label_groups(mask)
+    assert count == 4
+    assert np.all((labels >= 0) == mask)
+    groups = {frozenset(zip(*np.nonzero(labels == number))) for number in range(count)}
+    assert groups == {frozenset({(0, 0), (0, 1), (1, 2)}), frozenset({(0, 4), (1, 4)}),
+                      frozenset({(2, 0), (3, 0)}), frozenset({(3, 2), (3, 3), (3, 4)})}
+
+
+def test_a_long_winding_stroke_is_one_group():
+    snake = np.zeros((81, 60), bool)  # rows of ink joined at alternate ends: one path of thousands of pixels
+    snake[::2] = True
+    snake[1::4, -1] = True
+    snake[3::4, 0] = True
+    labels, count = segment.label_groups(np.pad(snake, ((0, 0), (0, 3))) | np.eye(81, 63, 62, dtype=bool))
+    assert count == 2 and np.all(labels[:, :60][snake] == labels[0, 0])
+
+
+def test_digits_are_found_left_to_right_with_their_strokes_that_do_not_touch():
+    seven_ = np.pad(seven(), ((15, 15), (0, 0)))  # 150 rows, like the others
+    ink = np.pad(number(five(), broken_four(), seven_, four(), gaps=[10, 3, 30]), 20)
+    ink[5, 5] = 1  # a speck
+    boxes, inks = segment.split_digits(ink)
+    widths = [110, 120, 90, 120]
+    lefts = 20 + np.cumsum([0, 110 + 10, 120 + 3, 90 + 30])
+    assert len(boxes) == 4
+    for (top, left, bottom, right), digit, expected_left, width, expected in zip(
+            boxes, inks, lefts, widths, [five(), broken_four(), seven_, four()]):
+        region = ink[top:bottom, left:right]
+        assert expected_left <= left and right <= expected_left + width and digit.shape == region.shape
+        assert np.array_equal(framing.frame(digit), framing.frame(expected))
+
+
+def test_one_digit_is_one_box_around_all_its_ink():
+    boxes, inks = segment.split_digits(broken_four())
+    rows, columns = np.nonzero(broken_four())
+    assert boxes.tolist() == [[rows.min(), columns.min(), rows.max() + 1, columns.max() + 1]]
+    assert np.array_equal(inks[0], broken_four()[rows.min():rows.max() + 1, columns.min():columns.max() + 1])

@@ -1,0 +1,147 @@
+// The forward pass of a network exported by export.py --web, in plain JavaScript.
+//
+//     import { loadNetwork } from "./recognizer.js";
+//     const network = await loadNetwork();          // network.json beside this file, or loadNetwork(url)
+//     const probabilities = network.classify(pixels);
+//
+// pixels: a Float32Array of 784 values in [0, 1], ink bright, the 28 x 28 picture row by row from the
+// top, as MNIST's; the result: a Float32Array of the ten probabilities, class by class.
+//
+// The layers compute what nn.Dense and conv.Conv2D compute in numpy, in the same layout: dense weights
+// (inputs, outputs); convolution weights (kernel * kernel * inChannels, channels), rows in (dy, dx,
+// inChannel) order; images as flat arrays, channels last (row, column, channel). Sums are kept in
+// double precision and each layer's outputs in float32, as numpy keeps them.
+
+const FORMAT = "handwriting-recognition web network";
+const LEAKY_SLOPE = 0.01;
+
+const ACTIVATIONS = {
+  identity: (z) => z,
+  relu: (z) => (z > 0 ? z : 0),
+  "leaky-relu": (z) => (z > 0 ? z : LEAKY_SLOPE * z),
+  sigmoid: (z) => 1 / (1 + Math.exp(-z)),
+  tanh: Math.tanh,
+};
+
+export async function loadNetwork(url = new URL("network.json", import.meta.url)) {
+  const description = await (await fetchOk(url)).json();
+  if (description.format !== FORMAT) {
+    throw new Error(`${url} is not a network written by export.py --web`);
+  }
+  const bytes = await (await fetchOk(new URL(description.weightsFile, new URL(url, location.href)))).arrayBuffer();
+  if (bytes.byteLength !== 4 * description.floats) {
+    throw new Error(`${description.weightsFile} holds ${bytes.byteLength} bytes, not the ${4 * description.floats} expected`);
+  }
+  return new Network(description, littleEndianFloats(bytes));
+}
+
+async function fetchOk(url) {
+  const response = await fetch(url);
+  if (!response.ok) {
+    throw new Error(`${url}: ${response.status} ${response.statusText}`);
+  }
+  return response;
+}
+
+// The file is little-endian whatever the machine; a Float32Array would read it in the machine's order.
+function littleEndianFloats(bytes) {
+  const view = new DataView(bytes);
+  const floats = new Float32Array(bytes.byteLength / 4);
+  for (let i = 0; i < floats.length; i++) {
+    floats[i] = view.getFloat32(4 * i, true);
+  }
+  return floats;
+}
+
+export class Network {
+  constructor(description, floats) {
+    this.classes = description.classes;
+    this.dataset = description.dataset;
+    this.description = description.description;
+    this.output = description.output;
+    this.layers = description.layers.map((layer) => {
+      const size = layer.type === "dense"
+        ? layer.inputs * layer.outputs
+        : layer.kernel * layer.kernel * layer.inputShape[2] * layer.outputShape[2];
+      const weights = floats.subarray(layer.weights, layer.weights + size);
+      const bias = floats.subarray(layer.bias, layer.bias + (layer.type === "dense" ? layer.outputs : layer.outputShape[2]));
+      return { ...layer, weights, bias, activate: ACTIVATIONS[layer.activation] };
+    });
+  }
+
+  classify(pixels) {
+    if (pixels.length !== 784) {
+      throw new Error(`classify takes 784 pixels (28 x 28), not ${pixels.length}`);
+    }
+    let values = Float32Array.from(pixels);
+    for (const layer of this.layers) {
+      values = layer.type === "dense" ? dense(layer, values) : convolution(layer, values);
+    }
+    return probabilities(this.output, values);
+  }
+}
+
+// outputs[j] = activation(bias[j] + sum over i of inputs[i] * weights[i][j])
+function dense(layer, inputs) {
+  const { outputs: n, weights } = layer;
+  const sums = new Float64Array(layer.bias);
+  for (let i = 0; i < layer.inputs; i++) {
+    const x = inputs[i];
+    if (x === 0) continue; // most pixels of a digit are paper
+    for (let j = 0, row = i * n; j < n; j++) {
+      sums[j] += x * weights[row + j];
+    }
+  }
+  return Float32Array.from(sums, layer.activate);
+}
+
+// Each filter over every kernel x kernel window (zeros beyond the padded border), then the largest of
+// each pool x pool square, then the bias and the activation, as conv.Conv2D orders them.
+function convolution(layer, image) {
+  const [height, width, inChannels] = layer.inputShape;
+  const [outHeight, outWidth, channels] = layer.outputShape;
+  const { kernel, padding, pool, weights, bias } = layer;
+  const output = new Float32Array(outHeight * outWidth * channels).fill(-Infinity);
+  const sums = new Float64Array(channels);
+  for (let y = 0; y < outHeight * pool; y++) {
+    for (let x = 0; x < outWidth * pool; x++) { // an odd last row or column is pooled away: not computed
+      sums.fill(0);
+      for (let dy = 0; dy < kernel; dy++) {
+        const row = y + dy - padding;
+        if (row < 0 || row >= height) continue;
+        for (let dx = 0; dx < kernel; dx++) {
+          const column = x + dx - padding;
+          if (column < 0 || column >= width) continue;
+          const pixel = (row * width + column) * inChannels;
+          const offset = (dy * kernel + dx) * inChannels;
+          for (let c = 0; c < inChannels; c++) {
+            const value = image[pixel + c];
+            if (value === 0) continue;
+            const filterRow = (offset + c) * channels;
+            for (let f = 0; f < channels; f++) {
+              sums[f] += value * weights[filterRow + f];
+            }
+          }
+        }
+      }
+      const pooled = (Math.floor(y / pool) * outWidth + Math.floor(x / pool)) * channels;
+      for (let f = 0; f < channels; f++) {
+        output[pooled + f] = Math.max(output[pooled + f], sums[f]);
+      }
+    }
+  }
+  for (let i = 0; i < output.length; i++) {
+    output[i] = layer.activate(output[i] + bias[i % channels]);
+  }
+  return output;
+}
+
+function probabilities(output, logits) {
+  if (output !== "softmax") {
+    return Float32Array.from(logits, ACTIVATIONS[output]);
+  }
+  const largest = Math.max(...logits); // exp of the differences cannot overflow: all <= 0
+  const exps = Array.from(logits, (z) => Math.exp(z - largest));
+  const total = exps.reduce((sum, e) => sum + e, 0);
+  return Float32Array.from(exps, (e) => e / total);
+}

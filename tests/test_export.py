@@ -2,6 +2,7 @@
 makes, the web folder's files, and one-line refusals that leave nothing half-written. The web page
 in a browser: test_web.py."""
 
+import gzip
 import json
 import os
 import subprocess
@@ -138,7 +139,13 @@ def test_dropout_exports_as_nothing(onnxruntime):
         "Conv", "Relu", "MaxPool", "Transpose", "Flatten", "Gemm", "Relu", "Gemm", "Softmax"]
 
 
-def test_the_web_folder_holds_the_page_the_network_and_its_float32_weights(tmp_path):
+def unpacked(path):
+    """The floats of a weights.bin, read as its docstring (support/web_export.py) says they are packed."""
+    planes = np.frombuffer(gzip.decompress(path.read_bytes()), np.uint8).reshape(3, -1).astype(np.uint32)
+    return ((planes[0] << 24) | (planes[1] << 16) | (planes[2] << 8)).view(np.float32)
+
+
+def test_the_web_folder_holds_the_page_the_network_and_its_weights_to_16_bits(tmp_path):
     network = model.build([16], (3,), 3, 1, "tanh", "mse", rng=np.random.default_rng(0))
     path = save(tmp_path, network, dataset="fashion")
     result = run_export(path, "--web", tmp_path / "site")
@@ -148,14 +155,22 @@ def test_the_web_folder_holds_the_page_the_network_and_its_float32_weights(tmp_p
     description = json.loads((site / "network.json").read_text())
     assert description["dataset"] == "fashion" and description["output"] == "sigmoid"
     assert [layer["type"] for layer in description["layers"]] == ["conv", "dense", "dense"]  # no flatten
-    weights = np.fromfile(site / "weights.bin", "<f4")
+    weights = unpacked(site / "weights.bin")
     assert weights.size == description["floats"]
-    for layer, (weights_array, bias) in zip(description["layers"], [layer.parameters() for layer in network.layers
-                                                                    if layer.parameters()]):
-        assert np.array_equal(weights[layer["weights"] : layer["weights"] + weights_array.size], weights_array.ravel())
-        assert np.array_equal(weights[layer["bias"] : layer["bias"] + bias.size], bias)
+    parameters = [layer.parameters() for layer in network.layers if layer.parameters()]
+    for layer, (weights_array, bias) in zip(description["layers"], parameters):
+        for start, array in ((layer["weights"], weights_array.ravel()), (layer["bias"], bias)):
+            assert np.all(np.abs(weights[start : start + array.size] - array) <= np.abs(array) * 2**-16)
     for name in web_export.PAGE:
         assert (site / name).read_bytes() == (ROOT / "web" / name).read_bytes()
+
+
+def test_weights_round_to_the_nearest_float_of_16_significant_bits():
+    floats = np.array([1.0, 1 + 2**-15, 1 + 2**-16 + 2**-20, 1 + 2**-16 - 2**-20, -3.0, 2 - 2**-23, 0.0], np.float32)
+    path_bytes = web_export.packed(floats)
+    planes = np.frombuffer(gzip.decompress(path_bytes), np.uint8).reshape(3, -1).astype(np.uint32)
+    got = ((planes[0] << 24) | (planes[1] << 16) | (planes[2] << 8)).view(np.float32)
+    assert got.tolist() == [1.0, 1 + 2**-15, 1 + 2**-15, 1.0, -3.0, 2.0, 0.0]
 
 
 def test_a_second_export_to_the_same_folder_replaces_the_first(tmp_path):

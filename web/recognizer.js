@@ -28,11 +28,8 @@ export async function loadNetwork(url = new URL("network.json", import.meta.url)
   if (description.format !== FORMAT) {
     throw new Error(`${url} is not a network written by export.py --web`);
   }
-  const bytes = await (await fetchOk(new URL(description.weightsFile, new URL(url, location.href)))).arrayBuffer();
-  if (bytes.byteLength !== 4 * description.floats) {
-    throw new Error(`${description.weightsFile} holds ${bytes.byteLength} bytes, not the ${4 * description.floats} expected`);
-  }
-  return new Network(description, littleEndianFloats(bytes));
+  const response = await fetchOk(new URL(description.weightsFile, new URL(url, location.href)));
+  return new Network(description, await unpack(response, description.floats, description.weightsFile));
 }
 
 async function fetchOk(url) {
@@ -43,12 +40,18 @@ async function fetchOk(url) {
   return response;
 }
 
-// The file is little-endian whatever the machine; a Float32Array would read it in the machine's order.
-function littleEndianFloats(bytes) {
-  const view = new DataView(bytes);
-  const floats = new Float32Array(bytes.byteLength / 4);
-  for (let i = 0; i < floats.length; i++) {
-    floats[i] = view.getFloat32(4 * i, true);
+// weights.bin (support/web_export.py): gzip-compressed, the top three bytes of every float32, the
+// first bytes of all the floats first, then the second bytes, then the third; the lowest byte is 0.
+async function unpack(response, count, name) {
+  const stream = response.body.pipeThrough(new DecompressionStream("gzip"));
+  const bytes = new Uint8Array(await new Response(stream).arrayBuffer());
+  if (bytes.length !== 3 * count) {
+    throw new Error(`${name} holds ${bytes.length} bytes, not the ${3 * count} expected`);
+  }
+  const floats = new Float32Array(count);
+  const bits = new Uint32Array(floats.buffer); // the same memory, seen as the floats' bits
+  for (let i = 0; i < count; i++) {
+    bits[i] = ((bytes[i] << 24) | (bytes[count + i] << 16) | (bytes[2 * count + i] << 8)) >>> 0;
   }
   return floats;
 }

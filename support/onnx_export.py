@@ -64,13 +64,6 @@ class Graph:
         self.add("Flatten", axis=1)
         self.image_shape = None
 
-    def image(self, shape):
-        """Make the latest value an NCHW image of shape (H, W, C), from rows read channels last."""
-        if self.image_shape is None:
-            self.add("Reshape", np.array([-1, *shape], np.int64))
-            self.add("Transpose", perm=[0, 3, 1, 2])
-        self.image_shape = tuple(shape)
-
 
 def dense(graph, layer):
     """Gemm computes rows @ weights + bias, as nn.Dense does with its (inputs, outputs) weights."""
@@ -82,8 +75,8 @@ def dense(graph, layer):
 def convolution(graph, layer):
     """Conv2D's weights (kernel * kernel * in_channels, channels), rows in (dy, dx, in_channel) order,
     become ONNX's (channels, in_channels, kernel, kernel). Pooling before or after the bias and the
-    activation gives the same outputs (conv.Conv2D), so the usual order is used here."""
-    graph.image(layer.input_shape)
+    activation gives the same outputs (conv.Conv2D), so the usual order is used here. A convolution
+    meets images only: the network's input, or another convolution's output (nn.Network checks)."""
     k, p, in_channels = layer.kernel, layer.padding, layer.input_shape[2]
     filters = layer.weights.reshape(k, k, in_channels, -1).transpose(3, 2, 0, 1)
     graph.add("Conv", np.ascontiguousarray(filters), layer.bias, kernel_shape=[k, k], pads=[p] * 4)
@@ -104,7 +97,6 @@ def to_onnx(network, metadata):
     graph = Graph()
     for layer in exportable.layers(network):
         LAYER_NODES[type(layer)](graph, layer)
-    graph.rows()  # a network may end on a convolution of 1 x 1 pixels
     operator, attributes = OUTPUT_NODES[exportable.output(network)]
     graph.add(operator, output=OUTPUT, **attributes)
     size = mnist.IMAGE_SIZE

@@ -99,6 +99,10 @@ def draw_strokes(driver, strokes):
         "return [box.left, box.top, box.width, document.getElementById('canvas').width]")
     scale = width / size
     drawn = []
+    # The actions may return before the page has had all their events: it is done with a stroke when
+    # its pointerup has come and the drawing has been read since.
+    driver.execute_script("window.strokesEnded = 0;"
+                          "document.getElementById('canvas').addEventListener('pointerup', () => strokesEnded++);")
     for stroke in strokes:
         actions = ActionBuilder(driver, mouse=PointerInput(interaction.POINTER_MOUSE, "mouse"), duration=0)
         client = [(round(left + x * scale), round(top + y * scale)) for x, y in stroke]
@@ -109,7 +113,7 @@ def draw_strokes(driver, strokes):
         actions.perform()
         drawn.append([((x - left) / scale, (y - top) / scale) for x, y in client])
     driver.execute_async_script(
-        "const done = arguments[0];"
-        "const check = () => board.pending ? requestAnimationFrame(check) : done();"
-        "check();")
+        "const [strokes, done] = arguments;"
+        "const check = () => strokesEnded < strokes || board.pending ? requestAnimationFrame(check) : done();"
+        "check();", len(strokes))
     return drawn

@@ -158,7 +158,9 @@ function resizeWeights(nOut, nIn) {
 }
 
 // The 28 x 28 frame with the picture moved by whole pixels so that its centre of mass is nearest the
-// frame's centre (byMass), or its box in the middle; what would pass the border is cut off.
+// frame's centre (byMass), or its box in the middle; what would pass the border is cut off. A centre
+// of mass on a half pixel (one straight stroke's is) is a tie between two places, as right as each
+// other, which predict.py's float32 sums and these double ones may break differently.
 function centre(picture, byMass) {
   const { width, height, pixels } = picture;
   let top = Math.floor((FRAME_SIZE - height) / 2), left = Math.floor((FRAME_SIZE - width) / 2);

@@ -9,8 +9,9 @@
 //
 // The layers compute what nn.Dense and conv.Conv2D compute in numpy, in the same layout: dense weights
 // (inputs, outputs); convolution weights (kernel * kernel * inChannels, channels), rows in (dy, dx,
-// inChannel) order; images as flat arrays, channels last (row, column, channel). Sums are kept in
-// double precision and each layer's outputs in float32, as numpy keeps them.
+// inChannel) order; images as flat arrays, channels last (row, column, channel). Each layer's outputs
+// are kept in float32, as numpy keeps them; its sums in double precision, where numpy's are float32,
+// which makes the probabilities differ from numpy's in their last bits only.
 
 const FORMAT = "handwriting-recognition web network";
 const LEAKY_SLOPE = 0.01;
@@ -62,13 +63,19 @@ export class Network {
     this.dataset = description.dataset;
     this.description = description.description;
     this.output = description.output;
-    this.layers = description.layers.map((layer) => {
-      const size = layer.type === "dense"
-        ? layer.inputs * layer.outputs
-        : layer.kernel * layer.kernel * layer.inputShape[2] * layer.outputShape[2];
-      const weights = floats.subarray(layer.weights, layer.weights + size);
-      const bias = floats.subarray(layer.bias, layer.bias + (layer.type === "dense" ? layer.outputs : layer.outputShape[2]));
-      return { ...layer, weights, bias, activate: ACTIVATIONS[layer.activation] };
+    if (!(this.output in ACTIVATIONS) && this.output !== "softmax") {
+      throw new Error(`unknown output function ${this.output}`);
+    }
+    this.layers = description.layers.map((layer, i) => {
+      if (!(layer.type in LAYERS) || !(layer.activation in ACTIVATIONS)) {
+        throw new Error(`layer ${i + 1}: a ${layer.activation} ${layer.type} layer, which this page cannot run`);
+      }
+      const [inputs, outputs] = layer.type === "dense"
+        ? [layer.inputs, layer.outputs]
+        : [layer.kernel * layer.kernel * layer.inputShape[2], layer.outputShape[2]];
+      const weights = floats.subarray(layer.weights, layer.weights + inputs * outputs);
+      const bias = floats.subarray(layer.bias, layer.bias + outputs);
+      return { ...layer, weights, bias, forward: LAYERS[layer.type], activate: ACTIVATIONS[layer.activation] };
     });
   }
 
@@ -78,7 +85,7 @@ export class Network {
     }
     let values = Float32Array.from(pixels);
     for (const layer of this.layers) {
-      values = layer.type === "dense" ? dense(layer, values) : convolution(layer, values);
+      values = layer.forward(layer, values);
     }
     return probabilities(this.output, values);
   }
@@ -138,6 +145,8 @@ function convolution(layer, image) {
   }
   return output;
 }
+
+const LAYERS = { dense, conv: convolution };
 
 function probabilities(output, logits) {
   if (output !== "softmax") {

@@ -195,13 +195,13 @@ def assert_refused(result, *words):
 def test_a_damaged_model_is_refused_and_nothing_is_written(tmp_path):
     damaged = tmp_path / "damaged.npz"
     damaged.write_bytes(save(tmp_path, nn.mlp([784, 16, 10])).read_bytes()[:3000])
-    result = run_export(damaged, tmp_path / "model.onnx", "--web", tmp_path / "site", cwd=tmp_path)
+    result = run_export(damaged, "--web", tmp_path / "site", cwd=tmp_path)  # --web: no onnx package needed
     assert_refused(result, "damaged.npz", "not a model file")
     assert sorted(entry.name for entry in tmp_path.iterdir()) == ["damaged.npz", "model.npz"]
 
 
 def test_a_missing_model_and_a_picture_instead_of_one_are_refused(tmp_path):
-    assert_refused(run_export(tmp_path / "none.npz", tmp_path / "model.onnx"), "no such model file")
+    assert_refused(run_export(tmp_path / "none.npz", "--web", tmp_path / "site"), "no such model file")
     picture = tmp_path / "digit.png"
     picture.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
     assert_refused(run_export(picture, "--web", tmp_path / "site"), "not an .npz archive")

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Take a trained network elsewhere: as an ONNX model, or as a web page that reads digits drawn in a browser.
 
-    ./export.py model.npz model.onnx            # for onnxruntime, OpenCV, ... (needs: pip install onnx)
-    ./export.py model.npz --web site/           # a static folder: python -m http.server -d site/
+    ./export.py model.npz model.onnx    # for onnxruntime, OpenCV, ... (pip install -r requirements-export.txt)
+    ./export.py model.npz --web site/   # a static folder: python3 -m http.server -d site/
     ./export.py model.npz model.onnx --web site/ --force
 
 The ONNX model takes images (N, 1, 28, 28) float32 in [0, 1] (ink bright) and gives the ten

@@ -81,12 +81,14 @@ def main():
     images, _ = mnist.load_split("test", args.data_dir, metadata["dataset"])
     x = mnist.as_inputs(images)
     print(f"{args.model}: {model.describe(network)}")
-    print(f"onnxruntime: largest |difference| from numpy on {len(x)} test digits: {onnx_difference(network, metadata, x):.2g}")
+    difference = onnx_difference(network, metadata, x)
+    print(f"onnxruntime: largest |difference| from numpy on {len(x)} test digits: {difference:.2g}")
     with tempfile.TemporaryDirectory() as folder:
         site = web_export.site_files(network, metadata)
         web_export.write_site(site, Path(folder) / "site")
         sizes = {name: len(content) for name, content in site.items()}
-        print(f"web folder: {sum(sizes.values()):,} bytes: " + ", ".join(f"{name} {size:,}" for name, size in sizes.items()))
+        print(f"web folder: {sum(sizes.values()):,} bytes: "
+              + ", ".join(f"{name} {size:,}" for name, size in sizes.items()))
         with browser.serve(folder) as url, browser.chromium(*WINDOW) as driver:
             browser.open_page(driver, f"{url}site/")
             probabilities, times = page_figures(driver, x[:PAGE_DIGITS])

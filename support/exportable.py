@@ -1,0 +1,43 @@
+"""A trained network as the exporters see it (onnx_export.py, web_export.py): the layers that compute
+something in use, each a dense or convolutional layer with its activation, or a flatten, and the
+function that turns the last layer's outputs into probabilities.
+
+Dropout computes nothing in use, so it is left out. Any other layer, or an activation or a loss
+that this module does not name, is refused with ExportError rather than exported wrong.
+"""
+
+import conv
+import nn
+
+ACTIVATIONS = ("identity", "relu", "leaky-relu", "sigmoid", "tanh")
+LEAKY_SLOPE = 0.01  # nn.leaky_relu's default, which every layer uses
+# The loss decides how logits become probabilities (nn.LOSSES): softmax, or its output activation.
+OUTPUTS = {"cross-entropy": "softmax", "mse": "sigmoid", "mse-relu": "relu"}
+LAYERS = (nn.Dense, conv.Conv2D, conv.Flatten)
+
+
+class ExportError(ValueError):
+    """A network with a layer, an activation or a loss that cannot be exported."""
+
+
+def layers(network):
+    """network.layers without the dropout layers, each checked to be one the exporters know."""
+    kept = []
+    for number, layer in enumerate(network.layers, 1):
+        if isinstance(layer, nn.Dropout):
+            continue
+        if type(layer) not in LAYERS:
+            raise ExportError(f"layer {number} is a {type(layer).__name__}, which export.py cannot export "
+                              f"(it knows {', '.join(kind.__name__ for kind in LAYERS)} and Dropout)")
+        activation = getattr(layer, "activation", "identity")
+        if activation not in ACTIVATIONS:
+            raise ExportError(f"layer {number} has the activation {activation!r}, which export.py cannot export")
+        kept.append(layer)
+    return kept
+
+
+def output(network):
+    """The output function of the network's loss: "softmax", "sigmoid" or "relu"."""
+    if network.loss not in OUTPUTS:
+        raise ExportError(f"the loss {network.loss!r} has an output function export.py does not know")
+    return OUTPUTS[network.loss]

@@ -21,8 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from support import browser, mnist, model, onnx_export, web_export
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # tests/browser.py drives the browser for the tests and for this
+import browser
+from support import mnist, model, onnx_export, web_export
 
 PAGE_DIGITS = 1000
 RUNS = 5

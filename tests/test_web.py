@@ -11,8 +11,9 @@ from test_draw import new_board
 from test_export import digits, trained  # noqa: F401  (digits: a fixture)
 from test_predict import trained_model  # noqa: F401  (a fixture: a small network trained on real MNIST)
 
+import browser
 import nn
-from support import browser, model, web_export
+from support import model, web_export
 
 AGREEMENT_DIGITS = 100
 NETWORKS = {

@@ -1,5 +1,5 @@
 """The exported web page in a real browser, headless Chromium driven by selenium: for its tests
-(tests/test_export.py) and its measurements (bench/web_page.py).
+(tests/test_web.py) and its measurements (bench/exported.py).
 
     with serve(folder) as url, chromium() as driver:
         open_page(driver, url)

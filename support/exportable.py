@@ -2,9 +2,13 @@
 something in use, each a dense or convolutional layer with its activation, or a flatten, and the
 function that turns the last layer's outputs into probabilities.
 
-Dropout computes nothing in use, so it is left out. Any other layer, or an activation or a loss
-that this module does not name, is refused with ExportError rather than exported wrong.
+Dropout computes nothing in use, so it is left out. A max-pooling layer of its own (model files of
+version 2) after an unpooled convolution becomes that convolution's pooling, which computes the same
+(conv.Conv2D). Any other layer, or an activation or a loss that this module does not name, is refused
+with ExportError rather than exported wrong.
 """
+
+import copy
 
 import conv
 import nn
@@ -26,6 +30,9 @@ def layers(network):
     for number, layer in enumerate(network.layers, 1):
         if isinstance(layer, nn.Dropout):
             continue
+        if isinstance(layer, conv.MaxPool2D) and kept and isinstance(kept[-1], conv.Conv2D) and kept[-1].pool == 1:
+            kept[-1] = pooled(kept[-1], layer)
+            continue
         if type(layer) not in LAYERS:
             raise ExportError(f"layer {number} is a {type(layer).__name__}, which export.py cannot export "
                               f"(it knows {', '.join(kind.__name__ for kind in LAYERS)} and Dropout)")
@@ -34,6 +41,14 @@ def layers(network):
             raise ExportError(f"layer {number} has the activation {activation!r}, which export.py cannot export")
         kept.append(layer)
     return kept
+
+
+def pooled(convolution, pooling):
+    """The convolution with the 2 x 2 max-pooling layer that follows it inside it, as conv.Conv2D(pool=2)
+    would be (a copy: the network itself is left as it is)."""
+    inside = copy.copy(convolution)
+    inside.pool, inside.output_shape = 2, pooling.output_shape
+    return inside
 
 
 def output(network):

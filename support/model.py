@@ -68,6 +68,7 @@ def describe(network):
         nn.Dropout: lambda layer: f"dropout {layer.rate:g}",
         conv.Conv2D: lambda layer: f"conv {layer.output_shape[2]} {layer.kernel}x{layer.kernel}"
                                    + (f" padding {layer.padding}" if layer.padding else ""),
+        conv.MaxPool2D: lambda layer: "maxpool 2x2",
         conv.Flatten: lambda layer: "flatten",
     }
     parts = []

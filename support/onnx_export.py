@@ -103,7 +103,7 @@ def to_onnx(network, metadata):
     proto = helper.make_model(
         helper.make_graph(graph.nodes, "handwriting-recognition", [
             helper.make_tensor_value_info(INPUT, TensorProto.FLOAT, ["N", 1, size, size])],
-            [helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["N", model.CLASSES])], graph.weights),
+            [helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["N", mnist.CLASSES])], graph.weights),
         opset_imports=[helper.make_opsetid("", OPSET)], ir_version=IR_VERSION, producer_name="handwriting-recognition",
         doc_string=model.describe(network))
     helper.set_model_props(proto, properties(network, metadata))

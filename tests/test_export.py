@@ -100,6 +100,27 @@ def test_an_untrained_network_with_random_biases_too(onnxruntime, digits):
     assert_onnx_computes_as_numpy(onnxruntime, network, digits)
 
 
+def test_pooling_as_a_layer_of_its_own_as_model_files_of_version_2_kept_it(onnxruntime, digits):
+    import conv
+
+    rng = np.random.default_rng(6)
+    first, second = conv.Conv2D((28, 28, 1), 4, 3, 0, "relu", rng), conv.Conv2D((13, 13, 4), 6, 3, 1, "tanh", rng)
+    network = nn.Network([first, conv.MaxPool2D((26, 26, 4)), second, conv.MaxPool2D((13, 13, 6)),
+                          conv.Flatten((6, 6, 6)), nn.Dense(216, 10, rng=rng)])
+    assert_onnx_computes_as_numpy(onnxruntime, trained(network, digits), digits)
+    assert [layer.pool for layer in exportable.layers(network)[:2]] == [2, 2] and first.pool == 1
+    page_layers = json.loads(web_export.site_files(network, {})[web_export.NETWORK])["layers"]
+    assert [(layer["pool"], layer["outputShape"]) for layer in page_layers[:2]] == [(2, [13, 13, 4]), (2, [6, 6, 6])]
+
+
+def test_pooling_of_its_own_after_something_else_than_a_convolution_is_refused():
+    import conv
+
+    network = nn.Network([conv.MaxPool2D((28, 28, 1)), conv.Flatten((14, 14, 1)), nn.Dense(196, 10)])
+    with pytest.raises(exportable.ExportError, match="layer 1 is a MaxPool2D"):
+        exportable.layers(network)
+
+
 def run_export(*args, cwd=ROOT, **environment):
     return subprocess.run([sys.executable, EXPORT, *map(str, args)], cwd=cwd, capture_output=True, text=True,
                           env={**os.environ, **environment})

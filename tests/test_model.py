@@ -439,5 +439,6 @@ def test_version_2_cnn_files_with_pooling_as_a_layer_still_load(tmp_path, monkey
     monkeypatch.undo()
     loaded, _ = model.load(tmp_path / "v2.npz")
     assert [type(layer) for layer in loaded.layers] == [conv.Conv2D, conv.MaxPool2D, conv.Flatten, nn.Dense]
+    assert model.describe(loaded) == "conv 3 3x3 relu, maxpool 2x2, flatten, dense 507-10"
     x = rng.random((5, 784), dtype=np.float32)
     np.testing.assert_allclose(loaded.forward(x), fused.forward(x), rtol=1e-5, atol=1e-5)

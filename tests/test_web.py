@@ -3,7 +3,6 @@ without a console error, recognizer.js's classify gives numpy's probabilities, a
 the mouse become the input draw.py makes of the same strokes, and read as the digit drawn."""
 
 import gzip
-import itertools
 
 import numpy as np
 import pytest
@@ -115,24 +114,19 @@ def egg(n=40):
     return [(112 + 45 * np.cos(a) + 5 * np.sin(2 * a), 115 + 62 * np.sin(a) + 4 * np.cos(a)) for a in angles]
 
 
-# The strokes of a digit, and whether their centre of mass falls on a half pixel of the 28 x 28 frame:
-# one straight stroke's does, as it is symmetric about its middle. Both placements are then as right,
-# and the last bits of predict.py's float32 sums and of the page's double ones pick one each.
+# The strokes of digits. The 1, one straight stroke, is symmetric about its middle: its centre of
+# mass falls on a half pixel of the 28 x 28 frame, where both the page and framing.py move it down
+# and right, whatever the last bits of their sums.
 STROKES = {
-    "7": ([[(60, 50), (100, 50), (160, 50), (130, 100), (110, 145), (90, 190)]], False),
-    "0": ([egg()], False),
-    "1": ([[(112, y) for y in range(40, 190, 10)]], True),
+    "7": [[(60, 50), (100, 50), (160, 50), (130, 100), (110, 145), (90, 190)]],
+    "0": [egg()],
+    "1": [[(112, y) for y in range(40, 190, 10)]],
 }
-
-
-def shifts_of(picture):
-    """The (28, 28) picture moved by up to one pixel each way."""
-    return [np.roll(picture, shift, (0, 1)) for shift in itertools.product((-1, 0, 1), repeat=2)]
 
 
 @pytest.mark.parametrize("digit", STROKES)
 def test_strokes_drawn_read_as_the_digit_and_as_draw_py_reads_them(driver, sites, trained_model, digit):  # noqa: F811
-    strokes, on_half_pixel = STROKES[digit]
+    strokes = STROKES[digit]
     network = model.load(trained_model)[0]
     open_page(driver, sites(f"draw-{digit}", network))
     drawn = browser.draw_strokes(driver, strokes)
@@ -141,8 +135,7 @@ def test_strokes_drawn_read_as_the_digit_and_as_draw_py_reads_them(driver, sites
     for stroke in drawn:
         hand.stroke(*stroke)
     expected_seen, expected_probabilities = board.read()
-    candidates = shifts_of(expected_seen) if on_half_pixel else [expected_seen]
-    assert min(np.abs(seen - candidate).max() for candidate in candidates) <= 1e-5
+    assert np.abs(seen - expected_seen).max() <= 1e-5
     assert np.abs(probabilities - network.probabilities(seen.reshape(1, 784).astype(np.float32))[0]).max() <= 1e-4
     assert answer == digit == str(expected_probabilities.argmax())
     assert console_errors(driver) == []
@@ -150,7 +143,7 @@ def test_strokes_drawn_read_as_the_digit_and_as_draw_py_reads_them(driver, sites
 
 def test_clear_empties_the_canvas_the_picture_and_the_bars(driver, sites):
     open_page(driver, sites("clear", nn.mlp([784, 16, 10])))
-    browser.draw_strokes(driver, STROKES["1"][0])
+    browser.draw_strokes(driver, STROKES["1"])
     assert read_page(driver)[0].any()
     driver.find_element("id", "clear").click()
     seen, probabilities, answer = read_page(driver)

@@ -10,6 +10,7 @@
 
 export const FRAME_SIZE = 28;
 const CENTRE = FRAME_SIZE / 2;
+const HALFWAY = 1e-3; // pixels: see centre
 // Stroke width over the digit's longer side: 5% of MNIST's digits are thinner than THINNEST, half
 // thinner than TYPICAL (predict.py).
 const THINNEST = 0.06;
@@ -159,8 +160,9 @@ function resizeWeights(nOut, nIn) {
 
 // The 28 x 28 frame with the picture moved by whole pixels so that its centre of mass is nearest the
 // frame's centre (byMass), or its box in the middle; what would pass the border is cut off. A centre
-// of mass on a half pixel (one straight stroke's is) is a tie between two places, as right as each
-// other, which predict.py's float32 sums and these double ones may break differently.
+// of mass on a half pixel (one straight stroke's is) moves down and right, and so does one that falls
+// short of halfway by less than HALFWAY, as in support/framing.py: the last bits of predict.py's
+// float32 sums and of these double ones then cannot place it differently.
 function centre(picture, byMass) {
   const { width, height, pixels } = picture;
   let top = Math.floor((FRAME_SIZE - height) / 2), left = Math.floor((FRAME_SIZE - width) / 2);
@@ -172,8 +174,8 @@ function centre(picture, byMass) {
         mass += value; rowMoment += y * value; columnMoment += x * value;
       }
     }
-    top = roundHalfEven(CENTRE - rowMoment / mass);
-    left = roundHalfEven(CENTRE - columnMoment / mass);
+    top = Math.floor(CENTRE - rowMoment / mass + 0.5 + HALFWAY);
+    left = Math.floor(CENTRE - columnMoment / mass + 0.5 + HALFWAY);
   }
   const frame = image(FRAME_SIZE, FRAME_SIZE);
   for (let y = Math.max(top, 0); y < Math.min(top + height, FRAME_SIZE); y++) {

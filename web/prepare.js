@@ -90,29 +90,36 @@ function strokeWidth({ width, height, pixels }) {
 }
 
 // Each pixel the largest of the size x size square reaching up and left from it: the image grows by
-// size - 1 pixels, and so does every stroke's width. Rows first, then columns.
+// size - 1 pixels, and so does every stroke's width. A square is a row swept along a column: the rows
+// first, then the columns (the rows of the picture turned).
 function dilate(digit, size) {
-  const wider = image(digit.width + size - 1, digit.height);
-  for (let y = 0; y < digit.height; y++) {
+  return transpose(dilateRows(transpose(dilateRows(digit, size)), size));
+}
+
+// Each pixel the largest of the size pixels ending at it in its row: size - 1 pixels wider.
+function dilateRows(picture, size) {
+  const wider = image(picture.width + size - 1, picture.height);
+  for (let y = 0; y < picture.height; y++) {
     for (let x = 0; x < wider.width; x++) {
       let largest = 0;
-      for (let from = Math.max(0, x - size + 1); from <= Math.min(x, digit.width - 1); from++) {
-        largest = Math.max(largest, digit.pixels[y * digit.width + from]);
+      for (let from = Math.max(0, x - size + 1); from <= Math.min(x, picture.width - 1); from++) {
+        largest = Math.max(largest, picture.pixels[y * picture.width + from]);
       }
       wider.pixels[y * wider.width + x] = largest;
     }
   }
-  const taller = image(wider.width, digit.height + size - 1);
-  for (let y = 0; y < taller.height; y++) {
-    for (let x = 0; x < wider.width; x++) {
-      let largest = 0;
-      for (let from = Math.max(0, y - size + 1); from <= Math.min(y, digit.height - 1); from++) {
-        largest = Math.max(largest, wider.pixels[from * wider.width + x]);
-      }
-      taller.pixels[y * taller.width + x] = largest;
+  return wider;
+}
+
+// The picture with its rows as columns.
+function transpose(picture) {
+  const turned = image(picture.height, picture.width);
+  for (let y = 0; y < picture.height; y++) {
+    for (let x = 0; x < picture.width; x++) {
+      turned.pixels[x * turned.width + y] = picture.pixels[y * picture.width + x];
     }
   }
-  return taller;
+  return turned;
 }
 
 // The image resampled to outWidth x outHeight: rows @ image @ columns^T, with predict.py's weights.

@@ -63,7 +63,7 @@ class Flags:
     zoom: float = 0.0
     validation: int = 0
     samples: str = None  # a folder of your own pictures, one folder per label (support/samples.py)
-    sample_share: float = 0.2  # of the training images, with --samples: the rest are the dataset's
+    sample_share: float = 0.2  # with --samples, of the training images of each label that has samples
     # Files.
     load: str = None
     save: str = None
@@ -78,9 +78,9 @@ class Flags:
 
 ARCHITECTURE = ("conv", "kernel", "padding", "hidden", "dropout", "activation", "loss", "init", "init_scale")
 # With --load and --samples, teaching a trained network your own hand: a few short rounds over the
-# samples and a tenth of MNIST's training images, so that it keeps what it knew, at a tenth of the
-# optimizer's usual rate, the samples moved, turned and scaled anew each round, as a hand varies.
-TEACHING = {"epochs": 3, "limit": 6000, "shift": 2, "rotate": 10.0, "zoom": 0.1}
+# samples (each copy distorted, samples.mix) and a tenth of MNIST's training images, so that it keeps
+# what it knew, at a tenth of the optimizer's usual rate.
+TEACHING = {"epochs": 3, "limit": 6000}
 TEACHING_RATE = 0.1  # times DEFAULT_LEARNING_RATES
 RESUMABLE = ("data_dir", "threads", "save", "plot_dir", "quiet")  # the flags --resume takes beside its own
 # Named bundles of flags. A run starts from its recipe's flags; the flags given on the command line
@@ -195,8 +195,9 @@ def build_parser():
              "reads). With --load: a few short rounds that teach the network your hand (defaults: "
              + shlex.join(recipe_words(TEACHING)) + f", --lr {TEACHING_RATE:g} of the optimizer's usual rate)")
     add("--sample-share", type=cli.probability, metavar="FRACTION",
-        help=f"with --samples, the share of the training images that are samples, each repeated as often as that "
-             f"takes (default: {Flags.sample_share:g}; the rest are the dataset's)")
+        help="with --samples, the share of the training images of each label you gave samples of that are your "
+             f"samples, each repeated and distorted as often as that takes (default: {Flags.sample_share:g}; the "
+             "rest are the dataset's)")
     add("--save", metavar="FILE.npz", help="write the trained network to this file")
     add("--load", metavar="FILE.npz",
         help="start from a saved network, with its own layers (the layer flags cannot be given with it)")
@@ -296,13 +297,14 @@ def load_data(flags):
         cli.fail(f"--limit {flags.limit} is more than the {available} training images available", status=2)
     train_end = flags.limit or available
     validation_x, validation_labels = mnist.as_inputs(train_images[available:]), train_labels[available:]
-    train_images, train_labels, sample_counts = train_images[:train_end], train_labels[:train_end], None
+    train_images, train_labels, taught = train_images[:train_end], train_labels[:train_end], None
     if flags.samples:
-        train_images, train_labels = samples.mix(train_images, train_labels, sample_images, sample_labels,
-                                                 flags.sample_share)
-        sample_counts = samples.counts(sample_labels)
+        train_images, train_labels, copies = samples.mix(train_images, train_labels, sample_images, sample_labels,
+                                                         flags.sample_share, np.random.default_rng([flags.seed, 3]))
+        taught = {"folder": flags.samples, "counts": samples.counts(sample_labels), "sample_share": flags.sample_share,
+                  "mnist_share": round(1 - copies / len(train_images), 4)}
     return training.Data(train_images, train_labels, validation_x, validation_labels, test_images,
-                         mnist.as_inputs(test_images), test_labels, sample_counts)
+                         mnist.as_inputs(test_images), test_labels, taught)
 
 
 def read_samples(flags):
@@ -313,7 +315,7 @@ def read_samples(flags):
     except samples.SamplesError as error:
         cli.fail(f"--samples {error}", status=2)
     for path, reason in unreadable:
-        print(f"train.py: skipping {path}: {reason}", file=sys.stderr)
+        cli.warn(f"skipping {path}: {reason}")
     return images, labels
 
 
@@ -419,9 +421,8 @@ def keep(run, data, interrupted):
                           if name not in outputs and value is not None},
                 "command": command_line(flags),
                 "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds")}
-    if flags.samples:  # what it learned from, beside the dataset
-        metadata["samples"] = {"folder": flags.samples, "counts": data.sample_counts,
-                               "sample_share": flags.sample_share, "mnist_share": round(1 - flags.sample_share, 6)}
+    if data.samples:  # what it learned from, beside the dataset
+        metadata["samples"] = data.samples
     model.save(run.network, flags.save, metadata, dataset=flags.dataset)
     return f"saved the network to {flags.save}" + (
         f" (the weights after round {run.kept_round} of {flags.epochs})" if interrupted else "")

@@ -460,6 +460,9 @@ def main(argv=None):
     data = load_data(flags)
     log = (lambda line: None) if flags.quiet else print
     log(f"flags: {command_line(flags)}")
+    if data.samples:
+        counts = ", ".join(f"{count} of {label}" for label, count in data.samples["counts"].items())
+        log(f"samples from {flags.samples}: {counts}; {1 - data.samples['mnist_share']:.1%} of the training images")
     run = resumed_run(flags, saved, log) if saved else new_run(flags, data, loaded, log)
     if not flags.quiet:
         describe_first(run.network, data.test_x[0], data.test_labels[0], mnist.DATASETS[flags.dataset].classes)

@@ -4,9 +4,13 @@
     ./draw.py                   # with model.npz, from ./train.py --save model.npz
     ./draw.py --model cnn.npz
     ./draw.py --model fashion.npz   # a Fashion-MNIST network: draw a shoe, a bag, a shirt ...
+    ./draw.py --samples my-hand     # the digit keys keep samples in my-hand/ (default: my-digits/)
 
 Left button draws, right button erases; keys: c clears, s saves the drawing as a PNG (drawing-1.png,
-drawing-2.png, ... never over an existing file; ./predict.py reads it), q quits. Beside the canvas:
+drawing-2.png, ... never over an existing file; ./predict.py reads it), q quits. When the answer is
+wrong, the right digit's key (0-9; for Fashion-MNIST, the label of the right class) keeps the drawing
+as a sample of it, my-digits/7/sample-1.png, ...: ./train.py --load model.npz --samples my-digits
+--save model.npz then teaches the network your hand. Beside the canvas:
 the 28 x 28 picture the network is given (framed as predict.py frames each digit of a photo), the ten
 probabilities, and the network's answer, named with the classes of the dataset the network was trained on.
 """
@@ -21,7 +25,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import PIL.Image
 
-from support import cli, framing, ink, mnist, model, plots
+from support import cli, framing, ink, mnist, model, plots, samples
 
 CANVAS = 8 * mnist.IMAGE_SIZE  # pixels a side: 8 canvas pixels make one of MNIST's
 WINDOW = (10, 4.6)  # inches, at 100 pixels an inch
@@ -58,8 +62,8 @@ class DrawingBoard:
     window, or an off-screen one in tests). `network` needs only probabilities(x), x: (N, 784)
     float32 in [0, 1] -> (N, 10); its answers are the classes of `dataset`, a name in mnist.DATASETS."""
 
-    def __init__(self, figure, network, dataset="mnist"):
-        self.figure, self.network = figure, network
+    def __init__(self, figure, network, dataset="mnist", samples_folder="my-digits"):
+        self.figure, self.network, self.samples_folder = figure, network, Path(samples_folder)
         self.dataset, self.prompt = mnist.DATASETS[dataset], PROMPTS[dataset]
         self.classes = self.dataset.classes
         digits = dataset == "mnist"
@@ -70,7 +74,8 @@ class DrawingBoard:
         self.canvas_axes = canvas_axes
         self.canvas_image = canvas_axes.imshow(self.ink, cmap="gray_r", vmin=0, vmax=1, extent=(0, CANVAS, CANVAS, 0))
         guide = canvas_axes.add_patch(_guide_box())
-        canvas_axes.set_title("draw here: left button draws, right erases\nc clears, s saves, q quits", fontsize=9)
+        canvas_axes.set_title("draw here: left button draws, right erases\nc clears, s saves, q quits, "
+                              "0-9: keep as a sample of that label", fontsize=9)
         self.input_image = input_axes.imshow(np.zeros((mnist.IMAGE_SIZE,) * 2), cmap="gray_r", vmin=0, vmax=1)
         input_axes.set_title("what the network sees", fontsize=9)
         for axes in (canvas_axes, input_axes):
@@ -125,9 +130,12 @@ class DrawingBoard:
     def key(self, event):
         if event.key == "c":
             self.clear()
-        elif event.key == "s":
+        elif event.key == "s" or event.key in samples.LABELS:
             try:
-                self.save()
+                if event.key == "s":
+                    self.save()
+                else:
+                    self.keep_sample(int(event.key))
             except OSError as error:
                 self.message.set_text(f"cannot save: {error.strerror}")
                 self.show_changes()
@@ -142,11 +150,33 @@ class DrawingBoard:
     def save(self, folder="."):
         """Write the drawing as dark ink on white paper to the first free drawing-N.png in `folder`;
         returns its path."""
-        path = save_new_png(Path(folder), "drawing", np.round(255 * (1 - self.ink)).astype(np.uint8))
+        path = save_new_png(Path(folder), "drawing", self.pixels())
         self.message.set_text(f"saved {path}")
         self.show_changes()
         print(f"saved {path}", flush=True)
         return path
+
+    def keep_sample(self, label):
+        """Keep the drawing as a sample of `label` (0-9), dark ink on white paper, in the first free
+        sample-N.png of its label's folder in the samples folder; returns its path (None when nothing
+        is drawn). The answer it corrects is said with it."""
+        if not self.ink.any():
+            self.message.set_text("draw a digit first, then press the right one's key to keep it")
+            self.show_changes()
+            return None
+        folder = self.samples_folder / samples.LABELS[label]
+        folder.mkdir(parents=True, exist_ok=True)
+        path = save_new_png(folder, "sample", self.pixels())
+        answer = self.classes[self.read()[1].argmax()]
+        line = f"kept {path} as a {self.classes[label]} (read as {answer})"
+        self.message.set_text(line)
+        self.show_changes()
+        print(line, flush=True)
+        return path
+
+    def pixels(self):
+        """The drawing as a picture: (CANVAS, CANVAS) uint8, dark ink on white paper."""
+        return np.round(255 * (1 - self.ink)).astype(np.uint8)
 
     def read(self):
         """The network's input (28, 28) float32, the drawing framed as predict.py frames each digit of a
@@ -241,6 +271,8 @@ def main(argv=None):
     parser.add_argument("--model", default="model.npz", help="the trained network (default: model.npz)")
     parser.add_argument("--dataset", choices=mnist.DATASETS,
                         help="the dataset the model was trained on (default: the one its file names)")
+    parser.add_argument("--samples", default="my-digits", metavar="DIR",
+                        help="where the digit keys keep samples, a folder per label (default: my-digits)")
     args = parser.parse_args(argv)
     try:
         network, metadata = model.load(args.model)
@@ -248,7 +280,7 @@ def main(argv=None):
         cli.fail(error)
     dataset = cli.model_dataset(parser, args.dataset, args.model, metadata["dataset"])
     figure = open_window()
-    board = DrawingBoard(figure, network, dataset)  # noqa: F841  (kept alive while the window is open)
+    board = DrawingBoard(figure, network, dataset, args.samples)  # noqa: F841  (kept alive while the window is open)
     plt.show()
 
 

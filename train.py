@@ -5,6 +5,7 @@
     ./train.py --recipe mlp --epochs 5         # a recipe, with one of its flags changed
     ./train.py --hidden 128 --activation sigmoid --epochs 10 --lr 0.5 --optimizer sgd
     ./train.py --dataset fashion               # Fashion-MNIST's pictures of clothes
+    ./train.py --load model.npz --samples my-digits --save model.npz   # teach it your own hand: seconds
 """
 
 import signal
@@ -23,7 +24,7 @@ import time
 import numpy as np
 
 import nn
-from support import checkpoint, cli, mnist, model, parallel, report, training
+from support import checkpoint, cli, mnist, model, parallel, report, samples, training
 
 DEFAULT_LEARNING_RATES = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adam": 0.002}
 
@@ -61,6 +62,8 @@ class Flags:
     rotate: float = 0.0
     zoom: float = 0.0
     validation: int = 0
+    samples: str = None  # a folder of your own pictures, one folder per label (support/samples.py)
+    sample_share: float = 0.2  # with --samples, of the training images of each label that has samples
     # Files.
     load: str = None
     save: str = None
@@ -74,6 +77,11 @@ class Flags:
 
 
 ARCHITECTURE = ("conv", "kernel", "padding", "hidden", "dropout", "activation", "loss", "init", "init_scale")
+# With --load and --samples, teaching a trained network your own hand: a few short rounds over the
+# samples (each copy distorted, samples.mix) and a tenth of MNIST's training images, so that it keeps
+# what it knew, at a tenth of the optimizer's usual rate.
+TEACHING = {"epochs": 3, "limit": 6000}
+TEACHING_RATE = 0.1  # times DEFAULT_LEARNING_RATES
 RESUMABLE = ("data_dir", "threads", "save", "plot_dir", "quiet")  # the flags --resume takes beside its own
 # Named bundles of flags. A run starts from its recipe's flags; the flags given on the command line
 # override them. The original-* recipes are the original project's steps, reconstructed from what
@@ -182,6 +190,14 @@ def build_parser():
         help="also scale each training image by a random factor within 1 +- FRACTION, anew each round (default: 0)")
     add("--validation", type=cli.non_negative_int,
         help="hold out the last N training images, report them each round and keep the best round")
+    add("--samples", metavar="DIR",
+        help="also learn from your own pictures: DIR/7/ holds pictures of 7s, and so on (any picture predict.py "
+             "reads). With --load: a few short rounds that teach the network your hand (defaults: "
+             + shlex.join(recipe_words(TEACHING)) + f", --lr {TEACHING_RATE:g} of the optimizer's usual rate)")
+    add("--sample-share", type=cli.probability, metavar="FRACTION",
+        help="with --samples, the share of the training images of each label you gave samples of that are your "
+             f"samples, each repeated and distorted as often as that takes (default: {Flags.sample_share:g}; the "
+             "rest are the dataset's)")
     add("--save", metavar="FILE.npz", help="write the trained network to this file")
     add("--load", metavar="FILE.npz",
         help="start from a saved network, with its own layers (the layer flags cannot be given with it)")
@@ -216,10 +232,25 @@ def new_flags(parser, given, loaded=None):
                      "layers (leave out the layer flags)", status=2)
         values.update(dict.fromkeys(ARCHITECTURE), epochs=given.get("epochs", 0),
                       dataset=cli.model_dataset(parser, given.get("dataset"), given["load"], loaded[1]["dataset"]))
-    values.setdefault("lr", DEFAULT_LEARNING_RATES[values.get("optimizer", Flags.optimizer)])
+    check_samples(given)
+    rate = DEFAULT_LEARNING_RATES[values.get("optimizer", Flags.optimizer)]
+    if "load" in given and "samples" in given:
+        values.update({name: value for name, value in TEACHING.items() if name not in given})
+        rate *= TEACHING_RATE
+    values.setdefault("lr", rate)
     convolutional = parallel.is_convolutional(loaded[0]) if loaded else bool(values.get("conv"))
     values.setdefault("threads", parallel.choose_threads(convolutional))
     return Flags(**values)
+
+
+def check_samples(given):
+    """Refuse --samples with --checkpoint (a checkpoint would depend on a folder that can change
+    before --resume; teaching takes seconds), and --sample-share without --samples."""
+    if "samples" in given and "checkpoint" in given:
+        cli.fail("--samples cannot be used with --checkpoint: a checkpoint holds the run, not your samples folder, "
+                 "which may change before --resume (leave out --checkpoint)", status=2)
+    if "sample_share" in given and "samples" not in given:
+        cli.fail("--sample-share is the share of --samples in training: give --samples DIR with it", status=2)
 
 
 def resumed_flags(given, saved):
@@ -251,7 +282,9 @@ def read(load, path):
 
 
 def load_data(flags):
-    """The images and labels as the flags ask, a training.Data."""
+    """The images and labels as the flags ask, a training.Data: with --samples, the training images
+    mixed with the samples (samples.mix)."""
+    sample_images, sample_labels = read_samples(flags) if flags.samples else (None, None)
     try:
         train_images, train_labels = mnist.load_split("train", flags.data_dir, flags.dataset)
         test_images, test_labels = mnist.load_split("test", flags.data_dir, flags.dataset)
@@ -263,8 +296,27 @@ def load_data(flags):
     if flags.limit and flags.limit > available:
         cli.fail(f"--limit {flags.limit} is more than the {available} training images available", status=2)
     train_end = flags.limit or available
-    return training.Data(train_images[:train_end], train_labels[:train_end], mnist.as_inputs(train_images[available:]),
-                         train_labels[available:], test_images, mnist.as_inputs(test_images), test_labels)
+    validation_x, validation_labels = mnist.as_inputs(train_images[available:]), train_labels[available:]
+    train_images, train_labels, taught = train_images[:train_end], train_labels[:train_end], None
+    if flags.samples:
+        train_images, train_labels, copies = samples.mix(train_images, train_labels, sample_images, sample_labels,
+                                                         flags.sample_share, np.random.default_rng([flags.seed, 3]))
+        taught = {"folder": flags.samples, "counts": samples.counts(sample_labels), "sample_share": flags.sample_share,
+                  "mnist_share": round(1 - copies / len(train_images), 4)}
+    return training.Data(train_images, train_labels, validation_x, validation_labels, test_images,
+                         mnist.as_inputs(test_images), test_labels, taught)
+
+
+def read_samples(flags):
+    """The --samples folder's images (N, 28, 28) uint8 and labels (N,); each picture that cannot be
+    read is named on stderr and skipped, a folder that cannot be used ends the program in one line."""
+    try:
+        images, labels, unreadable = samples.read(flags.samples, flags.dataset)
+    except samples.SamplesError as error:
+        cli.fail(f"--samples {error}", status=2)
+    for path, reason in unreadable:
+        cli.warn(f"skipping {path}: {reason}")
+    return images, labels
 
 
 def describe_first(network, x, label, classes):
@@ -369,6 +421,8 @@ def keep(run, data, interrupted):
                           if name not in outputs and value is not None},
                 "command": command_line(flags),
                 "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds")}
+    if data.samples:  # what it learned from, beside the dataset
+        metadata["samples"] = data.samples
     model.save(run.network, flags.save, metadata, dataset=flags.dataset)
     return f"saved the network to {flags.save}" + (
         f" (the weights after round {run.kept_round} of {flags.epochs})" if interrupted else "")
@@ -406,6 +460,9 @@ def main(argv=None):
     data = load_data(flags)
     log = (lambda line: None) if flags.quiet else print
     log(f"flags: {command_line(flags)}")
+    if data.samples:
+        counts = ", ".join(f"{count} of {label}" for label, count in data.samples["counts"].items())
+        log(f"samples from {flags.samples}: {counts}; {1 - data.samples['mnist_share']:.1%} of the training images")
     run = resumed_run(flags, saved, log) if saved else new_run(flags, data, loaded, log)
     if not flags.quiet:
         describe_first(run.network, data.test_x[0], data.test_labels[0], mnist.DATASETS[flags.dataset].classes)

@@ -39,6 +39,11 @@ def fail(message, status=1):
     sys.exit(status)
 
 
+def warn(message):
+    """One line on stderr, "PROGRAM: MESSAGE", about something the program goes on without."""
+    print(f"{os.path.basename(sys.argv[0])}: {message}", file=sys.stderr)
+
+
 def unwritable(path, folder=False):
     """Why a file (or, with folder=True, a folder made if missing) could not be written at `path`;
     None when it can. Tried for real, with a temporary file: permissions alone do not tell (root,

@@ -18,8 +18,11 @@ from support import checkpoint, cli, mnist, parallel
 
 # The images a run learns from and is measured on. The training images stay uint8 (N, 28, 28), as
 # each round shuffles and shifts them anew; validation_x and test_x are network inputs (N, 784) float32.
+# samples: with --samples, what the training images hold beside the dataset's, as the model file
+# records it (the folder, the count of samples by label, the shares), else None.
 Data = collections.namedtuple(
-    "Data", "train_images train_labels validation_x validation_labels test_images test_x test_labels")
+    "Data", "train_images train_labels validation_x validation_labels test_images test_x test_labels samples",
+    defaults=[None])
 
 
 def make_optimizer(network, name, weight_decay):

@@ -16,7 +16,7 @@ import draw
 import nn
 import predict
 from conftest import ROOT
-from support import framing, ink, mnist, model
+from support import framing, ink, mnist, model, samples
 
 DRAW = str(ROOT / "draw.py")
 
@@ -130,6 +130,44 @@ def test_s_saves_a_new_picture_each_time_that_predict_py_reads(untrained_board, 
     _, _, digits = predict.preprocess(tmp_path / "drawing-2.png")
     assert np.abs(digits[0] - framing.frame(board.ink)).mean() < 0.02
     assert "saved drawing-3.png" in board.message.get_text()
+
+
+def test_a_digit_key_keeps_the_drawing_as_a_sample_of_that_digit_never_over_another(untrained_board, tmp_path,
+                                                                                    monkeypatch, capsys):
+    board, hand = untrained_board
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "my-digits" / "7").mkdir(parents=True)
+    (tmp_path / "my-digits" / "7" / "sample-1.png").write_bytes(b"an earlier sample")
+    hand.stroke((60, 50), (160, 50), (90, 190))  # a seven, which the untrained network misreads
+    hand.key("7")
+    hand.key("7")
+    hand.key("1")
+    assert (tmp_path / "my-digits" / "7" / "sample-1.png").read_bytes() == b"an earlier sample"
+    assert sorted(str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*") if path.is_file()) == [
+        "my-digits/1/sample-1.png", "my-digits/7/sample-1.png", "my-digits/7/sample-2.png", "my-digits/7/sample-3.png"]
+    # The drawing, dark ink on white, as s saves it; train.py --samples reads it as the board frames it.
+    assert np.abs(ink.read_image(tmp_path / "my-digits/7/sample-2.png") - (1 - board.ink)).max() <= 0.5 / 255 + 1e-6
+    images, labels, unreadable = samples.read(tmp_path / "my-digits")
+    assert list(labels) == [1, 7, 7] and [path.name for path, _ in unreadable] == ["sample-1.png"]
+    assert np.abs(images[0] / 255 - framing.frame(board.ink)).mean() < 0.02  # but for faint edges, as s's test
+    answer = board.classes[board.read()[1].argmax()]
+    line = f"kept my-digits/1/sample-1.png as a 1 (read as {answer})"
+    assert board.message.get_text() == line and capsys.readouterr().out.splitlines()[-1] == line
+
+
+def test_a_digit_key_on_an_empty_canvas_keeps_nothing(untrained_board, tmp_path, monkeypatch):
+    board, hand = untrained_board
+    monkeypatch.chdir(tmp_path)
+    hand.key("4")
+    assert not any(tmp_path.iterdir()) and "draw a digit first" in board.message.get_text()
+
+
+def test_the_samples_folder_is_the_one_given(tmp_path):
+    board, hand = new_board(nn.mlp([784, 16, 10], rng=np.random.default_rng(0)))
+    board.samples_folder = tmp_path / "my-hand"
+    hand.stroke((100, 40), (100, 190))
+    hand.key("1")
+    assert (tmp_path / "my-hand" / "1" / "sample-1.png").is_file()
 
 
 def test_c_takes_the_saved_note_off_the_screen_too(tmp_path, monkeypatch):

@@ -188,6 +188,15 @@ def test_a_network_too_large_for_memory_is_refused_in_one_line(mnist_dir):
     assert re.fullmatch(r"train\.py: error: not enough memory to build this network \(.*GiB.*\): .*\n", result.stderr)
 
 
+@pytest.fixture(autouse=True)
+def idle_machine(monkeypatch):
+    """Flags made in this process choose their threads as on an idle machine: what other programs
+    happen to be doing must not make two runs' flags differ (tests that care patch it themselves)."""
+    from support import parallel
+
+    monkeypatch.setattr(parallel, "busy_cores", lambda: 0)
+
+
 def parse(*argv, trained_on="mnist"):
     """The Flags of a new run that the command line argv describes (with --load, of a small fully
     connected network trained on `trained_on`)."""

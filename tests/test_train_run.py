@@ -20,6 +20,13 @@ from support import checkpoint, mnist, model, parallel, training
 SMALL = ["--hidden", "6", "--batch-size", "4", "--shift", "0", "--epochs", "3", "--lr-schedule", "constant"]
 
 
+@pytest.fixture(autouse=True)
+def idle_machine(monkeypatch):
+    """Flags made in this process choose their threads as on an idle machine: what other programs
+    happen to be doing must not make two runs' flags differ (tests that care patch it themselves)."""
+    monkeypatch.setattr(parallel, "busy_cores", lambda: 0)
+
+
 def parse(*argv):
     """The Flags of a new run that the command line argv describes."""
     parser = train.build_parser()

@@ -13,6 +13,8 @@ import numpy as np
 import PIL.Image
 import PIL.ImageOps
 
+from support import ruling
+
 # How bright red, green and blue look (ITU-R BT.601 luma, as Pillow and JPEG use it).
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 # Differences from the paper over this many times its spread (as a standard deviation) are not chance.
@@ -33,6 +35,9 @@ FIT_MARGIN = 2.5
 # done with them: a digit becomes 20 x 20 pixels, so a photo's millions of pixels add nothing but time
 # (an 8000 x 8000 photo took 13 s), and a few hundred pixels a digit keep its strokes and the paper's grain.
 MAX_SIDE = 2000
+# The paper under a shadow is measured over windows of this share of the picture's longer side: wider
+# than strokes, even of a digit that fills the picture, narrower than a shadow across part of it.
+SHADOW_WINDOW = 0.2
 # Pillow modes that Image.reduce takes (it averages LA and RGBA weighted by their opacity).
 REDUCIBLE = {"L", "LA", "RGB", "RGBA", "I", "F"}
 
@@ -106,23 +111,71 @@ def normalize(grey):
     on one side than the other, so its level is measured at each pixel (see paper_level).
     """
     difference = grey - paper_level(grey)
-    # The median absolute difference, scaled to a standard deviation: how much the paper varies
-    # (grain, uneven light), which the strokes, far fewer pixels than the paper, barely change.
-    spread = 1.4826 * np.median(np.abs(difference))
-    marked = np.abs(difference) > max(SPREAD_MARGIN * spread, MIN_CONTRAST)
+    marked = np.abs(difference) > max(SPREAD_MARGIN * robust_spread(difference), MIN_CONTRAST)
     if not marked.any():
         raise ImageError("no ink found: the picture is blank, or all one colour")
     dark_ink = np.count_nonzero(difference[marked] < 0) * 2 >= np.count_nonzero(marked)
-    ink = -difference if dark_ink else difference
+    # With the ink's side known, the paper is measured again pixel by pixel, so that it follows the
+    # hard edge of a shadow, which no smooth surface can (see paper_under_shadows).
+    ink = paper_under_shadows(grey if dark_ink else 1 - grey) - (grey if dark_ink else 1 - grey)
+    spread = robust_spread(ink)
+    marked = ink > max(SPREAD_MARGIN * spread, MIN_CONTRAST)
+    if not marked.any():
+        raise ImageError("no ink found: the picture is blank, or all one colour")
     # Faint marks (shadows, grain, JPEG ringing around strokes) would stretch the bounding box over
     # the page and pull the centre of mass; they are far weaker than the strongest strokes. The
     # strongest, not the typical marked pixel: a shadow can mark more pixels than the ink does.
     strongest = np.percentile(ink[marked], STRONGEST_PERCENTILE)
+    ink = ruling.remove_ruling(ink, SPREAD_MARGIN * spread, strongest)
     floor = max(SPREAD_MARGIN * spread, FAINT * strongest)
+    if not (ink > floor).any():
+        raise ImageError("no ink found: the picture holds only the paper's ruling")
     strength = np.median(ink[ink > floor])  # typical ink: the stronger half of it becomes 1
     # Subtracting the floor, rather than cutting below it, keeps the anti-aliased edges of the
     # strokes a smooth ramp from paper to ink, as in MNIST.
     return np.clip((ink - floor) / (strength - floor), 0, 1).astype(np.float32)
+
+
+def robust_spread(difference):
+    """How much the paper varies (grain, uneven light) in differences from its level (H, W): their
+    median absolute value scaled to a standard deviation, which the strokes, far fewer pixels than
+    the paper, barely change."""
+    return 1.4826 * np.median(np.abs(difference))
+
+
+def paper_under_shadows(grey):
+    """The paper's level at each pixel of a grey picture (H, W) with dark ink -> (H, W) float32: a
+    grey closing (the brightest level within SHADOW_WINDOW, then the darkest of those) of the
+    picture, less the grain that brings in.
+
+    A closing fills every dark mark narrower than its window (strokes, ruling, the holes of an 8
+    left as they are) with the paper around it, yet keeps the edge of a dark region wider than the
+    window where it is: the hard edge of a shadow. The brightest of a window of grain is brighter
+    than its middle; the median difference, taken over the page, says by how much.
+    """
+    size = max(3, round(SHADOW_WINDOW * max(grey.shape)))
+    closed = sliding(sliding(grey, size, np.maximum), size, np.minimum)
+    return (closed + np.median(grey - closed)).astype(np.float32)
+
+
+def sliding(grey, size, combine):
+    """`combine` (np.maximum or np.minimum) of each pixel's size x size window of grey (H, W), its
+    middle at the pixel, the picture's edge pixels repeated beyond it: (H, W). Windows of 1, 2, 4, ...
+    pixels combine two halves each, so that a window of any size costs log2(size) steps an axis."""
+    for axis in (0, 1):
+        padded = np.moveaxis(grey, axis, 0)
+        padded = np.concatenate([np.repeat(padded[:1], size // 2, 0), padded,
+                                 np.repeat(padded[-1:], size - 1 - size // 2, 0)])
+        window, covered = padded, 1
+        while 2 * covered <= size:
+            window = combine(window[:-covered], window[covered:])
+            covered *= 2
+        # Two windows of `covered` pixels, overlapping, cover `size` pixels.
+        length = padded.shape[0] - size + 1
+        grey = np.moveaxis(combine(window[:length], window[size - covered:size - covered + length]), 0, axis)
+    return grey
+
+
 def paper_level(grey):
     """The paper's level at each pixel of a grey picture (H, W) -> (H, W) float32: a smooth surface
     (a quadratic in row and column) through the paper, the ink left out.

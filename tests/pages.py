@@ -131,3 +131,11 @@ def save(path, picture):
     """Write an RGB picture (H, W, 3) in [0, 1]; JPEG at a phone's quality, else as the name says."""
     PIL.Image.fromarray(np.round(255 * picture).astype(np.uint8)).save(path, quality=90)
     return path
+
+
+def photo_of_thing(image, rng, size=3 * DIGIT_HEIGHT):
+    """A photo (H, W, 3) of an MNIST or Fashion-MNIST picture (28, 28) uint8, light on black, as a
+    thing lying on plain paper: enlarged to `size` pixels, its grey levels kept, dark on the paper."""
+    weights = framing.resize_weights(size, image.shape[0])
+    ink = np.pad(weights @ (image.astype(np.float32) / 255) @ weights.T, size // 2)
+    return photograph(write(paper(ink.shape, rng, "plain"), ink, "black"), rng)

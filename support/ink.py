@@ -35,9 +35,10 @@ FIT_MARGIN = 2.5
 # done with them: a digit becomes 20 x 20 pixels, so a photo's millions of pixels add nothing but time
 # (an 8000 x 8000 photo took 13 s), and a few hundred pixels a digit keep its strokes and the paper's grain.
 MAX_SIDE = 2000
-# The paper under a shadow is measured over windows of this share of the picture's longer side: wider
-# than strokes, even of a digit that fills the picture, narrower than a shadow across part of it.
+# The paper under a shadow is measured over windows of this share of the picture's longer side: longer
+# than strokes are wide, even of a digit that fills the picture, shorter than a shadow across part of it.
 SHADOW_WINDOW = 0.2
+SHADOWED = 0.25  # marks over more than this share of the picture are a shadow's edge, not ink
 # Pillow modes that Image.reduce takes (it averages LA and RGBA weighted by their opacity).
 REDUCIBLE = {"L", "LA", "RGB", "RGBA", "I", "F"}
 
@@ -112,9 +113,12 @@ def normalize(grey):
     """
     difference = grey - paper_level(grey)
     marked = np.abs(difference) > max(SPREAD_MARGIN * robust_spread(difference), MIN_CONTRAST)
-    if not marked.any():
-        raise ImageError("no ink found: the picture is blank, or all one colour")
-    dark_ink = np.count_nonzero(difference[marked] < 0) * 2 >= np.count_nonzero(marked)
+    # Ink is on the side of the paper most marks are on; but marks over much of the picture, or none
+    # (a smooth surface halfway between the two), are the part of the page in a hard shadow or out
+    # of it: a shadow falls on paper, which is lighter than the ink on it.
+    light_ink = (np.count_nonzero(difference[marked] > 0) * 2 > np.count_nonzero(marked)
+                 and np.count_nonzero(marked) <= SHADOWED * marked.size)
+    dark_ink = not light_ink
     # With the ink's side known, the paper is measured again pixel by pixel, so that it follows the
     # hard edge of a shadow, which no smooth surface can (see paper_under_shadows).
     ink = paper_under_shadows(grey if dark_ink else 1 - grey) - (grey if dark_ink else 1 - grey)
@@ -144,36 +148,40 @@ def robust_spread(difference):
 
 
 def paper_under_shadows(grey):
-    """The paper's level at each pixel of a grey picture (H, W) with dark ink -> (H, W) float32: a
-    grey closing (the brightest level within SHADOW_WINDOW, then the darkest of those) of the
-    picture, less the grain that brings in.
+    """The paper's level at each pixel of a grey picture (H, W) with dark ink -> (H, W) float32: the
+    brighter of two grey closings of the picture (the brightest level within SHADOW_WINDOW along a
+    row, then the darkest of those; and the same along columns), less the grain that brings in.
 
-    A closing fills every dark mark narrower than its window (strokes, ruling, the holes of an 8
-    left as they are) with the paper around it, yet keeps the edge of a dark region wider than the
-    window where it is: the hard edge of a shadow. The brightest of a window of grain is brighter
-    than its middle; the median difference, taken over the page, says by how much.
+    A closing along rows fills every dark mark narrower than its window across (a stroke that is
+    not flat, a vertical ruling line) with the paper beside it, a closing along columns every mark
+    thin from top to bottom; the brighter of the two fills every stroke. Yet a dark region wider
+    than the window both ways, the part of the page under a hard-edged shadow, keeps its edge where
+    it is, pixel for pixel. The brightest of a window of grain is brighter than its middle; the
+    median difference, taken over the page, says by how much.
     """
-    size = max(3, round(SHADOW_WINDOW * max(grey.shape)))
-    closed = sliding(sliding(grey, size, np.maximum), size, np.minimum)
+    size = max(1, round(SHADOW_WINDOW * max(grey.shape)) // 2) * 2 + 1  # odd, so that the window has a middle
+    # The picture goes on beyond its edges as its edge pixels, for both steps of the closing: a shadow
+    # across the edge then goes on past it as far as the windows reach, and is no narrow mark there.
+    padded = np.pad(grey, size, mode="edge")
+    closed = np.maximum(*(sliding(sliding(padded, size, np.maximum, axis), size, np.minimum, axis)
+                          for axis in (0, 1)))[size:-size, size:-size]
     return (closed + np.median(grey - closed)).astype(np.float32)
 
 
-def sliding(grey, size, combine):
-    """`combine` (np.maximum or np.minimum) of each pixel's size x size window of grey (H, W), its
-    middle at the pixel, the picture's edge pixels repeated beyond it: (H, W). Windows of 1, 2, 4, ...
-    pixels combine two halves each, so that a window of any size costs log2(size) steps an axis."""
-    for axis in (0, 1):
-        padded = np.moveaxis(grey, axis, 0)
-        padded = np.concatenate([np.repeat(padded[:1], size // 2, 0), padded,
-                                 np.repeat(padded[-1:], size - 1 - size // 2, 0)])
-        window, covered = padded, 1
-        while 2 * covered <= size:
-            window = combine(window[:-covered], window[covered:])
-            covered *= 2
-        # Two windows of `covered` pixels, overlapping, cover `size` pixels.
-        length = padded.shape[0] - size + 1
-        grey = np.moveaxis(combine(window[:length], window[size - covered:size - covered + length]), 0, axis)
-    return grey
+def sliding(grey, size, combine, axis):
+    """`combine` (np.maximum or np.minimum) of each pixel's window of `size` (odd) pixels along `axis`
+    of grey (H, W), its middle at the pixel, the picture's edge pixels repeated beyond it: (H, W).
+    Windows of 1, 2, 4, ... pixels combine two halves each, so that a window of any size costs
+    log2(size) steps."""
+    line = np.moveaxis(grey, axis, 0)
+    padded = np.concatenate([np.repeat(line[:1], size // 2, 0), line, np.repeat(line[-1:], size // 2, 0)])
+    window, covered = padded, 1
+    while 2 * covered <= size:
+        window = combine(window[:-covered], window[covered:])
+        covered *= 2
+    # Two windows of `covered` pixels, overlapping, cover `size` pixels.
+    length = line.shape[0]
+    return np.moveaxis(combine(window[:length], window[size - covered:size - covered + length]), 0, axis)
 
 
 def paper_level(grey):

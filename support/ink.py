@@ -35,8 +35,8 @@ FIT_MARGIN = 2.5
 # done with them: a digit becomes 20 x 20 pixels, so a photo's millions of pixels add nothing but time
 # (an 8000 x 8000 photo took 13 s), and a few hundred pixels a digit keep its strokes and the paper's grain.
 MAX_SIDE = 2000
-# The paper under a shadow is measured over windows of this share of the picture's longer side: longer
-# than strokes are wide, even of a digit that fills the picture, shorter than a shadow across part of it.
+# The paper under a shadow is measured over windows of this share of the picture's longer side: wider
+# than strokes, even of a digit that fills the picture, narrower than a shadow across part of it.
 SHADOW_WINDOW = 0.2
 SHADOWED = 0.25  # marks over more than this share of the picture are a shadow's edge, not ink
 # Pillow modes that Image.reduce takes (it averages LA and RGBA weighted by their opacity).
@@ -148,23 +148,21 @@ def robust_spread(difference):
 
 
 def paper_under_shadows(grey):
-    """The paper's level at each pixel of a grey picture (H, W) with dark ink -> (H, W) float32: the
-    brighter of two grey closings of the picture (the brightest level within SHADOW_WINDOW along a
-    row, then the darkest of those; and the same along columns), less the grain that brings in.
+    """The paper's level at each pixel of a grey picture (H, W) with dark ink -> (H, W) float32: a
+    grey closing of the picture (the brightest level within a square window SHADOW_WINDOW wide,
+    then the darkest of those), less the grain that brings in.
 
-    A closing along rows fills every dark mark narrower than its window across (a stroke that is
-    not flat, a vertical ruling line) with the paper beside it, a closing along columns every mark
-    thin from top to bottom; the brighter of the two fills every stroke. Yet a dark region wider
-    than the window both ways, the part of the page under a hard-edged shadow, keeps its edge where
-    it is, pixel for pixel. The brightest of a window of grain is brighter than its middle; the
-    median difference, taken over the page, says by how much.
+    A closing fills every dark mark narrower than its window (strokes and their crossings, ruling)
+    with the paper around it, yet keeps the edge of a dark region wider than the window where it
+    is: the hard edge of a shadow. The brightest of a window of grain is brighter than its middle;
+    the median difference, taken over the page, says by how much.
     """
     size = max(1, round(SHADOW_WINDOW * max(grey.shape)) // 2) * 2 + 1  # odd, so that the window has a middle
     # The picture goes on beyond its edges as its edge pixels, for both steps of the closing: a shadow
     # across the edge then goes on past it as far as the windows reach, and is no narrow mark there.
     padded = np.pad(grey, size, mode="edge")
-    closed = np.maximum(*(sliding(sliding(padded, size, np.maximum, axis), size, np.minimum, axis)
-                          for axis in (0, 1)))[size:-size, size:-size]
+    brightest = sliding(sliding(padded, size, np.maximum, 0), size, np.maximum, 1)
+    closed = sliding(sliding(brightest, size, np.minimum, 0), size, np.minimum, 1)[size:-size, size:-size]
     return (closed + np.median(grey - closed)).astype(np.float32)
 
 

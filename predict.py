@@ -40,20 +40,29 @@ ROWS_PER_PAGE = 10
 MNIST = mnist.DATASETS["mnist"]
 
 
-def preprocess(path, dataset=MNIST):
+def preprocess(path, dataset=MNIST, network=None):
     """The picture in `path` and the digits in it, row by row from the top, each row left to right:
     (H, W) float32 grey as ink.read_image reads it (1 = white), their boxes in it (n, 4) as (top,
     left, bottom, right), the digits made MNIST-like, (n, 28, 28) float32 in [0, 1] (0 = paper,
     1 = ink), each like a row of mnist.as_inputs once reshaped, and the row of each, (n,) from 0.
     For a dataset (an mnist.Dataset) of other things than digits, all the ink is one thing, framed
-    as the dataset frames its pictures. Raises ink.ImageError."""
+    as the dataset frames its pictures. With a network, digits that touch are cut where it is surest
+    of the parts (segment.cut_touching). Raises ink.ImageError."""
     grey = ink.read_image(path)
     picture_ink = ink.normalize(grey)
     if framing.FRAMINGS[dataset].digits:
-        boxes, inks, lines = segment.split_digits(picture_ink)
+        judge = None if network is None else (lambda inks: confidence(network, inks))
+        boxes, inks, lines = segment.split_digits(picture_ink, judge)
     else:
         boxes, inks, lines = np.array([framing.ink_box(picture_ink)]), [picture_ink], np.zeros(1, np.int64)
     return grey, boxes, np.array([framing.frame(digit, dataset) for digit in inks]), lines
+
+
+def confidence(network, inks):
+    """How sure the network is of each of the inks (a list of (h, w) crops) being one digit: the
+    largest of its probabilities for each once framed, (n,)."""
+    inputs = np.array([framing.frame(digit).reshape(-1) for digit in inks])
+    return network.probabilities(inputs).max(axis=1)
 
 
 def describe(name, probabilities, dataset=MNIST):
@@ -197,7 +206,7 @@ def classify_pictures(parser, network, paths, dataset=MNIST):
     rows, failed = [], False
     for path in paths:
         try:
-            grey, boxes, digits, lines = preprocess(path, dataset)
+            grey, boxes, digits, lines = preprocess(path, dataset, network)
         except ink.ImageError as error:
             print(f"{parser.prog}: error: {path}: {error}", file=sys.stderr)
             failed = True

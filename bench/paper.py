@@ -46,7 +46,7 @@ KINDS = {
 def read(network, path):
     """What predict.py prints for the picture after its name: the numbers, "no digit" or "no ink"."""
     try:
-        _, _, digits, lines = predict.preprocess(path)
+        _, _, digits, lines = predict.preprocess(path, network=network)
     except ink.ImageError:
         return "no ink"
     return predict.numbers(network.probabilities(digits.reshape(len(digits), -1)), lines)

@@ -6,8 +6,9 @@ A digit is a group of touching ink (label_groups) with the groups beside it that
 columns (join_by_columns): the strokes of one digit need not touch (the bar of a 5, a broken 4),
 while digits side by side share few columns. The groups are first put in rows (split_lines): groups
 whose rows overlap are one row, and a row far lower than the others (the bar of a 5 above its body)
-joins the nearest. A digit far wider than digits are is two that touch, cut where the ink between
-them is thinnest (cut_touching). The steps are functions of their own, so that other layouts can
+joins the nearest. A digit wider than digits are may be two that touch: it is cut where a reader
+(the network) is surest that both parts are digits, if it is surer of that than of the whole
+(cut_touching). The steps are functions of their own, so that other layouts can
 change one step and keep the others.
 """
 
@@ -19,20 +20,27 @@ SPECK = 0.02
 SHARED_COLUMNS = 0.5
 # A row of groups less than this share as tall as the tallest row is part of the row nearest to it.
 LOW_ROW = 0.5
-# Wider than this many times its height, a digit is two that touch: 1% of MNIST's training digits
-# are wider than 1.43 times their height, while two digits side by side are 1.5 times or more.
-WIDE = 1.35
-# The cut between two touching digits is looked for in the middle of the digit, between these
-# shares of its width: each of the two is at least a fifth of it.
-CUT_RANGE = (0.2, 0.8)
+# Wider than this many times its height, a digit may be two that touch: a tenth of MNIST's training
+# digits are wider than 1.05 times their height, two side by side rarely narrower than 1.2 times.
+WIDE = 1.1
+# Wider than this, it is two or more: one in a thousand of MNIST's training digits is wider than
+# 1.67 times its height. (The network can be sure of one digit in the ink of two.)
+TWO = 1.6
+# Digits that touch are about this many times their height apart (MNIST's digits are 0.8 times as
+# wide as they are tall, half of them, and touching ones overlap); each cut between them is looked
+# for at CUTS columns around where it is due.
+PITCH = 0.75
+CUTS = 13
 
 
-def split_digits(ink):
+def split_digits(ink, judge=None):
     """The digits in ink (H, W) float32 in [0, 1] (0 = paper), row by row from the top, each row left
     to right: their boxes (n, 4) int64 as (top, left, bottom, right) in pixels of `ink`, bottom and
     right excluded; each digit's ink alone, cropped to its box: a list of n (h, w) float32 arrays;
     and the row of each, (n,) int64 from 0. Specks far lighter than the heaviest group are left out.
-    `ink` must hold some ink (ink.ImageError says so before this is reached)."""
+    With a `judge` (a list of inks -> (n,) how sure a reader is that each is one digit, from 0 to 1),
+    digits too wide for one are cut where they touch (cut_touching). `ink` must hold some ink
+    (ink.ImageError says so before this is reached)."""
     labels, count = label_groups(ink > 0)
     boxes, mass = group_boxes(labels, count, ink)
     kept = np.flatnonzero(mass >= SPECK * mass.max())
@@ -43,7 +51,7 @@ def split_digits(ink):
         digits += join_by_columns(boxes[in_row], in_row)
         lines += [row] * (len(digits) - len(lines))
     digit_boxes, inks = crop_digits(ink, labels, boxes, digits)
-    pieces = [cut_touching(box, digit) for box, digit in zip(digit_boxes, inks)]
+    pieces = [cut_touching(box, digit, judge) if judge else ([box], [digit]) for box, digit in zip(digit_boxes, inks)]
     return (np.array([box for piece in pieces for box in piece[0]]), [crop for piece in pieces for crop in piece[1]],
             np.repeat(lines, [len(piece[0]) for piece in pieces]))
 
@@ -70,27 +78,54 @@ def split_lines(boxes):
     return nearest[row_of]
 
 
-def cut_touching(box, digit):
+def cut_touching(box, digit, judge):
     """A digit's box (4,) and ink (h, w) as crop_digits gives them -> the boxes (k, 4) and inks of the
-    k digits it holds: itself when it is at most WIDE times as wide as it is tall, else cut in two
-    at the column of least ink in CUT_RANGE of its width, and each part cut again if it is still wide."""
-    top, left, bottom, right = box
+    k digits it holds. One at most WIDE times as wide as its height is one digit. A wider one holds
+    about its width over PITCH times its height digits, or one more, or (at most TWO times as wide
+    as high) one: whichever way of cutting it (cut_into) `judge` (a list of inks -> (n,) how sure a
+    reader is that each is one digit) is surest of, by the part it is least sure of."""
     height, width = digit.shape
     if width <= WIDE * height:
         return [box], [digit]
-    start, end = (max(1, round(share * width)) for share in CUT_RANGE)
-    cut = start + int(np.argmin(digit[:, start:max(end, start + 1)].sum(axis=0)))
-    boxes, inks = [], []
-    for part, offset in ((digit[:, :cut], 0), (digit[:, cut:], cut)):
-        rows, columns = np.nonzero(part > 0)
-        if len(rows) == 0:
-            continue
-        y0, y1, x0, x1 = rows.min(), rows.max() + 1, columns.min(), columns.max() + 1
-        more_boxes, more_inks = cut_touching(np.array([top + y0, left + offset + x0, top + y1, left + offset + x1]),
-                                             part[y0:y1, x0:x1])
-        boxes += more_boxes
-        inks += more_inks
+    count = max(2, round(width / (PITCH * height)))
+    ways = [cut_into(box, digit, n, judge) for n in (count, count + 1)]
+    if width <= TWO * height:
+        ways.insert(0, ([box], [digit]))
+    sure = [judge(inks).min() for _, inks in ways]
+    return ways[int(np.argmax(sure))]  # the first, fewest, of equally sure ways
+
+
+def cut_into(box, digit, count, judge):
+    """A digit's box (4,) and ink (h, w) cut into `count` digits or fewer, from the left: each part
+    ends at the one of CUTS columns around where it is due that `judge` is surest of. Their boxes
+    (k, 4) in the picture and their inks."""
+    width = digit.shape[1]
+    boxes, inks, start = [], [], 0
+    for i in range(1, count):
+        due = start + (width - start) / (count - i + 1)  # the rest shared evenly
+        columns = np.unique(np.round(due + np.linspace(-0.4, 0.4, CUTS) * width / count).astype(int))
+        parts = [(column, *trim(box, digit, start, column)) for column in columns if start < column < width]
+        parts = [part for part in parts if part[2] is not None]
+        if parts:
+            start, part_box, part = parts[int(np.argmax(judge([part[2] for part in parts])))]
+            boxes.append(part_box)
+            inks.append(part)
+    last_box, last = trim(box, digit, start, width)
+    if last is not None:
+        boxes.append(last_box)
+        inks.append(last)
     return boxes, inks
+
+
+def trim(box, digit, start, end):
+    """The columns start to end of a digit's ink (h, w) cropped to the ink in them, and their box in
+    the picture, from the digit's box (4,): (box (4,), ink (h', w')), or (box, None) with no ink."""
+    part = digit[:, start:end]
+    rows, columns = np.nonzero(part > 0)
+    if len(rows) == 0:
+        return box, None
+    y0, y1, x0, x1 = rows.min(), rows.max() + 1, columns.min(), columns.max() + 1
+    return np.array([box[0] + y0, box[1] + start + x0, box[0] + y1, box[1] + start + x1]), part[y0:y1, x0:x1]
 
 
 def label_groups(mask):

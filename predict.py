@@ -38,13 +38,20 @@ DEFAULT_PICTURE = "predict.png"  # where --show draws when there is no screen
 # Pictures drawn in one figure (a page: 900 x 2200 pixels); more go on further pages, out-2.png, ...
 ROWS_PER_PAGE = 10
 MNIST = mnist.DATASETS["mnist"]
+# Pieces of ink unlike a digit (see unlike_digits). Chosen on photos made by tests/pages.py of 400
+# MNIST training digits and 400 Fashion-MNIST training pictures: 0.5% of the digits are said to be no
+# digit, 30% of the clothes.
+UNSURE = 0.5
+BROAD = 0.4
+SOLID = 0.6
 
 
 def preprocess(path, dataset=MNIST, network=None):
     """The picture in `path` and the digits in it, row by row from the top, each row left to right:
     (H, W) float32 grey as ink.read_image reads it (1 = white), their boxes in it (n, 4) as (top,
     left, bottom, right), the digits made MNIST-like, (n, 28, 28) float32 in [0, 1] (0 = paper,
-    1 = ink), each like a row of mnist.as_inputs once reshaped, and the row of each, (n,) from 0.
+    1 = ink), each like a row of mnist.as_inputs once reshaped, the row of each, (n,) from 0, and
+    each digit's ink as found, a list of n (h, w) float32 crops.
     For a dataset (an mnist.Dataset) of other things than digits, all the ink is one thing, framed
     as the dataset frames its pictures. With a network, digits that touch are cut where it is surest
     of the parts (segment.cut_touching). Raises ink.ImageError."""
@@ -55,7 +62,7 @@ def preprocess(path, dataset=MNIST, network=None):
         boxes, inks, lines = segment.split_digits(picture_ink, judge)
     else:
         boxes, inks, lines = np.array([framing.ink_box(picture_ink)]), [picture_ink], np.zeros(1, np.int64)
-    return grey, boxes, np.array([framing.frame(digit, dataset) for digit in inks]), lines
+    return grey, boxes, np.array([framing.frame(digit, dataset) for digit in inks]), lines, inks
 
 
 def confidence(network, inks):
@@ -63,6 +70,25 @@ def confidence(network, inks):
     largest of its probabilities for each once framed, (n,)."""
     inputs = np.array([framing.frame(digit).reshape(-1) for digit in inks])
     return network.probabilities(inputs).max(axis=1)
+
+
+def unlike_digits(probabilities, inks):
+    """Whether a picture's ink is unlike any digit, from the network's probabilities (n, 10) for its
+    digits and their inks (a list of n (h, w) crops): most of the ink is in pieces the network is
+    unsure of (under UNSURE), or whose strokes are too wide for a pen (over BROAD of the longer
+    side) or fill most of their box (over SOLID) - a garment, a smudge, a scene."""
+    mass = np.array([digit.sum() for digit in inks])
+    broad = np.array([framing.stroke_width(digit) / max(digit.shape) for digit in inks])
+    solid = np.array([np.mean(digit > 0.5) for digit in inks])
+    unlike = (probabilities.max(axis=1) < UNSURE) | (broad > BROAD) | (solid > SOLID)
+    return 2 * mass[unlike].sum() > mass.sum()
+
+
+def describe_unlike(name, probabilities):
+    """`name: no digit recognised (best guess 0, confidence 0.31)`: the network's answer for the
+    first of the pieces whose (n, 10) probabilities are given."""
+    best = probabilities[0].argmax()
+    return f"{name}: no digit recognised (best guess {best}, confidence {probabilities[0, best]:.2f})"
 
 
 def describe(name, probabilities, dataset=MNIST):
@@ -206,14 +232,16 @@ def classify_pictures(parser, network, paths, dataset=MNIST):
     rows, failed = [], False
     for path in paths:
         try:
-            grey, boxes, digits, lines = preprocess(path, dataset, network)
+            grey, boxes, digits, lines, inks = preprocess(path, dataset, network)
         except ink.ImageError as error:
             print(f"{parser.prog}: error: {path}: {error}", file=sys.stderr)
             failed = True
             continue
         probabilities = network.probabilities(digits.reshape(len(digits), -1))
+        unlike = framing.FRAMINGS[dataset].digits and unlike_digits(probabilities, inks)
         # Flushed so that, written to one file together, answers and errors stay in order.
-        print(describe_number(path, probabilities, dataset, lines), flush=True)
+        print(describe_unlike(path, probabilities) if unlike else describe_number(path, probabilities, dataset, lines),
+              flush=True)
         rows.append((Path(path).name, grey, boxes, digits, probabilities))
     return rows, failed
 

@@ -46,10 +46,11 @@ KINDS = {
 def read(network, path):
     """What predict.py prints for the picture after its name: the numbers, "no digit" or "no ink"."""
     try:
-        _, _, digits, lines = predict.preprocess(path, network=network)
+        _, _, digits, lines, inks = predict.preprocess(path, network=network)
     except ink.ImageError:
         return "no ink"
-    return predict.numbers(network.probabilities(digits.reshape(len(digits), -1)), lines)
+    probabilities = network.probabilities(digits.reshape(len(digits), -1))
+    return "no digit" if predict.unlike_digits(probabilities, inks) else predict.numbers(probabilities, lines)
 
 
 def measure_kind(network, images, labels, counts, options, n, rng, folder):

@@ -19,12 +19,12 @@ CROSSING = 0.5
 
 
 def remove_ruling(ink, noise, strongest):
-    """Ink (H, W) float32, 0 or less = paper, with the ruling's lines set to 0: horizontal lines,
-    then vertical ones. `noise` is the strength the paper's grain reaches, `strongest` the strength
-    of the strongest strokes, in the units of `ink`."""
-    for axis in (1, 0):  # along rows (horizontal lines), then along columns
-        level = np.median(ink, axis=axis, keepdims=True)  # each row's or column's line, if it has one
-        ruled = (level > noise) & (level < LIGHTER * strongest)
-        crossing = ink > level + CROSSING * (strongest - level)
-        ink = np.where(ruled & ~crossing, 0, ink)
-    return ink
+    """Ink (H, W) float32, 0 or less = paper, with the ruling's lines set to 0: horizontal and
+    vertical ones, and where they cross, against the strength of both. `noise` is the strength the
+    paper's grain reaches, `strongest` the strength of the strongest strokes, in the units of `ink`."""
+    # Each row's and each column's line, if it has one (0 where it has none).
+    rows, columns = (np.median(ink, axis=axis, keepdims=True) for axis in (1, 0))
+    rows, columns = (np.where((level > noise) & (level < LIGHTER * strongest), level, 0) for level in (rows, columns))
+    line = np.maximum(rows, columns) + np.minimum(rows, columns) * ((rows > 0) & (columns > 0))
+    crossing = ink > line + CROSSING * (strongest - line)
+    return np.where((line > 0) & ~crossing, 0, ink)

@@ -45,9 +45,10 @@ def row_of_digits(digits, rng, gap=(8, 24)):
     """The digits (n, 28, 28) written side by side: ink (DIGIT_HEIGHT, w). Each gap between two digits
     is drawn from `gap` (low, high) pixels; negative gaps make the digits overlap that many pixels."""
     parts = [digit_columns(pen_stroke(digit)) for digit in digits]
-    gaps = rng.integers(gap[0], gap[1] + 1, len(parts) - 1)
+    # An overlap is at most half the digit before it (a narrow 1 is not written inside the next digit).
+    gaps = np.maximum(rng.integers(gap[0], gap[1] + 1, len(parts) - 1), [-(p.shape[1] // 2) for p in parts[:-1]])
     lefts = np.concatenate([[0], np.cumsum(np.array([p.shape[1] for p in parts[:-1]]) + gaps)]).astype(int)
-    row = np.zeros((DIGIT_HEIGHT, lefts[-1] + parts[-1].shape[1]), np.float32)
+    row = np.zeros((DIGIT_HEIGHT, max(left + part.shape[1] for part, left in zip(parts, lefts))), np.float32)
     for part, left in zip(parts, lefts):
         np.maximum(row[:, left:left + part.shape[1]], part, out=row[:, left:left + part.shape[1]])
     return row

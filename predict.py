@@ -38,10 +38,8 @@ DEFAULT_PICTURE = "predict.png"  # where --show draws when there is no screen
 # Pictures drawn in one figure (a page: 900 x 2200 pixels); more go on further pages, out-2.png, ...
 ROWS_PER_PAGE = 10
 MNIST = mnist.DATASETS["mnist"]
-# Pieces of ink unlike a digit (see unlike_digits). Chosen on photos made by tests/pages.py of 400
-# MNIST training digits and 400 Fashion-MNIST training pictures: 0.5% of the digits are said to be no
-# digit, 30% of the clothes.
-UNSURE = 0.5
+# Pieces of ink unlike a digit (see unlike_digits), chosen on photos made by tests/pages.py of 400
+# MNIST training digits and 400 Fashion-MNIST training pictures.
 BROAD = 0.4
 SOLID = 0.6
 
@@ -56,7 +54,7 @@ def preprocess(path, dataset=MNIST, network=None):
     as the dataset frames its pictures. With a network, digits that touch are cut where it is surest
     of the parts (segment.cut_touching). Raises ink.ImageError."""
     grey = ink.read_image(path)
-    picture_ink = ink.normalize(grey)
+    picture_ink = ink.normalize(grey, strokes=framing.FRAMINGS[dataset].digits)
     if framing.FRAMINGS[dataset].digits:
         judge = None if network is None else (lambda inks: confidence(network, inks))
         boxes, inks, lines = segment.split_digits(picture_ink, judge)
@@ -72,15 +70,16 @@ def confidence(network, inks):
     return network.probabilities(inputs).max(axis=1)
 
 
-def unlike_digits(probabilities, inks):
-    """Whether a picture's ink is unlike any digit, from the network's probabilities (n, 10) for its
-    digits and their inks (a list of n (h, w) crops): most of the ink is in pieces the network is
-    unsure of (under UNSURE), or whose strokes are too wide for a pen (over BROAD of the longer
-    side) or fill most of their box (over SOLID) - a garment, a smudge, a scene."""
+def unlike_digits(inks):
+    """Whether a picture's ink is unlike any digit, from its digits' inks (a list of n (h, w) crops):
+    most of the ink is in pieces whose strokes are too broad for a pen (over BROAD of the longer
+    side) or that fill most of their box (over SOLID) - a garment, a smudge, a scene. (The
+    network's own confidence says too little: it is sure of most clothes, and a network that knows
+    nothing is unsure of every digit.)"""
     mass = np.array([digit.sum() for digit in inks])
     broad = np.array([framing.stroke_width(digit) / max(digit.shape) for digit in inks])
     solid = np.array([np.mean(digit > 0.5) for digit in inks])
-    unlike = (probabilities.max(axis=1) < UNSURE) | (broad > BROAD) | (solid > SOLID)
+    unlike = (broad > BROAD) | (solid > SOLID)
     return 2 * mass[unlike].sum() > mass.sum()
 
 
@@ -238,7 +237,7 @@ def classify_pictures(parser, network, paths, dataset=MNIST):
             failed = True
             continue
         probabilities = network.probabilities(digits.reshape(len(digits), -1))
-        unlike = framing.FRAMINGS[dataset].digits and unlike_digits(probabilities, inks)
+        unlike = framing.FRAMINGS[dataset].digits and unlike_digits(inks)
         # Flushed so that, written to one file together, answers and errors stay in order.
         print(describe_unlike(path, probabilities) if unlike else describe_number(path, probabilities, dataset, lines),
               flush=True)

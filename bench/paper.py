@@ -50,7 +50,7 @@ def read(network, path):
     except ink.ImageError:
         return "no ink"
     probabilities = network.probabilities(digits.reshape(len(digits), -1))
-    return "no digit" if predict.unlike_digits(probabilities, inks) else predict.numbers(probabilities, lines)
+    return "no digit" if predict.unlike_digits(inks) else predict.numbers(probabilities, lines)
 
 
 def measure_kind(network, images, labels, counts, options, n, rng, folder):

@@ -101,7 +101,7 @@ def grey_levels(image):
     return np.clip(grey, 0, 1)  # the weights of LUMA add up to 1 only to within rounding
 
 
-def normalize(grey):
+def normalize(grey, strokes=True):
     """Ink from a grey picture: (H, W) float32 in [0, 1], 1 = white -> (H, W) float32 in [0, 1],
     0 = paper, 1 = ink, be the ink darker or lighter than the paper. Raises ImageError when there
     is no ink.
@@ -109,7 +109,9 @@ def normalize(grey):
     Paper is never pure white in a scan or a photograph, nor ink pure black, so both levels are
     measured: the paper is what most of the picture is, and the ink is what differs from it by
     more than the paper's grain can explain. Light from a lamp or a window makes the paper brighter
-    on one side than the other, so its level is measured at each pixel (see paper_level).
+    on one side than the other, so its level is measured at each pixel (see paper_level); for
+    `strokes` (pen lines, not things as wide as the picture), again so as to follow hard-edged
+    shadows (see paper_under_shadows).
     """
     difference = grey - paper_level(grey)
     marked = np.abs(difference) > max(SPREAD_MARGIN * robust_spread(difference), MIN_CONTRAST)
@@ -121,7 +123,10 @@ def normalize(grey):
     dark_ink = not light_ink
     # With the ink's side known, the paper is measured again pixel by pixel, so that it follows the
     # hard edge of a shadow, which no smooth surface can (see paper_under_shadows).
-    ink = paper_under_shadows(grey if dark_ink else 1 - grey) - (grey if dark_ink else 1 - grey)
+    if strokes:
+        ink = paper_under_shadows(grey if dark_ink else 1 - grey) - (grey if dark_ink else 1 - grey)
+    else:  # a thing wider than any window (a garment) is no stroke: the smooth surface it is
+        ink = -difference if dark_ink else difference
     spread = robust_spread(ink)
     marked = ink > max(SPREAD_MARGIN * spread, MIN_CONTRAST)
     if not marked.any():

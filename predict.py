@@ -38,21 +38,56 @@ DEFAULT_PICTURE = "predict.png"  # where --show draws when there is no screen
 # Pictures drawn in one figure (a page: 900 x 2200 pixels); more go on further pages, out-2.png, ...
 ROWS_PER_PAGE = 10
 MNIST = mnist.DATASETS["mnist"]
+# Pieces of ink unlike a digit (see unlike_digits), chosen on photos made by tests/pages.py of 400
+# MNIST training digits and 400 Fashion-MNIST training pictures.
+BROAD = 0.4
+SOLID = 0.6
 
 
-def preprocess(path, dataset=MNIST):
-    """The picture in `path` and the digits in it, left to right: (H, W) float32 grey as ink.read_image
-    reads it (1 = white), their boxes in it (n, 4) as (top, left, bottom, right), and the digits made MNIST-like,
-    (n, 28, 28) float32 in [0, 1] (0 = paper, 1 = ink), each like a row of mnist.as_inputs once
-    reshaped. For a dataset (an mnist.Dataset) of other things than digits, all the ink is one thing,
-    framed as the dataset frames its pictures. Raises ink.ImageError."""
+def preprocess(path, dataset=MNIST, network=None):
+    """The picture in `path` and the digits in it, row by row from the top, each row left to right:
+    (H, W) float32 grey as ink.read_image reads it (1 = white), their boxes in it (n, 4) as (top,
+    left, bottom, right), the digits made MNIST-like, (n, 28, 28) float32 in [0, 1] (0 = paper,
+    1 = ink), each like a row of mnist.as_inputs once reshaped, the row of each, (n,) from 0, and
+    each digit's ink as found, a list of n (h, w) float32 crops.
+    For a dataset (an mnist.Dataset) of other things than digits, all the ink is one thing, framed
+    as the dataset frames its pictures. With a network, digits that touch are cut where it is surest
+    of the parts (segment.cut_touching). Raises ink.ImageError."""
     grey = ink.read_image(path)
-    picture_ink = ink.normalize(grey)
+    picture_ink = ink.normalize(grey, strokes=framing.FRAMINGS[dataset].digits)
     if framing.FRAMINGS[dataset].digits:
-        boxes, inks = segment.split_digits(picture_ink)
+        judge = None if network is None else (lambda inks: confidence(network, inks))
+        boxes, inks, lines = segment.split_digits(picture_ink, judge)
     else:
-        boxes, inks = np.array([framing.ink_box(picture_ink)]), [picture_ink]
-    return grey, boxes, np.array([framing.frame(digit, dataset) for digit in inks])
+        boxes, inks, lines = np.array([framing.ink_box(picture_ink)]), [picture_ink], np.zeros(1, np.int64)
+    return grey, boxes, np.array([framing.frame(digit, dataset) for digit in inks]), lines, inks
+
+
+def confidence(network, inks):
+    """How sure the network is of each of the inks (a list of (h, w) crops) being one digit: the
+    largest of its probabilities for each once framed, (n,)."""
+    inputs = np.array([framing.frame(digit).reshape(-1) for digit in inks])
+    return network.probabilities(inputs).max(axis=1)
+
+
+def unlike_digits(inks):
+    """Whether a picture's ink is unlike any digit, from its digits' inks (a list of n (h, w) crops):
+    most of the ink is in pieces whose strokes are too broad for a pen (over BROAD of the longer
+    side) or that fill most of their box (over SOLID) - a garment, a smudge, a scene. (The
+    network's own confidence says too little: it is sure of most clothes, and a network that knows
+    nothing is unsure of every digit.)"""
+    mass = np.array([digit.sum() for digit in inks])
+    broad = np.array([framing.stroke_width(digit) / max(digit.shape) for digit in inks])
+    solid = np.array([np.mean(digit > 0.5) for digit in inks])
+    unlike = (broad > BROAD) | (solid > SOLID)
+    return 2 * mass[unlike].sum() > mass.sum()
+
+
+def describe_unlike(name, probabilities):
+    """`name: no digit recognised (best guess 0, confidence 0.31)`: the network's answer for the
+    first of the pieces whose (n, 10) probabilities are given."""
+    best = probabilities[0].argmax()
+    return f"{name}: no digit recognised (best guess {best}, confidence {probabilities[0, best]:.2f})"
 
 
 def describe(name, probabilities, dataset=MNIST):
@@ -69,14 +104,23 @@ def spell(answers, dataset=MNIST):
     return ("" if dataset.label_name == "digit" else ", ").join(dataset.classes[answer] for answer in answers)
 
 
-def describe_number(name, probabilities, dataset=MNIST):
+def describe_number(name, probabilities, dataset=MNIST, lines=None):
     """`name: 90210 (confidence of each digit: 0.99, 1.00, 0.97, 1.00, 0.98)` from (n, 10)
-    probabilities, one row per digit from left to right; with one digit, as describe."""
+    probabilities, one row per digit from left to right; with one digit, as describe. With the
+    row of each digit, lines (n,) from 0 (default: all in one), the number of each row, top to
+    bottom, separated by spaces: `page.png: 90210 5553847 (confidence of each digit: ...)`."""
     if len(probabilities) == 1:
         return describe(name, probabilities[0], dataset)
     confidences = ", ".join(f"{p:.2f}" for p in probabilities.max(axis=1))
-    return (f"{name}: {spell(probabilities.argmax(axis=1), dataset)} "
-            f"(confidence of each {dataset.label_name}: {confidences})")
+    return f"{name}: {numbers(probabilities, lines, dataset)} (confidence of each {dataset.label_name}: {confidences})"
+
+
+def numbers(probabilities, lines=None, dataset=MNIST):
+    """The number of each row as text, top to bottom, separated by spaces ("90210 5553847"), from the
+    (n, 10) probabilities of the digits and the row of each, lines (n,) from 0 (default: one row)."""
+    lines = np.zeros(len(probabilities), np.int64) if lines is None else np.asarray(lines)
+    answers = probabilities.argmax(axis=1)
+    return " ".join(spell(answers[lines == line], dataset) for line in np.unique(lines))
 
 
 def draw_rows(figure, rows, dataset=MNIST):
@@ -187,14 +231,16 @@ def classify_pictures(parser, network, paths, dataset=MNIST):
     rows, failed = [], False
     for path in paths:
         try:
-            grey, boxes, digits = preprocess(path, dataset)
+            grey, boxes, digits, lines, inks = preprocess(path, dataset, network)
         except ink.ImageError as error:
             print(f"{parser.prog}: error: {path}: {error}", file=sys.stderr)
             failed = True
             continue
         probabilities = network.probabilities(digits.reshape(len(digits), -1))
+        unlike = framing.FRAMINGS[dataset].digits and unlike_digits(inks)
         # Flushed so that, written to one file together, answers and errors stay in order.
-        print(describe_number(path, probabilities, dataset), flush=True)
+        print(describe_unlike(path, probabilities) if unlike else describe_number(path, probabilities, dataset, lines),
+              flush=True)
         rows.append((Path(path).name, grey, boxes, digits, probabilities))
     return rows, failed
 

@@ -13,6 +13,8 @@ import numpy as np
 import PIL.Image
 import PIL.ImageOps
 
+from support import ruling
+
 # How bright red, green and blue look (ITU-R BT.601 luma, as Pillow and JPEG use it).
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 # Differences from the paper over this many times its spread (as a standard deviation) are not chance.
@@ -33,6 +35,10 @@ FIT_MARGIN = 2.5
 # done with them: a digit becomes 20 x 20 pixels, so a photo's millions of pixels add nothing but time
 # (an 8000 x 8000 photo took 13 s), and a few hundred pixels a digit keep its strokes and the paper's grain.
 MAX_SIDE = 2000
+# The paper under a shadow is measured over windows of this share of the picture's longer side: wider
+# than strokes, even of a digit that fills the picture, narrower than a shadow across part of it.
+SHADOW_WINDOW = 0.2
+SHADOWED = 0.25  # marks over more than this share of the picture are a shadow's edge, not ink
 # Pillow modes that Image.reduce takes (it averages LA and RGBA weighted by their opacity).
 REDUCIBLE = {"L", "LA", "RGB", "RGBA", "I", "F"}
 
@@ -95,7 +101,7 @@ def grey_levels(image):
     return np.clip(grey, 0, 1)  # the weights of LUMA add up to 1 only to within rounding
 
 
-def normalize(grey):
+def normalize(grey, strokes=True):
     """Ink from a grey picture: (H, W) float32 in [0, 1], 1 = white -> (H, W) float32 in [0, 1],
     0 = paper, 1 = ink, be the ink darker or lighter than the paper. Raises ImageError when there
     is no ink.
@@ -103,26 +109,84 @@ def normalize(grey):
     Paper is never pure white in a scan or a photograph, nor ink pure black, so both levels are
     measured: the paper is what most of the picture is, and the ink is what differs from it by
     more than the paper's grain can explain. Light from a lamp or a window makes the paper brighter
-    on one side than the other, so its level is measured at each pixel (see paper_level).
+    on one side than the other, so its level is measured at each pixel (see paper_level); for
+    `strokes` (pen lines, not things as wide as the picture), again so as to follow hard-edged
+    shadows (see paper_under_shadows).
     """
     difference = grey - paper_level(grey)
-    # The median absolute difference, scaled to a standard deviation: how much the paper varies
-    # (grain, uneven light), which the strokes, far fewer pixels than the paper, barely change.
-    spread = 1.4826 * np.median(np.abs(difference))
-    marked = np.abs(difference) > max(SPREAD_MARGIN * spread, MIN_CONTRAST)
+    marked = np.abs(difference) > max(SPREAD_MARGIN * robust_spread(difference), MIN_CONTRAST)
+    # Ink is on the side of the paper most marks are on; but marks over much of the picture, or none
+    # (a smooth surface halfway between the two), are the part of the page in a hard shadow or out
+    # of it: a shadow falls on paper, which is lighter than the ink on it.
+    light_ink = (np.count_nonzero(difference[marked] > 0) * 2 > np.count_nonzero(marked)
+                 and np.count_nonzero(marked) <= SHADOWED * marked.size)
+    dark_ink = not light_ink
+    # With the ink's side known, the paper is measured again pixel by pixel, so that it follows the
+    # hard edge of a shadow, which no smooth surface can (see paper_under_shadows).
+    if strokes:
+        ink = paper_under_shadows(grey if dark_ink else 1 - grey) - (grey if dark_ink else 1 - grey)
+    else:  # a thing wider than any window (a garment) is no stroke: the smooth surface it is
+        ink = -difference if dark_ink else difference
+    spread = robust_spread(ink)
+    marked = ink > max(SPREAD_MARGIN * spread, MIN_CONTRAST)
     if not marked.any():
         raise ImageError("no ink found: the picture is blank, or all one colour")
-    dark_ink = np.count_nonzero(difference[marked] < 0) * 2 >= np.count_nonzero(marked)
-    ink = -difference if dark_ink else difference
     # Faint marks (shadows, grain, JPEG ringing around strokes) would stretch the bounding box over
     # the page and pull the centre of mass; they are far weaker than the strongest strokes. The
     # strongest, not the typical marked pixel: a shadow can mark more pixels than the ink does.
     strongest = np.percentile(ink[marked], STRONGEST_PERCENTILE)
+    ink = ruling.remove_ruling(ink, SPREAD_MARGIN * spread, strongest)
     floor = max(SPREAD_MARGIN * spread, FAINT * strongest)
+    if not (ink > floor).any():
+        raise ImageError("no ink found: the picture holds only the paper's ruling")
     strength = np.median(ink[ink > floor])  # typical ink: the stronger half of it becomes 1
     # Subtracting the floor, rather than cutting below it, keeps the anti-aliased edges of the
     # strokes a smooth ramp from paper to ink, as in MNIST.
     return np.clip((ink - floor) / (strength - floor), 0, 1).astype(np.float32)
+
+
+def robust_spread(difference):
+    """How much the paper varies (grain, uneven light) in differences from its level (H, W): their
+    median absolute value scaled to a standard deviation, which the strokes, far fewer pixels than
+    the paper, barely change."""
+    return 1.4826 * np.median(np.abs(difference))
+
+
+def paper_under_shadows(grey):
+    """The paper's level at each pixel of a grey picture (H, W) with dark ink -> (H, W) float32: a
+    grey closing of the picture (the brightest level within a square window SHADOW_WINDOW wide,
+    then the darkest of those), less the grain that brings in.
+
+    A closing fills every dark mark narrower than its window (strokes and their crossings, ruling)
+    with the paper around it, yet keeps the edge of a dark region wider than the window where it
+    is: the hard edge of a shadow. The brightest of a window of grain is brighter than its middle;
+    the median difference, taken over the page, says by how much.
+    """
+    size = max(1, round(SHADOW_WINDOW * max(grey.shape)) // 2) * 2 + 1  # odd, so that the window has a middle
+    # The picture goes on beyond its edges as its edge pixels, for both steps of the closing: a shadow
+    # across the edge then goes on past it as far as the windows reach, and is no narrow mark there.
+    padded = np.pad(grey, size, mode="edge")
+    brightest = sliding(sliding(padded, size, np.maximum, 0), size, np.maximum, 1)
+    closed = sliding(sliding(brightest, size, np.minimum, 0), size, np.minimum, 1)[size:-size, size:-size]
+    return (closed + np.median(grey - closed)).astype(np.float32)
+
+
+def sliding(grey, size, combine, axis):
+    """`combine` (np.maximum or np.minimum) of each pixel's window of `size` (odd) pixels along `axis`
+    of grey (H, W), its middle at the pixel, the picture's edge pixels repeated beyond it: (H, W).
+    Windows of 1, 2, 4, ... pixels combine two halves each, so that a window of any size costs
+    log2(size) steps."""
+    line = np.moveaxis(grey, axis, 0)
+    padded = np.concatenate([np.repeat(line[:1], size // 2, 0), line, np.repeat(line[-1:], size // 2, 0)])
+    window, covered = padded, 1
+    while 2 * covered <= size:
+        window = combine(window[:-covered], window[covered:])
+        covered *= 2
+    # Two windows of `covered` pixels, overlapping, cover `size` pixels.
+    length = line.shape[0]
+    return np.moveaxis(combine(window[:length], window[size - covered:size - covered + length]), 0, axis)
+
+
 def paper_level(grey):
     """The paper's level at each pixel of a grey picture (H, W) -> (H, W) float32: a smooth surface
     (a quadratic in row and column) through the paper, the ink left out.

@@ -1,11 +1,15 @@
-"""A picture's ink cut into the digits of a number, left to right.
+"""A picture's ink cut into the digits of its numbers: rows top to bottom, each left to right.
 
-    boxes, digits = split_digits(ink)    # (n, 4) boxes in the picture, n crops of its ink
+    boxes, digits, lines = split_digits(ink)    # (n, 4) boxes, n crops of its ink, (n,) row numbers
 
 A digit is a group of touching ink (label_groups) with the groups beside it that share much of its
 columns (join_by_columns): the strokes of one digit need not touch (the bar of a 5, a broken 4),
-while digits side by side share few columns. The steps are functions of their own, so that other
-layouts (several rows, digits that touch, ruled paper) can change one step and keep the others.
+while digits side by side share few columns. The groups are first put in rows (split_lines): groups
+whose rows overlap are one row, and a row far lower than the others (the bar of a 5 above its body)
+joins the nearest. A digit wider than digits are may be two that touch: it is cut where a reader
+(the network) is surest that both parts are digits, if it is surer of that than of the whole
+(cut_touching). The steps are functions of their own, so that other layouts can
+change one step and keep the others.
 """
 
 import numpy as np
@@ -14,18 +18,114 @@ import numpy as np
 # are one digit when they share this share of the narrower one's columns.
 SPECK = 0.02
 SHARED_COLUMNS = 0.5
+# A row of groups less than this share as tall as the tallest row is part of the row nearest to it.
+LOW_ROW = 0.5
+# Wider than this many times its height, a digit may be two that touch: a tenth of MNIST's training
+# digits are wider than 1.05 times their height, two side by side rarely narrower than 1.2 times.
+WIDE = 1.1
+# Wider than this, it is two or more: one in a thousand of MNIST's training digits is wider than
+# 1.67 times its height. (The network can be sure of one digit in the ink of two.)
+TWO = 1.6
+# Digits that touch are about this many times their height apart (MNIST's digits are 0.8 times as
+# wide as they are tall, half of them, and touching ones overlap); each cut between them is looked
+# for at CUTS columns around where it is due.
+PITCH = 0.75
+CUTS = 13
 
 
-def split_digits(ink):
-    """The digits in ink (H, W) float32 in [0, 1] (0 = paper), left to right: their boxes (n, 4) int64
-    as (top, left, bottom, right) in pixels of `ink`, bottom and right excluded, and each digit's ink
-    alone, cropped to its box: a list of n (h, w) float32 arrays. Specks far lighter than the heaviest
-    group are left out. `ink` must hold some ink (ink.ImageError says so before this is reached)."""
+def split_digits(ink, judge=None):
+    """The digits in ink (H, W) float32 in [0, 1] (0 = paper), row by row from the top, each row left
+    to right: their boxes (n, 4) int64 as (top, left, bottom, right) in pixels of `ink`, bottom and
+    right excluded; each digit's ink alone, cropped to its box: a list of n (h, w) float32 arrays;
+    and the row of each, (n,) int64 from 0. Specks far lighter than the heaviest group are left out.
+    With a `judge` (a list of inks -> (n,) how sure a reader is that each is one digit, from 0 to 1),
+    digits too wide for one are cut where they touch (cut_touching). `ink` must hold some ink
+    (ink.ImageError says so before this is reached)."""
     labels, count = label_groups(ink > 0)
     boxes, mass = group_boxes(labels, count, ink)
     kept = np.flatnonzero(mass >= SPECK * mass.max())
-    digits = join_by_columns(boxes[kept], kept)
-    return crop_digits(ink, labels, boxes, digits)
+    rows = split_lines(boxes[kept])
+    digits, lines = [], []
+    for row in range(rows.max() + 1):
+        in_row = kept[rows == row]
+        digits += join_by_columns(boxes[in_row], in_row)
+        lines += [row] * (len(digits) - len(lines))
+    digit_boxes, inks = crop_digits(ink, labels, boxes, digits)
+    pieces = [cut_touching(box, digit, judge) if judge else ([box], [digit]) for box, digit in zip(digit_boxes, inks)]
+    return (np.array([box for piece in pieces for box in piece[0]]), [crop for piece in pieces for crop in piece[1]],
+            np.repeat(lines, [len(piece[0]) for piece in pieces]))
+
+
+def split_lines(boxes):
+    """The row of each group with these boxes (n, 4), (n,) int64 numbered from the top: groups whose
+    spans of rows overlap, directly or through others, are one row; a row less than LOW_ROW as tall
+    as the tallest then joins the row nearest to it."""
+    order = np.argsort(boxes[:, 0], kind="stable")
+    spans = []  # [top, bottom] of each row, top to bottom
+    row_of = np.empty(len(boxes), np.int64)
+    for i in order:
+        top, bottom = boxes[i, 0], boxes[i, 2]
+        if not spans or top >= spans[-1][1]:
+            spans.append([top, bottom])
+        spans[-1][1] = max(spans[-1][1], bottom)
+        row_of[i] = len(spans) - 1
+    spans = np.array(spans)
+    heights = spans[:, 1] - spans[:, 0]
+    tall = np.flatnonzero(heights >= LOW_ROW * heights.max())
+    # Each row's distance to each tall row: the gap between them, 0 for the tall row itself.
+    gaps = np.maximum(spans[tall, None, 0] - spans[None, :, 1], spans[None, :, 0] - spans[tall, None, 1])
+    nearest = np.argmin(np.maximum(gaps, 0), axis=0)
+    return nearest[row_of]
+
+
+def cut_touching(box, digit, judge):
+    """A digit's box (4,) and ink (h, w) as crop_digits gives them -> the boxes (k, 4) and inks of the
+    k digits it holds. One at most WIDE times as wide as its height is one digit. A wider one holds
+    about its width over PITCH times its height digits, or one more, or (at most TWO times as wide
+    as high) one: whichever way of cutting it (cut_into) `judge` (a list of inks -> (n,) how sure a
+    reader is that each is one digit) is surest of, by the part it is least sure of."""
+    height, width = digit.shape
+    if width <= WIDE * height:
+        return [box], [digit]
+    count = max(2, round(width / (PITCH * height)))
+    ways = [cut_into(box, digit, n, judge) for n in (count, count + 1)]
+    if width <= TWO * height:
+        ways.insert(0, ([box], [digit]))
+    sure = [judge(inks).min() for _, inks in ways]
+    return ways[int(np.argmax(sure))]  # the first, fewest, of equally sure ways
+
+
+def cut_into(box, digit, count, judge):
+    """A digit's box (4,) and ink (h, w) cut into `count` digits or fewer, from the left: each part
+    ends at the one of CUTS columns around where it is due that `judge` is surest of. Their boxes
+    (k, 4) in the picture and their inks."""
+    width = digit.shape[1]
+    boxes, inks, start = [], [], 0
+    for i in range(1, count):
+        due = start + (width - start) / (count - i + 1)  # the rest shared evenly
+        columns = np.unique(np.round(due + np.linspace(-0.4, 0.4, CUTS) * width / count).astype(int))
+        parts = [(column, *trim(box, digit, start, column)) for column in columns if start < column < width]
+        parts = [part for part in parts if part[2] is not None]
+        if parts:
+            start, part_box, part = parts[int(np.argmax(judge([part[2] for part in parts])))]
+            boxes.append(part_box)
+            inks.append(part)
+    last_box, last = trim(box, digit, start, width)
+    if last is not None:
+        boxes.append(last_box)
+        inks.append(last)
+    return boxes, inks
+
+
+def trim(box, digit, start, end):
+    """The columns start to end of a digit's ink (h, w) cropped to the ink in them, and their box in
+    the picture, from the digit's box (4,): (box (4,), ink (h', w')), or (box, None) with no ink."""
+    part = digit[:, start:end]
+    rows, columns = np.nonzero(part > 0)
+    if len(rows) == 0:
+        return box, None
+    y0, y1, x0, x1 = rows.min(), rows.max() + 1, columns.min(), columns.max() + 1
+    return np.array([box[0] + y0, box[1] + start + x0, box[0] + y1, box[1] + start + x1]), part[y0:y1, x0:x1]
 
 
 def label_groups(mask):

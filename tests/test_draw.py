@@ -127,7 +127,7 @@ def test_s_saves_a_new_picture_each_time_that_predict_py_reads(untrained_board, 
     # the same but for the faint edges predict.py leaves out. (This stroke is symmetric, its centre
     # halfway between two pixels: see test_framing's halfway test.)
     assert np.abs(ink.read_image(tmp_path / "drawing-2.png") - (1 - board.ink)).max() <= 0.5 / 255 + 1e-6
-    _, _, digits = predict.preprocess(tmp_path / "drawing-2.png")
+    _, _, digits, _, _ = predict.preprocess(tmp_path / "drawing-2.png")
     assert np.abs(digits[0] - framing.frame(board.ink)).mean() < 0.02
     assert "saved drawing-3.png" in board.message.get_text()
 

@@ -423,7 +423,7 @@ def test_clothes_apart_are_one_thing_with_one_box(tmp_path):
     """Two sleeves apart are one garment: one box around both, not two digits."""
     two = np.hstack([shapes.four(), np.zeros((150, 60)), shapes.four()])
     shapes.write_grey_png(tmp_path / "two.png", np.pad(two, 20))
-    _, boxes, things = predict.preprocess(tmp_path / "two.png", mnist.DATASETS["fashion"])
+    _, boxes, things, _, _ = predict.preprocess(tmp_path / "two.png", mnist.DATASETS["fashion"])
     assert len(boxes) == len(things) == 1 and len(predict.preprocess(tmp_path / "two.png")[1]) == 2
 
 

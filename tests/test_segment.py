@@ -33,7 +33,7 @@ def test_digits_are_found_left_to_right_with_their_strokes_that_do_not_touch():
     seven_ = np.pad(seven(), ((15, 15), (0, 0)))  # 150 rows, like the others
     ink = np.pad(number(five(), broken_four(), seven_, four(), gaps=[10, 3, 30]), 20)
     ink[5, 5] = 1  # a speck
-    boxes, inks = segment.split_digits(ink)
+    boxes, inks, lines = segment.split_digits(ink)
     widths = [110, 120, 90, 120]
     lefts = 20 + np.cumsum([0, 110 + 10, 120 + 3, 90 + 30])
     assert len(boxes) == 4
@@ -45,7 +45,7 @@ def test_digits_are_found_left_to_right_with_their_strokes_that_do_not_touch():
 
 
 def test_one_digit_is_one_box_around_all_its_ink():
-    boxes, inks = segment.split_digits(broken_four())
+    boxes, inks, _ = segment.split_digits(broken_four())
     rows, columns = np.nonzero(broken_four())
     assert boxes.tolist() == [[rows.min(), columns.min(), rows.max() + 1, columns.max() + 1]]
     assert np.array_equal(inks[0], broken_four()[rows.min():rows.max() + 1, columns.min():columns.max() + 1])

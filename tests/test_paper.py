@@ -1,0 +1,115 @@
+"""Handwriting as people write it: ruled and squared paper (support/ruling.py), hard shadows
+(ink.paper_under_shadows), several rows and touching digits (support/segment.py), and predict.py's
+lines for them. The image tests draw their own shapes or render notebook paper (tests/pages.py) and
+need no network; the tests that read MNIST digits on notebook paper train a small one."""
+
+import re
+
+import numpy as np
+import pages
+import pytest
+import test_predict
+
+import predict
+import shapes
+from shapes import four, number, paint, seven
+from support import ink, mnist, model, segment
+
+trained_model = test_predict.trained_model  # the small network of test_predict.py, as a fixture here
+run_predict = test_predict.run_predict
+
+
+def on_paper(drawn, kind, rng, shadow=False):
+    """A grey picture of the ink `drawn` in black on notebook paper of `kind`, photographed."""
+    picture = pages.photograph(pages.write(pages.paper(drawn.shape, rng, kind), drawn, "black"), rng, shadow)
+    return picture @ ink.LUMA
+
+
+@pytest.mark.parametrize("kind", ["ruled", "squared"])
+def test_ruling_goes_and_the_strokes_that_cross_it_stay_whole(kind):
+    drawn = np.pad(seven(), 60)
+    found = ink.normalize(on_paper(drawn, kind, np.random.default_rng(0)))
+    # Every stroke pixel is ink (the lines it crosses did not cut it), and nothing far from the strokes is.
+    assert np.mean(found[drawn == 1] > 0) > 0.98
+    near = ink.sliding(ink.sliding(drawn, 11, np.maximum, 0), 11, np.maximum, 1) > 0
+    assert np.count_nonzero(found[~near]) < 0.001 * drawn.size
+    boxes, _, _ = segment.split_digits(found)
+    assert len(boxes) == 1
+
+
+def test_a_hard_shadow_across_the_digit_is_not_ink():
+    drawn = np.pad(four(), 80)
+    grey = paint(drawn, paper=0.9, colour=0.1)
+    grey[:, 150:] *= 0.55  # a hard-edged shadow over the right half, the digit's stem in it
+    grey += np.random.default_rng(2).normal(0, 0.01, grey.shape).astype(np.float32)
+    found = ink.normalize(grey)
+    assert np.array_equal(found > 0, drawn > 0)
+
+
+def test_digits_are_found_row_by_row():
+    top = number(seven(), seven(), gaps=[20])
+    bottom = number(seven(), seven(), seven(), gaps=[20, 20])
+    page = np.zeros((300, 400), np.float32)
+    page[20:140, 30:30 + top.shape[1]] = top
+    page[170:290, 10:10 + bottom.shape[1]] = bottom
+    boxes, _, lines = segment.split_digits(page)
+    assert lines.tolist() == [0, 0, 1, 1, 1]
+    assert np.all(np.diff(boxes[lines == 1, 1]) > 0) and boxes[0, 0] < boxes[2, 0]
+
+
+def test_touching_digits_are_cut_where_the_judge_is_surest():
+    # The second seven's ink starts 3 columns before the first one's ends (each is 73 wide): they touch.
+    ink_ = np.pad(np.maximum(np.pad(seven(), ((0, 0), (0, 70))), np.pad(seven(), ((0, 0), (70, 0)))), 10)
+
+    def judge(inks):  # sure of parts as wide as a seven, unsure of anything else
+        return np.array([np.exp(-abs(digit.shape[1] - 73) / 10) for digit in inks])
+
+    boxes, inks, _ = segment.split_digits(ink_, judge)
+    assert len(boxes) == 2 and all(abs(digit.shape[1] - 73) <= 8 for digit in inks)
+    assert len(segment.split_digits(ink_)[0]) == 1  # without a judge, one group is one digit
+
+
+def test_rows_are_printed_top_to_bottom_separated_by_spaces():
+    probabilities = np.eye(10)[[9, 0, 2, 5, 5]]
+    assert predict.describe_number("page.png", probabilities, lines=[0, 0, 0, 1, 1]) == \
+        "page.png: 902 55 (confidence of each digit: 1.00, 1.00, 1.00, 1.00, 1.00)"
+
+
+def test_a_solid_blob_is_unlike_a_digit_and_a_seven_is_not():
+    assert predict.unlike_digits([shapes.ellipse((100, 80), (50, 40), (45, 35))])
+    assert not predict.unlike_digits([seven()])
+    assert not predict.unlike_digits([seven(), shapes.ellipse((30, 30), (15, 15), (14, 14))])  # most ink a digit
+    assert predict.describe_unlike("scene.jpg", np.full((1, 10), 0.1)) == \
+        "scene.jpg: no digit recognised (best guess 0, confidence 0.10)"
+
+
+# ---------------------------------------------------------------------------------------------
+# MNIST digits on notebook paper, read by a small network trained here.
+
+
+def test_digits_on_notebook_paper_get_the_answers_of_their_mnist_images(trained_model, mnist_dir, tmp_path):
+    network, _ = model.load(trained_model)
+    images, _ = mnist.load_split("test", mnist_dir)
+    rng = np.random.default_rng(3)
+    chosen = images[2000:2030]
+    answers = []
+    for i, image in enumerate(chosen):
+        kind, colour = pages.PAPERS[i % 3], list(pages.INKS)[i % 5]
+        path = pages.save(tmp_path / f"page-{i}.jpg", pages.notebook_page([image[None]], rng, kind, colour))
+        _, _, digits, _, _ = predict.preprocess(path, network=network)
+        answers.append(network.probabilities(digits.reshape(len(digits), -1)).argmax(axis=1).tolist())
+    originals = network.probabilities(mnist.as_inputs(chosen)).argmax(axis=1)
+    assert np.mean([answer == [original] for answer, original in zip(answers, originals)]) >= 0.8
+
+
+def test_a_page_of_two_rows_prints_two_numbers_and_a_blank_page_no_ink(trained_model, mnist_dir, tmp_path):
+    images, _ = mnist.load_split("test", mnist_dir)
+    rng = np.random.default_rng(4)
+    page = pages.save(tmp_path / "page.jpg", pages.notebook_page([images[3000:3005], images[3005:3012]], rng))
+    empty = pages.save(tmp_path / "empty.jpg", pages.photograph(pages.paper((400, 300), rng, "plain"), rng))
+    result = run_predict("--model", trained_model, empty, page, "--output", tmp_path / "out.png", cwd=tmp_path)
+    assert result.returncode == 1
+    assert len(result.stderr.splitlines()) == 1 and f"{empty}: no ink found" in result.stderr
+    numbers = re.fullmatch(re.escape(str(page)) + r": (\d+) (\d+) \(confidence of each digit: .*\)",
+                           result.stdout.strip())
+    assert numbers and [len(n) for n in numbers.groups()] == [5, 7], result.stdout

@@ -73,7 +73,7 @@ def main(argv=None):
             print(f"wrote {args.web}: {', '.join(site)}, {sum(map(len, site.values())):,} bytes; "
                   f"to try it: python3 -m http.server -d {args.web}")
     except OSError as error:
-        cli.fail(f"{error.filename}: cannot write ({error.strerror})")
+        cli.fail_to_write(error)
 
 
 if __name__ == "__main__":

@@ -149,7 +149,7 @@ def main(argv=None):
     try:
         plots.save(journey_figure(runs), args.output)
     except OSError as error:
-        cli.fail(f"{error.filename}: cannot write ({error.strerror})")
+        cli.fail_to_write(error)
     print(f"\nwrote {args.output}")
 
 

@@ -283,7 +283,7 @@ def main(argv=None):
         try:
             draw_pages(rows, dataset, args.output)
         except OSError as error:
-            cli.fail(f"{error.filename}: cannot write ({error.strerror})")
+            cli.fail_to_write(error)
     if failed:
         sys.exit(1)
 

@@ -74,7 +74,7 @@ def main(argv=None):
         else:
             plots.show([figure], [f"{args.dataset}-{args.split}-{args.start}.png"])
     except OSError as error:
-        cli.fail(f"{error.filename}: cannot write ({error.strerror})")
+        cli.fail_to_write(error)
 
 
 if __name__ == "__main__":

@@ -399,7 +399,7 @@ def train(run, data, log):
         if run.flags.checkpoint and run.rounds:
             log(f"to go on: ./train.py --resume {shlex.quote(run.flags.checkpoint)}")
     except OSError as error:
-        cli.fail(f"{error.filename}: cannot write ({error.strerror})")
+        cli.fail_to_write(error)
     if run.flags.epochs:
         log(f"training took {time.perf_counter() - start:.1f} s")
     return interrupted
@@ -477,7 +477,7 @@ def main(argv=None):
                 log(kept)
         report_results(run, data)
     except OSError as error:
-        cli.fail(f"{error.filename}: cannot write ({error.strerror})")
+        cli.fail_to_write(error)
     except KeyboardInterrupt:
         print(f"train.py: interrupted{'; ' + kept if kept else ''}", file=sys.stderr)
         sys.exit(130)

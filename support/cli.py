@@ -39,6 +39,12 @@ def fail(message, status=1):
     sys.exit(status)
 
 
+def fail_to_write(error):
+    """End the program with one line for `error`, an OSError from writing a file (files.py names the
+    file it was asked to write, not its temporary one)."""
+    fail(f"{error.filename}: cannot write ({error.strerror})")
+
+
 def warn(message):
     """One line on stderr, "PROGRAM: MESSAGE", about something the program goes on without."""
     print(f"{os.path.basename(sys.argv[0])}: {message}", file=sys.stderr)

@@ -39,20 +39,26 @@ class ModelError(ValueError):
     """A file that is not a model this project wrote, or is damaged; the message names the file."""
 
 
-def build(hidden, conv_channels=(), kernel=3, padding=0, activation="relu", loss="cross-entropy", dropout=0.0,
+def build(hidden, conv_channels=(), kernel=3, padding="valid", activation="relu", loss="cross-entropy", dropout=0.0,
           init="scaled", rng=None, dropout_rng=None):
     """The network train.py's flags describe, float32, for 28 x 28 images and 10 classes.
 
-    One block per entry C of conv_channels: C filters of kernel x kernel (with `padding` zeros around
-    the image), the activation, 2 x 2 max-pooling (one conv.Conv2D layer). Then the hidden dense layers
+    One block per entry C of conv_channels: C filters of K x K, the activation, 2 x 2 max-pooling (one
+    conv.Conv2D layer). kernel: K for every block, or a sequence of one K per block; padding: "valid"
+    (none) or "same" ((K - 1) // 2 zeros around the image, which keep its size). Then the hidden dense layers
     of the given sizes and the output layer (nn.mlp), each after a dropout layer when dropout > 0. rng
     draws the initial weights, dropout_rng the dropout masks. Raises ValueError when the images become
     too small for a block.
     """
     rng = np.random.default_rng(0) if rng is None else rng
+    kernels = [kernel] * len(conv_channels) if isinstance(kernel, int) else list(kernel)
+    if len(kernels) != len(conv_channels):
+        raise ValueError(f"{len(kernels)} kernel sizes for {len(conv_channels)} convolutional blocks: give one, "
+                         "or one per block")
     layers, shape = [], IMAGE_SHAPE
-    for channels in conv_channels:
-        layers.append(conv.Conv2D(shape, channels, kernel, padding, activation, rng, init, pool=2))
+    for channels, k in zip(conv_channels, kernels):
+        layers.append(conv.Conv2D(shape, channels, k, (k - 1) // 2 if padding == "same" else 0, activation, rng,
+                                  init, pool=2))
         shape = layers[-1].output_shape
     if conv_channels:
         layers.append(conv.Flatten(shape))

@@ -40,6 +40,7 @@ class Flags:
     # The network's layers (ARCHITECTURE).
     conv: tuple = ()
     kernel: tuple = (3,)  # one size for every convolutional block, or one per block
+    pool: tuple = (2,)  # likewise
     padding: str = "valid"
     hidden: tuple = (512,)
     dropout: float = 0.0
@@ -77,7 +78,7 @@ class Flags:
     threads: int = None
 
 
-ARCHITECTURE = ("conv", "kernel", "padding", "hidden", "dropout", "activation", "loss", "init", "init_scale")
+ARCHITECTURE = ("conv", "kernel", "pool", "padding", "hidden", "dropout", "activation", "loss", "init", "init_scale")
 # With --load and --samples, teaching a trained network your own hand: a few short rounds over the
 # samples (each copy distorted, samples.mix) and a tenth of MNIST's training images, so that it keeps
 # what it knew, at a tenth of the optimizer's usual rate.
@@ -155,6 +156,9 @@ def build_parser():
         help="convolutional blocks, one per C: C filters of K x K, ReLU (--activation), 2 x 2 max-pooling")
     add("--kernel", type=cli.positive_int, nargs="+", metavar="K",
         help="the filters' size: one for every block, or one per --conv entry (default: 3)")
+    add("--pool", type=cli.positive_int, nargs="+", metavar="P",
+        help="P x P max-pooling after the convolution, 1: none; one for every block, or one per --conv entry "
+             "(default: 2)")
     add("--padding", choices=("valid", "same"),
         help="valid: no padding, each convolution shrinks the image by K - 1; same: zeros around it keep its size")
     add("--hidden", type=cli.positive_int, nargs="*", metavar="N",
@@ -339,14 +343,14 @@ def describe_first(network, x, label, classes):
 
 def build_network(flags):
     """A new network as the flags describe, its weights drawn from the seed."""
-    kernel = flags.kernel[0] if len(flags.kernel) == 1 else flags.kernel  # one for all, or one per block
+    kernel, pool = (sizes[0] if len(sizes) == 1 else sizes for sizes in (flags.kernel, flags.pool))  # one for all
     try:
         network = model.build(flags.hidden, flags.conv, kernel, flags.padding, flags.activation, flags.loss,
                               flags.dropout, flags.init, np.random.default_rng([flags.seed, 0]),
-                              np.random.default_rng([flags.seed, 2]))
+                              np.random.default_rng([flags.seed, 2]), pool)
     except ValueError as error:
-        cli.fail(f"--conv {' '.join(map(str, flags.conv))} --kernel {' '.join(map(str, flags.kernel))}: {error}",
-                 status=2)
+        cli.fail(" ".join(recipe_words({"conv": flags.conv, "kernel": flags.kernel, "pool": flags.pool}))
+                 + f": {error}", status=2)
     except MemoryError as error:
         cli.fail(f"not enough memory to build this network ({error}): make --hidden or --conv smaller", status=2)
     for weights in network.parameters():  # the biases start at 0, so this scales the weights

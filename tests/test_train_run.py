@@ -494,7 +494,7 @@ def test_the_flags_defaults_outside_the_recipe():
     flags = parse()
     assert (flags.conv, flags.kernel, flags.padding, flags.dropout, flags.rotate, flags.zoom) == ((), (3,), "valid", 0,
                                                                                                    0, 0)
-    assert flags.betas == (0.9, 0.999) and flags.lr_schedule == "cosine"
+    assert flags.betas == (0.9, 0.999) and flags.lr_schedule == "cosine" and flags.pool == (2,)
     assert (flags.weight_decay, flags.seed, flags.validation, flags.loss, flags.init) == (0, 1, 0, "cross-entropy",
                                                                                           "scaled")
 
@@ -526,6 +526,9 @@ def test_the_flags_of_a_run_cannot_change():
      "conv 2 5x5 padding 2 relu, maxpool 2x2, conv 3 3x3 padding 1 relu, maxpool 2x2, flatten, dense 147-10"),
     (["--conv", "2", "3", "--kernel", "5", "3", "--hidden"],
      "conv 2 5x5 relu, maxpool 2x2, conv 3 3x3 relu, maxpool 2x2, flatten, dense 75-10"),
+    (["--conv", "2", "3", "--pool", "1", "2", "--hidden"],
+     "conv 2 3x3 relu, conv 3 3x3 relu, maxpool 2x2, flatten, dense 432-10"),
+    (["--conv", "2", "--pool", "3", "--hidden"], "conv 2 3x3 relu, maxpool 3x3, flatten, dense 128-10"),
     (["--conv", "2", "3", "--padding", "same", "--dropout", "0.5", "--hidden"],
      "conv 2 3x3 padding 1 relu, maxpool 2x2, conv 3 3x3 padding 1 relu, maxpool 2x2, flatten, dropout 0.5, "
      "dense 147-10"),
@@ -536,8 +539,10 @@ def test_the_layer_flags_build_the_network_they_describe(fake_mnist, capsys, fla
 
 
 @pytest.mark.parametrize("flags, complaint", [
-    (["--conv", "2", "3", "--kernel", "3", "3", "3"], "--conv 2 3 --kernel 3 3 3: 3 kernel sizes for 2 convolutional "
-                                                      "blocks: give one, or one per block"),
+    (["--conv", "2", "3", "--kernel", "3", "3", "3"], "--conv 2 3 --kernel 3 3 3 --pool 2: 3 kernel sizes for 2 "
+                                                      "convolutional blocks: give one, or one per block"),
+    (["--conv", "2", "--pool", "2", "2"], "--conv 2 --kernel 3 --pool 2 2: 2 pooling sizes for 1 convolutional "
+                                          "blocks: give one, or one per block"),
     (["--optimizer", "sgd", "--betas", "0.7", "0.9"], "--betas are Adam's: they cannot apply to --optimizer sgd"),
 ])
 def test_flags_that_do_not_fit_together_exit_2_in_one_line(fake_mnist, capsys, flags, complaint):

@@ -245,6 +245,9 @@ class BatchNorm(Layer):
     """
 
     def __init__(self, input_shape, activation="identity", momentum=0.1, eps=1e-5, dtype=np.float32):
+        if not (0 <= momentum <= 1 and eps > 0):
+            raise ValueError(f"batch normalisation needs a momentum from 0 to 1 and an eps above 0, not {momentum} "
+                             f"and {eps}")
         self.input_shape = self.output_shape = tuple(input_shape)
         features = self.input_shape[-1]
         self.gamma, self.beta = np.ones(features, dtype), np.zeros(features, dtype)

@@ -296,7 +296,8 @@ class BatchNorm(Layer):
     def update_running(self, count, mean, variance):
         """Move the running statistics a share `momentum` towards a batch's: its `count` values' mean
         and (biased) variance, each (features,)."""
-        for running, batch in ((self.running_mean, mean), (self.running_variance, variance * count / max(count - 1, 1))):
+        unbiased = variance * count / max(count - 1, 1)  # a single value has no spread to correct
+        for running, batch in ((self.running_mean, mean), (self.running_variance, unbiased)):
             running *= 1 - self.momentum
             running += self.momentum * batch
 

@@ -14,10 +14,11 @@ buffers and gradients of its own; the parts' gradients, each weighted by its sha
 add up to the batch's gradient. A batch normalisation (nn.BatchNorm) normalises each part with the
 part's own mean and variance, as PyTorch's DataParallel does without SyncBatchNorm; its running
 statistics, though, are updated once a batch, from the whole batch's mean and variance, which the
-parts' give exactly (whole_batch), never by two threads at once. The batch is always cut into the same parts and their gradients are
-added in the same order, and each product runs on one BLAS thread, so a convolutional network's
-numbers are the same on any number of threads. On the idle 2-core machine a CNN's batch of 128 took
-about 18 ms this way against 23 ms with one part on two BLAS threads: the parts also fit the
+parts' give exactly (whole_batch), never by two threads at once. The batch is always cut into the
+same parts and their gradients are added in the same order, and each product runs on one BLAS
+thread, so a convolutional network's numbers are the same on any number of threads. On the idle
+2-core machine a CNN's batch of 128 took about 18 ms this way against 23 ms with one part on two
+BLAS threads: the parts also fit the
 processor's caches better, and none of the elementwise work waits for one core.
 
     threads = choose_threads(is_convolutional(network))

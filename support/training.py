@@ -64,8 +64,8 @@ class Run:
         self.kept_round, self.kept_weights, self.best_validation = 0, self.weights(), None
 
     def weights(self):
-        """A copy of the network's parameters."""
-        return [p.copy() for p in self.network.parameters()]
+        """A copy of the network's parameters and statistics (a batch normalisation's running ones)."""
+        return [p.copy() for p in self.network.parameters() + self.network.statistics()]
 
     def round_done(self, figures):
         """Count a completed round, with its figures (a dict: round, cost, train, validation, test,
@@ -78,8 +78,8 @@ class Run:
             self.kept_round, self.kept_weights, self.best_validation = self.rounds, self.weights(), validation
 
     def restore_kept(self):
-        """Put the kept weights back into the network."""
-        for p, kept in zip(self.network.parameters(), self.kept_weights):
+        """Put the kept weights (and statistics) back into the network."""
+        for p, kept in zip(self.network.parameters() + self.network.statistics(), self.kept_weights):
             p[...] = kept
 
     def kept_accuracy(self):

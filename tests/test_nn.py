@@ -515,8 +515,7 @@ def test_batch_norm_agrees_with_pytorch(shape):
 def test_a_batch_normalised_mlp_learns_with_gradients_that_match_finite_differences():
     network = nn.mlp([6, 5, 4, 3], "tanh", rng=np.random.default_rng(0), dtype=np.float64, batch_norm=True)
     assert [type(layer).__name__ for layer in network.layers] == ["Dense", "BatchNorm", "Dense", "BatchNorm", "Dense"]
-    assert [getattr(layer, "activation") for layer in network.layers] == ["identity", "tanh", "identity", "tanh",
-                                                                          "identity"]
+    assert [layer.activation for layer in network.layers] == ["identity", "tanh", "identity", "tanh", "identity"]
     x, labels = small_batch()
 
     def cost():

@@ -18,8 +18,8 @@ parts' give exactly (whole_batch), never by two threads at once. The batch is al
 same parts and their gradients are added in the same order, and each product runs on one BLAS
 thread, so a convolutional network's numbers are the same on any number of threads. On the idle
 2-core machine a CNN's batch of 128 took about 18 ms this way against 23 ms with one part on two
-BLAS threads: the parts also fit the
-processor's caches better, and none of the elementwise work waits for one core.
+BLAS threads: the parts also fit the processor's caches better, and none of the elementwise work
+waits for one core.
 
     threads = choose_threads(is_convolutional(network))
     learner = learner(network, threads)    # a DataParallel, or the network itself

@@ -277,19 +277,18 @@ class BatchNorm(Layer):
         if training:
             count = len(rows)
             mean = self.sums(rows, np.empty_like(self.gamma)) / count
-            centred = np.subtract(rows, mean, out=self.buffer("normalised", rows.shape))
-            variance = self.sums(np.square(centred, out=output), np.empty_like(self.gamma)) / count
+            self.centred = np.subtract(rows, mean, out=self.buffer("centred", rows.shape))  # kept for backward
+            variance = self.sums(np.square(self.centred, out=output), np.empty_like(self.gamma)) / count
             self.statistics_seen = count, mean, variance
             if self.updates_running:
                 self.update_running(count, mean, variance)
             self.inverse_std = 1 / np.sqrt(variance + self.eps)
-            self.normalised = np.multiply(centred, self.inverse_std, out=centred)
-            np.multiply(self.normalised, self.gamma, out=output)
-            output += self.beta
+            scale, shift = self.gamma * self.inverse_std, self.beta  # normalised * gamma + beta, in one product
+            np.multiply(self.centred, scale, out=output)
         else:
             scale, shift = self.scale_and_shift()
             np.multiply(rows, scale, out=output)
-            output += shift
+        output += shift
         self.output = ACTIVATIONS[self.activation][0](output)
         return self.output.reshape(x.shape)
 
@@ -304,29 +303,28 @@ class BatchNorm(Layer):
     def backward(self, grad_output, need_input_grad=True):
         """Gradient w.r.t. the output (batch, *input_shape) -> w.r.t. the input. Overwrites grad_output.
 
-        With g = d cost / d (gamma * normalised + beta) and n rows: d gamma = sum(g * normalised),
-        d beta = sum(g), and in training, where the mean and variance move with every input,
-        d x = gamma / std * (g - (d beta + normalised * d gamma) / n); in use, d x = g * scale."""
+        With g = d cost / d (gamma * normalised + beta), normalised = (x - mean) / std and n rows:
+        d gamma = sum(g * normalised), d beta = sum(g); in training, where the mean and the variance
+        move with every input, d x = gamma / std * (g - (d beta + normalised * d gamma) / n), and in
+        use, with the running statistics fixed, d x = gamma / std * g."""
         grad = grad_output.reshape(self.input.shape)
         ACTIVATIONS[self.activation][1](self.output, grad)
-        self.sums(grad, self.grad_beta)
+        if not self.training:  # a forward in use, x * scale + shift, did not keep them
+            self.inverse_std = 1 / np.sqrt(self.running_variance + self.eps)
+            self.centred = np.subtract(self.input, self.running_mean, out=self.buffer("centred", grad.shape))
         scratch = self.buffer("scratch", grad.shape)
-        if self.training:
-            normalised, inverse_std = self.normalised, self.inverse_std
-        else:  # not kept by a forward in use, which computes x * scale + shift
-            inverse_std = 1 / np.sqrt(self.running_variance + self.eps)
-            normalised = np.subtract(self.input, self.running_mean, out=self.buffer("normalised", grad.shape))
-            normalised *= inverse_std
-        self.sums(np.multiply(grad, normalised, out=scratch), self.grad_gamma)
+        self.sums(grad, self.grad_beta)
+        self.sums(np.multiply(grad, self.centred, out=scratch), self.grad_gamma)
+        self.grad_gamma *= self.inverse_std
         if not need_input_grad:
             return None
-        if self.training:
-            np.multiply(normalised, self.grad_gamma / len(grad), out=scratch)
+        if self.training:  # scratch = g - (d beta + normalised * d gamma) / n
+            np.multiply(self.centred, self.grad_gamma * self.inverse_std / len(grad), out=scratch)
             scratch += self.grad_beta / len(grad)
             np.subtract(grad, scratch, out=scratch)
-            scratch *= self.gamma * inverse_std
         else:
-            np.multiply(grad, self.gamma * inverse_std, out=scratch)
+            scratch[...] = grad
+        scratch *= self.gamma * self.inverse_std
         return scratch.reshape(self.shape)
 
     def parameters(self):

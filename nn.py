@@ -453,12 +453,10 @@ def mlp(sizes, activation="relu", loss="cross-entropy", rng=None, init="scaled",
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         if dropout:
             layers.append(Dropout(dropout, dropout_rng, dtype))
-        if i == last:
-            layers.append(Dense(n_in, n_out, "identity", rng, init, dtype))
-        elif batch_norm:
-            layers += [Dense(n_in, n_out, "identity", rng, init, dtype), BatchNorm((n_out,), activation, dtype=dtype)]
-        else:
-            layers.append(Dense(n_in, n_out, activation, rng, init, dtype))
+        hidden = i < last
+        layers.append(Dense(n_in, n_out, activation if hidden and not batch_norm else "identity", rng, init, dtype))
+        if hidden and batch_norm:
+            layers.append(BatchNorm((n_out,), activation, dtype=dtype))
     return Network(layers, loss)
 
 

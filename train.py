@@ -45,6 +45,7 @@ class Flags:
     padding: str = "valid"
     hidden: tuple = (512,)
     dropout: float = 0.0
+    batch_norm: bool = False
     activation: str = "relu"
     loss: str = "cross-entropy"
     init: str = "scaled"
@@ -79,7 +80,8 @@ class Flags:
     threads: int = None
 
 
-ARCHITECTURE = ("conv", "kernel", "pool", "padding", "hidden", "dropout", "activation", "loss", "init", "init_scale")
+ARCHITECTURE = ("conv", "kernel", "pool", "padding", "hidden", "dropout", "batch_norm", "activation", "loss", "init",
+                "init_scale")
 # With --load and --samples, teaching a trained network your own hand: a few short rounds over the
 # samples (each copy distorted, samples.mix) and a tenth of MNIST's training images, so that it keeps
 # what it knew, at a tenth of the optimizer's usual rate.
@@ -177,6 +179,9 @@ def build_parser():
         help="sizes of the dense hidden layers (default: 512); --hidden alone: no hidden layer")
     add("--dropout", type=cli.probability, metavar="P",
         help="in training, drop each input of a dense layer with probability P (default: 0)")
+    add("--batch-norm", action="store_true",
+        help="normalise each convolutional block's and hidden layer's outputs over the batch, before the activation "
+             "(statistics of the batch in training, running ones in use)")
     add("--activation", choices=[name for name in nn.ACTIVATIONS if name != "identity"],
         help=f"activation of the hidden layers (default: {Flags.activation})")
     add("--loss", choices=nn.LOSSES,
@@ -367,14 +372,15 @@ def build_network(flags):
     try:
         network = model.build(flags.hidden, flags.conv, kernel, flags.padding, flags.activation, flags.loss,
                               flags.dropout, flags.init, np.random.default_rng([flags.seed, 0]),
-                              np.random.default_rng([flags.seed, 2]), pool)
+                              np.random.default_rng([flags.seed, 2]), pool, flags.batch_norm)
     except ValueError as error:
         cli.fail(" ".join(recipe_words({"conv": flags.conv, "kernel": flags.kernel, "pool": flags.pool}))
                  + f": {error}", status=2)
     except MemoryError as error:
         cli.fail(f"not enough memory to build this network ({error}): make --hidden or --conv smaller", status=2)
-    for weights in network.parameters():  # the biases start at 0, so this scales the weights
-        weights *= flags.init_scale
+    for weights in network.parameters():  # the weight matrices (the biases start at 0, a normalisation's scale at 1)
+        if weights.ndim > 1:
+            weights *= flags.init_scale
     return network
 
 

@@ -6,6 +6,8 @@ The model takes images as ONNX's convention has them, (N, 1, 28, 28) float32 in 
 so the convolutions' weights are turned around on the way out, and before a Flatten the images are
 turned back to channels last, so that the dense layer after it meets its inputs in the order it was
 trained on. A convolution pools its output inside (conv.Conv2D), which here is its own MaxPool node.
+A batch normalisation goes into the weights of the layer before it where it can (exportable.py),
+else it is ONNX's BatchNormalization node, with the running statistics.
 
     proto = to_onnx(network, metadata)    # network, metadata = support.model.load(path)
 """
@@ -86,7 +88,18 @@ def convolution(graph, layer):
     graph.image_shape = layer.output_shape
 
 
-LAYER_NODES = {nn.Dense: dense, conv.Conv2D: convolution, conv.Flatten: lambda graph, layer: graph.rows()}
+def batch_norm(graph, layer):
+    """ONNX's BatchNormalization in use normalises with the running statistics given, along axis 1:
+    the channels of an NCHW image, or the features of rows."""
+    if len(layer.input_shape) == 1:
+        graph.rows()
+    graph.add("BatchNormalization", layer.gamma, layer.beta, layer.running_mean, layer.running_variance,
+              epsilon=layer.eps)
+    graph.activate(layer.activation)
+
+
+LAYER_NODES = {nn.Dense: dense, conv.Conv2D: convolution, conv.Flatten: lambda graph, layer: graph.rows(),
+               nn.BatchNorm: batch_norm}
 
 
 def to_onnx(network, metadata):

@@ -70,8 +70,8 @@ class Run:
         self.kept_predictions = None  # the kept weights' answer for each test image, when this run measured them
 
     def weights(self):
-        """A copy of the network's parameters."""
-        return [p.copy() for p in self.network.parameters()]
+        """A copy of the network's parameters and statistics (a batch normalisation's running ones)."""
+        return [p.copy() for p in self.network.parameters() + self.network.statistics()]
 
     def round_done(self, figures, test_predictions=None):
         """Count a completed round, with its figures (a dict: round, cost, train, validation, test,
@@ -85,8 +85,8 @@ class Run:
             self.kept_predictions = test_predictions
 
     def restore_kept(self):
-        """Put the kept weights back into the network."""
-        for p, kept in zip(self.network.parameters(), self.kept_weights):
+        """Put the kept weights (and statistics) back into the network."""
+        for p, kept in zip(self.network.parameters() + self.network.statistics(), self.kept_weights):
             p[...] = kept
 
     def kept_accuracy(self):

@@ -11,6 +11,7 @@ import sys
 import numpy as np
 import pytest
 
+import conv
 import nn
 from conftest import ROOT
 from support import exportable, mnist, model, web_export
@@ -80,9 +81,61 @@ NETWORKS = {
 }
 
 
-@pytest.mark.parametrize("name", NETWORKS)
+
+
+def negative_scales(network):
+    """Every other scale of each batch normalisation made negative: a convolution that pools cannot
+    take those into its weights (exportable.py)."""
+    for layer in network.layers:
+        if isinstance(layer, nn.BatchNorm):
+            layer.gamma[::2] *= -1
+    return network
+
+
+def normalised_after_activations():
+    """Batch normalisations that no layer can take in: of the input image, after a convolution's
+    activation (an image) and after a dense layer's (rows)."""
+    rng = np.random.default_rng(8)
+    return nn.Network([nn.BatchNorm((28, 28, 1)), conv.Conv2D((28, 28, 1), 4, 3, 0, "relu", rng, pool=2),
+                       nn.BatchNorm((13, 13, 4), "tanh"), conv.Flatten((13, 13, 4)), nn.Dense(676, 16, "tanh", rng),
+                       nn.BatchNorm((16,)), nn.Dropout(0.2, rng), nn.Dense(16, 10, rng=rng)])
+
+
+# Batch-normalised networks, for this file and test_web.py, and the layers the exports see of each
+# once trained: a normalisation goes into the layer before it where it can.
+BATCH_NORM_NETWORKS = {
+    "cnn recipe, batch norm": lambda: model.build([256], (32, 64), dropout=0.4, rng=np.random.default_rng(1),
+                                                  dropout_rng=np.random.default_rng(2), batch_norm=True),
+    "batch norm, negative scales": lambda: negative_scales(model.build([16], (4, 6), 3, "same", "tanh", batch_norm=True,
+                                                                       rng=np.random.default_rng(3))),
+    "batch norm after activations": normalised_after_activations,
+}
+EXPORTED_LAYERS = {
+    "cnn recipe, batch norm": ["Conv2D", "Conv2D", "Flatten", "Dense", "Dense"],
+    "batch norm, negative scales": ["Conv2D", "BatchNorm", "Conv2D", "BatchNorm", "Flatten", "Dense", "Dense"],
+    "batch norm after activations": ["BatchNorm", "Conv2D", "BatchNorm", "Flatten", "Dense", "BatchNorm", "Dense"],
+}
+
+
+@pytest.mark.parametrize("name", {**NETWORKS, **BATCH_NORM_NETWORKS})
 def test_onnxruntime_computes_the_probabilities_numpy_does(onnxruntime, digits, name):
-    assert_onnx_computes_as_numpy(onnxruntime, trained(NETWORKS[name](), digits), digits)
+    network = trained({**NETWORKS, **BATCH_NORM_NETWORKS}[name](), digits)
+    assert_onnx_computes_as_numpy(onnxruntime, network, digits)
+    if name in EXPORTED_LAYERS:
+        assert [type(layer).__name__ for layer in exportable.layers(network)] == EXPORTED_LAYERS[name]
+
+
+def test_a_batch_normalisation_taken_into_a_layer_leaves_the_network_as_it_was(digits):
+    network = trained(model.build([16], (4,), batch_norm=True, rng=np.random.default_rng(1)), digits)
+    arrays = [a.copy() for a in network.parameters() + network.statistics()]
+    convolution, dense = [layer for layer in exportable.layers(network) if layer.parameters()][:2]
+    assert convolution.activation == dense.activation == "relu"
+    assert network.layers[0].activation == "identity"
+    for before, after in zip(arrays, network.parameters() + network.statistics()):
+        np.testing.assert_array_equal(before, after)
+    scale, shift = network.layers[1].scale_and_shift()
+    np.testing.assert_allclose(convolution.weights, network.layers[0].weights * scale, rtol=1e-6)
+    np.testing.assert_allclose(convolution.bias, network.layers[0].bias * scale + shift, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("loss", nn.LOSSES)
@@ -150,6 +203,15 @@ def test_the_onnx_file_carries_opset_17_the_shapes_the_dataset_its_classes_and_f
     assert props["dataset"] == "fashion" and json.loads(props["classes"])[9] == "Ankle boot"
     assert json.loads(props["flags"]) == flags and float(props["test_accuracy"]) == 0.875
     assert props["loss"] == "cross-entropy"
+
+
+def test_a_batch_normalisation_of_its_own_is_onnxs_batchnormalization(onnxruntime):
+    from support import onnx_export
+
+    proto = onnx_export.to_onnx(normalised_after_activations(), {})
+    assert [node.op_type for node in proto.graph.node] == [
+        "BatchNormalization", "Conv", "Relu", "MaxPool", "BatchNormalization", "Tanh", "Transpose", "Flatten", "Gemm",
+        "Tanh", "BatchNormalization", "Gemm", "Softmax"]
 
 
 def test_dropout_exports_as_nothing(onnxruntime):

@@ -89,8 +89,11 @@ def test_a_run_without_validation_ends_with_the_last_rounds_weights(fake_mnist):
     assert [entry["round"] for entry in run.history] == [1, 2, 3]
 
 
-def test_the_best_validation_round_is_kept(fake_mnist, monkeypatch):
-    run, data = prepared(fake_mnist, "--validation", "4", "--epochs", "4")
+@pytest.mark.parametrize("flags", [[], ["--batch-norm"]], ids=["mlp", "batch-norm"])
+def test_the_best_validation_round_is_kept(fake_mnist, monkeypatch, flags):
+    """With batch normalisation, its running statistics are kept with the weights (run.weights)."""
+    run, data = prepared(fake_mnist, "--validation", "4", "--epochs", "4", *flags)
+    assert len(run.weights()) == (4 + 4 * bool(flags))
     scripted_validation(monkeypatch, data, [0.25, 0.75, 0.75, 0.5])  # best in round 2; round 3 only ties it
     after_round = train_recording(run, data)
     assert run.kept_round == 2 and run.best_validation == 0.75
@@ -292,8 +295,9 @@ def test_a_first_cost_below_1_still_allows_a_cost_of_1000(fake_mnist):
     assert training.cost_limit(network, data.train_images, data.train_labels) == 1000
 
 
-@pytest.mark.parametrize("flags", [[], ["--conv", "2", "--dropout", "0.3", "--rotate", "10", "--zoom", "0.1"]],
-                         ids=["mlp", "cnn"])
+@pytest.mark.parametrize("flags", [[], ["--conv", "2", "--dropout", "0.3", "--rotate", "10", "--zoom", "0.1"],
+                                   ["--batch-norm"], ["--conv", "2", "--dropout", "0.3", "--batch-norm"]],
+                         ids=["mlp", "cnn", "mlp-batch-norm", "cnn-batch-norm"])
 def test_a_run_stopped_and_resumed_from_its_checkpoint_ends_as_the_uninterrupted_one(fake_mnist, tmp_path,
                                                                                     monkeypatch, flags):
     """The fast in-process twin of tests/test_checkpoint.py: every array of the final checkpoint
@@ -373,7 +377,8 @@ def test_the_flags_line_of_a_loaded_network_tells_what_ran(fake_mnist, tmp_path,
     assert not re.search(r"--(hidden|activation|conv|kernel|dropout|loss|init)\b", line), line
 
 
-@pytest.mark.parametrize("flag", [["--hidden", "64"], ["--conv", "8"], ["--activation", "tanh"], ["--init-scale", "2"]])
+@pytest.mark.parametrize("flag", [["--hidden", "64"], ["--conv", "8"], ["--activation", "tanh"], ["--init-scale", "2"],
+                                  ["--batch-norm"]])
 def test_layer_flags_with_load_are_refused_in_one_line(fake_mnist, tmp_path, capsys, flag):
     saved = tmp_path / "m.npz"
     model.save(model.build([6]), saved)
@@ -576,3 +581,18 @@ def test_the_training_time_is_that_of_the_training(fake_mnist, capsys):
     elapsed = time.perf_counter() - start
     took = float(re.search(r"training took (\d+\.\d) s", capsys.readouterr().out).group(1))
     assert 0 <= took <= elapsed + 0.05
+
+
+def test_batch_norm_builds_normalised_layers_and_shows_in_the_flags_line(fake_mnist, tmp_path, capsys):
+    saved = tmp_path / "m.npz"
+    train.main([*SMALL, "--data-dir", str(fake_mnist), "--conv", "2", "--batch-norm", "--init-scale", "2",
+                "--epochs", "1", "--save", str(saved)])
+    out = capsys.readouterr().out
+    assert re.search(r"^flags: --recipe mlp .*--batch-norm", out, re.MULTILINE)
+    assert "network: conv 2 3x3, maxpool 2x2, batchnorm relu, flatten, dense 338-6, batchnorm relu, dense 6-10\n" in out
+    network, metadata = model.load(saved)
+    assert metadata["flags"]["batch_norm"] is True and "--batch-norm" in metadata["command"]
+    built = train.build_network(parse(*SMALL, "--conv", "2", "--batch-norm", "--init-scale", "2"))
+    plain = train.build_network(parse(*SMALL, "--conv", "2", "--batch-norm"))
+    np.testing.assert_array_equal(built.layers[0].weights, 2 * plain.layers[0].weights)
+    assert (built.layers[1].gamma == 1).all()  # --init-scale scales weight matrices, not a normalisation's scale

@@ -7,7 +7,7 @@ import gzip
 import numpy as np
 import pytest
 from test_draw import new_board
-from test_export import digits, trained  # noqa: F401  (digits: a fixture)
+from test_export import BATCH_NORM_NETWORKS, digits, trained  # noqa: F401  (digits: a fixture)
 from test_predict import trained_model  # noqa: F401  (a fixture: a small network trained on real MNIST)
 
 import browser
@@ -24,6 +24,7 @@ NETWORKS = {
                                                          rng=np.random.default_rng(3)),
     "sigmoid": lambda: model.build([32, 16], activation="sigmoid", rng=np.random.default_rng(4)),
     "identity": lambda: model.build([16], (3,), activation="identity", rng=np.random.default_rng(5)),
+    **BATCH_NORM_NETWORKS,
 }
 
 

@@ -44,11 +44,14 @@ def route_to_max(corners, pooled, grad, grad_corners, hit):
 
 
 class Conv2D(nn.Layer):
-    """`channels` filters of kernel x kernel over all input channels, stride 1, the activation, and
-    with pool=2, 2 x 2 max-pooling with stride 2 (pool=1: none).
+    """`channels` filters of kernel x kernel over all input channels, the activation, and with
+    pool=2, 2 x 2 max-pooling with stride 2 (pool=1: none).
 
     input_shape: (height, width, in_channels); padding: zero pixels added on every side (0: "valid",
-    (kernel - 1) // 2: "same" for odd kernels). weights: (kernel * kernel * in_channels, channels),
+    (kernel - 1) // 2: "same" for odd kernels); stride: the filters' step, the convolution's pixel
+    (y, x) sees the window whose top left corner is the padded input's pixel (stride * y, stride * x),
+    so that stride 2 halves the image as pooling does, by skipping windows instead of comparing them.
+    weights: (kernel * kernel * in_channels, channels),
     one column per filter with its rows in (dy, dx, in_channel) order; bias: (channels,).
     output_shape: (height, width, channels) after the pooling, which drops an odd last row or column.
 
@@ -61,21 +64,22 @@ class Conv2D(nn.Layer):
     """
 
     def __init__(self, input_shape, channels, kernel=3, padding=0, activation="relu", rng=None, init="scaled",
-                 dtype=np.float32, pool=1):
+                 dtype=np.float32, pool=1, stride=1):
         height, width, in_channels = input_shape
-        if kernel < 1 or padding < 0 or channels < 1 or pool < 1:
-            raise ValueError("a convolution needs a kernel, channels and pooling of 1 or more, "
+        if kernel < 1 or padding < 0 or channels < 1 or pool < 1 or stride < 1:
+            raise ValueError("a convolution needs a kernel, channels, stride and pooling of 1 or more, "
                              "and padding of 0 or more")
-        conv_height, conv_width = height + 2 * padding - kernel + 1, width + 2 * padding - kernel + 1
-        if min(conv_height, conv_width) < 1:
+        if min(height, width) + 2 * padding < kernel:
             raise ValueError(f"a {kernel} x {kernel} kernel does not fit the {height} x {width} images it meets"
                              + (f" with padding {padding}" if padding else ""))
+        # The windows that fit, one every `stride` pixels: the last starts at most kernel pixels before the end.
+        conv_height, conv_width = ((size + 2 * padding - kernel) // stride + 1 for size in (height, width))
         if min(conv_height, conv_width) < pool:
             raise ValueError(f"{pool} x {pool} max-pooling needs images of at least {pool} x {pool} pixels, "
                              f"not the {conv_height} x {conv_width} that the convolution gives")
         rng = np.random.default_rng(0) if rng is None else rng
-        self.input_shape, self.kernel, self.padding, self.activation, self.pool, self.dtype = (
-            tuple(input_shape), kernel, padding, activation, pool, dtype)
+        self.input_shape, self.kernel, self.padding, self.stride, self.activation, self.pool, self.dtype = (
+            tuple(input_shape), kernel, padding, stride, activation, pool, dtype)
         self.output_shape = (conv_height // pool, conv_width // pool, channels)
         self.weights = nn.initial_weights(kernel * kernel * in_channels, channels, activation, rng, init, dtype)
         self.bias = np.zeros(channels, dtype)
@@ -87,10 +91,11 @@ class Conv2D(nn.Layer):
 
     def forward(self, x, training=False):
         """x: (batch, height, width, in_channels), or its flat rows -> (batch, *output_shape)."""
-        n, k, pool = len(x), self.kernel, self.pool
+        n, k, pool, s = len(x), self.kernel, self.pool, self.stride
         height, width, channels = self.output_shape
         x = self.pad(x.reshape(n, *self.input_shape))
-        windows = sliding_window_view(x, (k, k), axis=(1, 2)).transpose(0, 1, 2, 4, 5, 3)  # (n, y, x, dy, dx, c)
+        windows = sliding_window_view(x, (k, k), axis=(1, 2))[:, ::s, ::s]  # the windows the stride keeps
+        windows = windows.transpose(0, 1, 2, 4, 5, 3)  # (n, y, x, dy, dx, c)
         columns = self.buffer("columns", (pool * pool, n, height, width, k, k, self.input_shape[2]))
         for corner, (dy, dx) in zip(columns, self.corners()):
             corner[...] = windows[:, dy : pool * height : pool, dx : pool * width : pool]
@@ -114,7 +119,7 @@ class Conv2D(nn.Layer):
     def backward(self, grad_output, need_input_grad=True):
         """Gradient w.r.t. the output (batch, *output_shape) -> w.r.t. the input (batch, height, width,
         in_channels). Overwrites grad_output."""
-        n, k, pool = len(grad_output), self.kernel, self.pool
+        n, k, pool, s = len(grad_output), self.kernel, self.pool, self.stride
         height, width, channels = self.output_shape
         grad = grad_output.reshape(-1, channels)
         nn.ACTIVATIONS[self.activation][1](self.output, grad)
@@ -141,8 +146,9 @@ class Conv2D(nn.Layer):
         grad_input = self.buffer("grad_input", (n, in_height + 2 * p, in_width + 2 * p, in_channels))
         grad_input[...] = 0
         for grad_window, (dy, dx) in zip(grad_windows, itertools.product(range(k), repeat=2)):
-            grad_input[:, dy : dy + conv_height, dx : dx + conv_width, :] += grad_window.reshape(
-                n, conv_height, conv_width, in_channels)
+            # The pixels at this offset in the windows: one every `stride`, from (dy, dx) on.
+            grad_input[:, dy : dy + s * (conv_height - 1) + 1 : s, dx : dx + s * (conv_width - 1) + 1 : s, :] += (
+                grad_window.reshape(n, conv_height, conv_width, in_channels))
         return grad_input[:, p : p + in_height, p : p + in_width, :]
 
     def parameters(self):

@@ -67,7 +67,8 @@ def describe(network):
         nn.Dense: lambda layer: f"dense {layer.weights.shape[0]}-{layer.weights.shape[1]}",
         nn.Dropout: lambda layer: f"dropout {layer.rate:g}",
         conv.Conv2D: lambda layer: f"conv {layer.output_shape[2]} {layer.kernel}x{layer.kernel}"
-                                   + (f" padding {layer.padding}" if layer.padding else ""),
+                                   + (f" padding {layer.padding}" if layer.padding else "")
+                                   + (f" stride {layer.stride}" if layer.stride > 1 else ""),
         conv.MaxPool2D: lambda layer: "maxpool 2x2",
         conv.Flatten: lambda layer: "flatten",
     }
@@ -90,7 +91,8 @@ def layer_config(layer):
         return {"type": "dropout", "rate": layer.rate}
     if isinstance(layer, conv.Conv2D):
         return {"type": "conv", "input_shape": list(layer.input_shape), "channels": layer.output_shape[2],
-                "kernel": layer.kernel, "padding": layer.padding, "activation": layer.activation, "pool": layer.pool}
+                "kernel": layer.kernel, "padding": layer.padding, "stride": layer.stride,
+                "activation": layer.activation, "pool": layer.pool}
     kind = {conv.MaxPool2D: "maxpool", conv.Flatten: "flatten"}[type(layer)]
     return {"type": kind, "input_shape": list(layer.input_shape)}
 

@@ -46,6 +46,31 @@ def test_convolution_gradients(in_channels, kernel, padding):
     check_gradients(layer, rng.normal(size=(3, 7, 6, in_channels)))
 
 
+@pytest.mark.parametrize("kernel, padding, stride, pool", [(3, 0, 2, 1), (3, 1, 2, 1), (2, 0, 2, 1), (1, 0, 3, 1),
+                                                           (5, 2, 3, 1), (3, 1, 2, 2), (2, 0, 3, 1)])
+def test_strided_convolution_gradients(kernel, padding, stride, pool):
+    """With stride 2 or 3 the windows overlap (kernel 3, 5), touch (2, 2) or leave pixels out (1, 3;
+    2, 3), whose gradient is then 0; with padding and with pooling after the stride."""
+    rng = np.random.default_rng(kernel + 10 * stride)
+    layer = conv.Conv2D((9, 8, 2), 3, kernel, padding, "tanh", rng, dtype=np.float64, pool=pool, stride=stride)
+    layer.bias[:] = rng.normal(size=3)
+    check_gradients(layer, rng.normal(size=(3, 9, 8, 2)))
+
+
+def test_a_strided_convolution_sees_the_windows_a_stride_apart():
+    """Stride 2 of a 3 x 3 kernel on 9 x 8 pixels: the windows at rows and columns 0, 2, 4, 6 (8 - 3 = 5
+    is the last column a window starts at, so 4 of them), each the same as the unstrided layer's."""
+    rng = np.random.default_rng(4)
+    strided = conv.Conv2D((9, 8, 2), 3, 3, 0, "tanh", rng, stride=2)
+    plain = conv.Conv2D((9, 8, 2), 3, 3, 0, "tanh", stride=1)
+    plain.weights[...] = strided.weights
+    x = rng.normal(size=(2, 9, 8, 2)).astype(np.float32)
+    assert strided.output_shape == (4, 3, 3)
+    np.testing.assert_array_equal(strided.forward(x), plain.forward(x)[:, ::2, ::2])
+    assert conv.Conv2D((28, 28, 1), 8, 3, 1, stride=2).output_shape == (14, 14, 8)
+    assert conv.Conv2D((28, 28, 1), 8, 5, 2, stride=2, pool=2).output_shape == (7, 7, 8)
+
+
 @pytest.mark.parametrize("height, width", [(7, 6), (6, 8), (5, 5)])
 @pytest.mark.parametrize("activation", ["relu", "tanh"])
 def test_pooled_convolution_gradients_including_odd_sizes(height, width, activation):
@@ -140,7 +165,9 @@ def test_dropout_keeps_the_mean():
 @pytest.mark.parametrize("make, message", [
     (lambda: conv.Conv2D((4, 4, 1), 8, 5), "5 x 5 kernel does not fit the 4 x 4 images it meets$"),
     (lambda: conv.Conv2D((4, 6, 1), 8, 7, 1), "7 x 7 kernel does not fit the 4 x 6 images it meets with padding 1"),
-    (lambda: conv.Conv2D((4, 4, 1), 8, 0), "a convolution needs a kernel, channels and pooling of 1 or more"),
+    (lambda: conv.Conv2D((4, 4, 1), 8, 0), "a convolution needs a kernel, channels, stride and pooling of 1 or more"),
+    (lambda: conv.Conv2D((4, 4, 1), 8, 3, stride=0), "stride and pooling of 1 or more"),
+    (lambda: conv.Conv2D((4, 4, 1), 8, 3, stride=2, pool=2), "not the 1 x 1 that the convolution gives"),
     (lambda: conv.Conv2D((4, 4, 1), 0, 3), "a convolution needs"),
     (lambda: conv.Conv2D((4, 4, 1), 8, 3, -1), "padding of 0 or more"),
     (lambda: conv.MaxPool2D((1, 6, 3)), "at least 2 x 2"),
@@ -217,10 +244,11 @@ def test_whole_cnn_gradients_match_finite_differences():
 
 
 @needs_torch
-@pytest.mark.parametrize("in_channels, kernel, padding", [(1, 3, 0), (3, 5, 0), (2, 3, 1)])
-def test_convolution_agrees_with_pytorch(in_channels, kernel, padding):
+@pytest.mark.parametrize("in_channels, kernel, padding, stride", [(1, 3, 0, 1), (3, 5, 0, 1), (2, 3, 1, 1),
+                                                                  (2, 3, 1, 2), (1, 5, 2, 3), (3, 2, 0, 2)])
+def test_convolution_agrees_with_pytorch(in_channels, kernel, padding, stride):
     rng = np.random.default_rng(in_channels)
-    layer = conv.Conv2D((9, 8, in_channels), 6, kernel, padding, "identity", rng)
+    layer = conv.Conv2D((9, 8, in_channels), 6, kernel, padding, "identity", rng, stride=stride)
     layer.bias[:] = rng.normal(size=6)
     x = rng.normal(size=(5, 9, 8, in_channels)).astype(np.float32)
     grad_out = rng.normal(size=(5, *layer.output_shape)).astype(np.float32)
@@ -232,7 +260,7 @@ def test_convolution_agrees_with_pytorch(in_channels, kernel, padding):
     w_t = torch.tensor(layer.weights.reshape(kernel, kernel, in_channels, 6).transpose(3, 2, 0, 1).copy(),
                        requires_grad=True)
     b_t = torch.tensor(layer.bias, requires_grad=True)
-    out_t = torch.nn.functional.conv2d(x_t, w_t, b_t, padding=padding)
+    out_t = torch.nn.functional.conv2d(x_t, w_t, b_t, padding=padding, stride=stride)
     out_t.backward(torch.tensor(grad_out.transpose(0, 3, 1, 2)))
     np.testing.assert_allclose(out, out_t.detach().numpy().transpose(0, 2, 3, 1), rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(grad_x, x_t.grad.numpy().transpose(0, 2, 3, 1), rtol=1e-4, atol=1e-4)

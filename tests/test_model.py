@@ -46,7 +46,7 @@ def test_a_loaded_network_predicts_exactly_as_the_saved_one(network, saved):
 
 
 def test_a_cnn_with_dropout_and_padding_round_trips(tmp_path):
-    network = model.build([16], [4, 6], kernel=5, padding=2, dropout=0.25, rng=np.random.default_rng(1))
+    network = model.build([16], [4, 6], kernel=5, padding="same", dropout=0.25, rng=np.random.default_rng(1))
     path = tmp_path / "cnn.npz"
     model.save(network, path)
     loaded, _ = model.load(path)

@@ -255,7 +255,8 @@ def test_without_lr_each_optimizer_trains_at_its_own_rate():
 
 def test_the_cnn_recipe_is_two_convolutional_blocks_with_distortions():
     flags = parse("--recipe", "cnn")
-    assert (flags.conv, flags.kernel, flags.padding, flags.hidden, flags.dropout) == ((32, 64), 3, "valid", (256,), 0.4)
+    assert (flags.conv, flags.kernel, flags.padding, flags.hidden, flags.dropout) == ((32, 64), (3,), "valid", (256,),
+                                                                                              0.4)
     assert (flags.shift, flags.rotate, flags.zoom, flags.batch_size, flags.epochs) == (2, 10, 0.1, 128, 15)
     assert parse("--recipe", "cnn", "--conv", "8").conv == (8,)
 

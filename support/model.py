@@ -40,24 +40,24 @@ class ModelError(ValueError):
 
 
 def build(hidden, conv_channels=(), kernel=3, padding="valid", activation="relu", loss="cross-entropy", dropout=0.0,
-          init="scaled", rng=None, dropout_rng=None, pool=2):
+          init="scaled", rng=None, dropout_rng=None, pool=2, stride=1):
     """The network train.py's flags describe, float32, for 28 x 28 images and 10 classes.
 
-    One block per entry C of conv_channels: C filters of K x K, the activation, P x P max-pooling (one
-    conv.Conv2D layer; P = 1: none). kernel and pool: K and P for every block, or a sequence of one per
-    block; padding: "valid" (none) or "same" ((K - 1) // 2 zeros around the image, which keep its
-    size). Then the hidden dense layers
-    of the given sizes and the output layer (nn.mlp), each after a dropout layer when dropout > 0. rng
-    draws the initial weights, dropout_rng the dropout masks. Raises ValueError when the images become
+    One block per entry C of conv_channels: C filters of K x K with stride S, the activation, P x P
+    max-pooling (one conv.Conv2D layer; P = 1: none). kernel, pool and stride: K, P and S for every
+    block, or a sequence of one per block; padding: "valid" (none) or "same" ((K - 1) // 2 zeros around
+    the image, which keep its size at stride 1). Then the hidden dense layers of the given sizes and
+    the output layer (nn.mlp), each after a dropout layer when dropout > 0. rng draws the initial
+    weights, dropout_rng the dropout masks. Raises ValueError when the images become
     too small for a block.
     """
     rng = np.random.default_rng(0) if rng is None else rng
-    kernels, pools = (per_block(value, name, len(conv_channels)) for value, name in ((kernel, "kernel sizes"),
-                                                                                   (pool, "pooling sizes")))
+    kernels, pools, strides = (per_block(value, name, len(conv_channels)) for value, name in (
+        (kernel, "kernel sizes"), (pool, "pooling sizes"), (stride, "strides")))
     layers, shape = [], IMAGE_SHAPE
-    for channels, k, p in zip(conv_channels, kernels, pools):
+    for channels, k, p, s in zip(conv_channels, kernels, pools, strides):
         layers.append(conv.Conv2D(shape, channels, k, (k - 1) // 2 if padding == "same" else 0, activation, rng,
-                                  init, pool=p))
+                                  init, pool=p, stride=s))
         shape = layers[-1].output_shape
     if conv_channels:
         layers.append(conv.Flatten(shape))

@@ -70,12 +70,15 @@ def assert_onnx_computes_as_numpy(onnxruntime, network, digits):
 
 
 # The recipes' shapes, as train.py --recipe mlp / cnn builds them (padding "valid": 28 -> 26 -> 13 -> 11 -> 5,
-# the odd row pooled away), and a CNN with padding "same" (28 -> 14 -> 7).
+# the odd row pooled away), a CNN with padding "same" (28 -> 14 -> 7), and one whose first convolution
+# halves the image by its stride instead of pooling (28 -> 14 -> 14 -> 7).
 NETWORKS = {
     "mlp recipe": lambda: model.build([512], rng=np.random.default_rng(1)),
     "cnn recipe": lambda: model.build([256], (32, 64), 3, "valid", "relu", dropout=0.4, rng=np.random.default_rng(1),
                                       dropout_rng=np.random.default_rng(2)),
     "cnn, padding same, 5x5": lambda: model.build([32], (8, 16), 5, "same", "relu", rng=np.random.default_rng(1)),
+    "cnn, stride 2, padding same": lambda: model.build([16], (8, 16), (5, 3), "same", pool=(1, 2), stride=(2, 1),
+                                                       rng=np.random.default_rng(1)),
     "two hidden layers, dropout": lambda: model.build([64, 32], dropout=0.2, rng=np.random.default_rng(1)),
 }
 

@@ -69,6 +69,8 @@ def test_a_strided_cnn_round_trips_and_files_from_before_strides_load_with_strid
     x = rng.random((5, 784), dtype=np.float32)
     np.testing.assert_array_equal(loaded.forward(x), strided.forward(x))
 
+    assert model.describe(model.build([], [4, 6], padding="same", stride=(2, 1))) == (
+        "conv 4 3x3 padding 1 stride 2 relu, maxpool 2x2, conv 6 3x3 padding 1 relu, maxpool 2x2, flatten, dense 54-10")
     unstrided = model.build([], [3], rng=rng)
     model.save(unstrided, tmp_path / "new.npz")
     rewrite(tmp_path / "new.npz", tmp_path / "old.npz", lambda arrays: arrays.update(header=np.array(json.dumps(

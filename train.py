@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Train a neural network on MNIST (or Fashion-MNIST) and report how many test images it recognizes.
 
-    ./train.py                                 # the default recipe, mlp: about 98.8% in half a minute
+    ./train.py                                 # the default recipe, quick: about 99.4% in half a minute
+    ./train.py --recipe fast                   # 99% in about ten seconds
     ./train.py --recipe mlp --epochs 5         # a recipe, with one of its flags changed
     ./train.py --hidden 128 --activation sigmoid --epochs 10 --lr 0.5 --optimizer sgd
     ./train.py --dataset fashion               # Fashion-MNIST's pictures of clothes
@@ -36,7 +37,7 @@ class Flags:
     flags that neither the command line nor the recipe gives; lists of numbers are tuples, and None
     means "not given" (with --load, the layer flags are None: the network is the file's)."""
 
-    recipe: str = "mlp"
+    recipe: str = "quick"
     # The network's layers (ARCHITECTURE).
     conv: tuple = ()
     kernel: tuple = (3,)  # one size for every convolutional block, or one per block
@@ -93,7 +94,16 @@ RESUMABLE = ("data_dir", "threads", "save", "plot_dir", "quiet")  # the flags --
 # own figures.
 ORIGINAL_16_16 = {"hidden": (16, 16), "activation": "sigmoid", "loss": "mse", "init": "plain", "init_scale": 0.1,
                   "optimizer": "sgd", "lr": 0.015, "lr_schedule": "constant", "batch_size": 1000, "shift": 0}
+# Two small convolutional networks, after tuomaso/train_mnist_fast's: 2 x 2 pooling before the ReLU
+# (conv.Conv2D pools first), Adam with short memories (betas 0.7 and 0.9: the gradients change fast in
+# so short a run), a warm-up at the start. fast: one round, 99% in about ten seconds; quick, the
+# default: three rounds of images moved by a pixel, 99.4% in half a minute (README: "The default
+# recipe" tells how they were chosen).
+SMALL_CNN = {"conv": (24, 32), "kernel": (5, 3), "pool": (2,), "hidden": (256,), "activation": "relu",
+             "optimizer": "adam", "betas": (0.7, 0.9), "lr": 0.01, "lr_schedule": "one-cycle", "batch_size": 256}
 RECIPES = {
+    "quick": {**SMALL_CNN, "shift": 1, "epochs": 3},
+    "fast": {**SMALL_CNN, "shift": 0, "epochs": 1},
     "mlp": {"hidden": (512,), "activation": "relu", "optimizer": "adam", "lr_schedule": "cosine", "batch_size": 256,
             "shift": 1, "epochs": 20},
     "cnn": {"conv": (32, 64), "kernel": (3,), "hidden": (256,), "dropout": 0.4, "activation": "relu",
@@ -135,11 +145,13 @@ def command_line(flags):
     """The command line that repeats the run of `flags`, as train.py prints it after "flags:": the
     recipe, its flags with the run's values, then the other flags whose values are not the defaults,
     --lr and --threads last."""
-    recipe = RECIPES[flags.recipe]
-    others = [field.name for field in dataclasses.fields(Flags) if field.name not in recipe and field.name != "recipe"]
-    values = {name: getattr(flags, name) for name in [*recipe, *others]}
+    recipe, last = RECIPES[flags.recipe], ("lr", "threads")
+    names = [name for name in recipe if name not in last]
+    names += [field.name for field in dataclasses.fields(Flags) if field.name not in (*names, "recipe", *last)]
+    values = {name: getattr(flags, name) for name in [*names, *last]}
     shown = {name: value for name, value in values.items()
-             if value is not None and (name in recipe or value != getattr(Flags, name))}
+             if value is not None and (name in recipe or value != getattr(Flags, name))
+             and not (name == "betas" and flags.optimizer != "adam")}  # only Adam has them
     return shlex.join(["--recipe", flags.recipe, *recipe_words(shown)])
 
 
@@ -239,7 +251,15 @@ def new_flags(parser, given, loaded=None):
     """The Flags of a new run: the flags `given` (given_flags), over their recipe's, over the defaults.
     With --load, `loaded` is the (network, metadata) of its file; the layer flags cannot apply, and
     the run only evaluates the network unless --epochs is given."""
-    values = {**RECIPES[given.get("recipe", Flags.recipe)], **given}
+    recipe = RECIPES[given.get("recipe", Flags.recipe)]
+    values = {**recipe, **given}
+    for name in ("kernel", "pool"):  # the recipe's sizes per block are for its own blocks
+        if "conv" in given and name not in given and len(values.get(name, ())) not in (1, len(given["conv"])):
+            values[name] = getattr(Flags, name)
+    if values.get("optimizer", Flags.optimizer) != recipe.get("optimizer", Flags.optimizer):
+        for name in ("lr", "betas"):  # the recipe's, chosen for its own optimizer
+            if name not in given:
+                values.pop(name, None)
     if "load" in given:
         refused = [flag(name) for name in ARCHITECTURE if name in given]
         if refused:

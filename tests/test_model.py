@@ -417,7 +417,7 @@ def test_a_folder_is_refused_naming_it(tmp_path):
 def test_train_py_saves_loads_and_goes_on_training(tmp_path, mnist_dir):
     path = tmp_path / "model.npz"
     common = [sys.executable, str(ROOT / "train.py"), "--data-dir", str(mnist_dir), "--limit", "3000", "--quiet"]
-    first = subprocess.run([*common, "--hidden", "32", "--epochs", "2", "--save", str(path)],
+    first = subprocess.run([*common, "--recipe", "mlp", "--hidden", "32", "--epochs", "2", "--save", str(path)],
                            capture_output=True, text=True, check=True)
     accuracy = first.stdout.splitlines()[0]
     evaluated = subprocess.run([*common, "--load", str(path)], capture_output=True, text=True, check=True)

@@ -17,7 +17,8 @@ import nn
 import train
 from support import checkpoint, mnist, model, parallel, training
 
-SMALL = ["--hidden", "6", "--batch-size", "4", "--shift", "0", "--epochs", "3", "--lr-schedule", "constant"]
+SMALL = ["--recipe", "mlp", "--hidden", "6", "--batch-size", "4", "--shift", "0", "--epochs", "3", "--lr-schedule",
+         "constant"]
 
 
 @pytest.fixture(autouse=True)
@@ -491,7 +492,7 @@ def test_a_resumed_run_saves_draws_and_keeps_quiet_as_asked(fake_mnist, tmp_path
 
 
 def test_the_flags_defaults_outside_the_recipe():
-    flags = parse()
+    flags = parse("--recipe", "mlp")
     assert (flags.conv, flags.kernel, flags.padding, flags.dropout, flags.rotate, flags.zoom) == ((), (3,), "valid", 0,
                                                                                                    0, 0)
     assert flags.betas == (0.9, 0.999) and flags.lr_schedule == "cosine" and flags.pool == (2,)

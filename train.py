@@ -42,6 +42,7 @@ class Flags:
     conv: tuple = ()
     kernel: tuple = (3,)  # one size for every convolutional block, or one per block
     pool: tuple = (2,)  # likewise
+    stride: tuple = (1,)  # likewise
     padding: str = "valid"
     hidden: tuple = (512,)
     dropout: float = 0.0
@@ -80,8 +81,8 @@ class Flags:
     threads: int = None
 
 
-ARCHITECTURE = ("conv", "kernel", "pool", "padding", "hidden", "dropout", "batch_norm", "activation", "loss", "init",
-                "init_scale")
+ARCHITECTURE = ("conv", "kernel", "pool", "stride", "padding", "hidden", "dropout", "batch_norm", "activation", "loss",
+                "init", "init_scale")
 # With --load and --samples, teaching a trained network your own hand: a few short rounds over the
 # samples (each copy distorted, samples.mix) and a tenth of MNIST's training images, so that it keeps
 # what it knew, at a tenth of the optimizer's usual rate.
@@ -173,6 +174,9 @@ def build_parser():
     add("--pool", type=cli.positive_int, nargs="+", metavar="P",
         help="P x P max-pooling after the convolution, 1: none; one for every block, or one per --conv entry "
              "(default: 2)")
+    add("--stride", type=cli.positive_int, nargs="+", metavar="S",
+        help="the filters' step: S = 2 computes every second window only, halving the image as pooling does; "
+             "one for every block, or one per --conv entry (default: 1)")
     add("--padding", choices=("valid", "same"),
         help="valid: no padding, each convolution shrinks the image by K - 1; same: zeros around it keep its size")
     add("--hidden", type=cli.positive_int, nargs="*", metavar="N",
@@ -368,14 +372,17 @@ def describe_first(network, x, label, classes):
 
 def build_network(flags):
     """A new network as the flags describe, its weights drawn from the seed."""
-    kernel, pool = (sizes[0] if len(sizes) == 1 else sizes for sizes in (flags.kernel, flags.pool))  # one for all
+    kernel, pool, stride = (sizes[0] if len(sizes) == 1 else sizes  # one for all
+                            for sizes in (flags.kernel, flags.pool, flags.stride))
     try:
         network = model.build(flags.hidden, flags.conv, kernel, flags.padding, flags.activation, flags.loss,
                               flags.dropout, flags.init, np.random.default_rng([flags.seed, 0]),
-                              np.random.default_rng([flags.seed, 2]), pool, flags.batch_norm)
+                              np.random.default_rng([flags.seed, 2]), pool, stride, flags.batch_norm)
     except ValueError as error:
-        cli.fail(" ".join(recipe_words({"conv": flags.conv, "kernel": flags.kernel, "pool": flags.pool}))
-                 + f": {error}", status=2)
+        blocks = {"conv": flags.conv, "kernel": flags.kernel, "pool": flags.pool}
+        if flags.stride != Flags.stride:
+            blocks["stride"] = flags.stride
+        cli.fail(" ".join(recipe_words(blocks)) + f": {error}", status=2)
     except MemoryError as error:
         cli.fail(f"not enough memory to build this network ({error}): make --hidden or --conv smaller", status=2)
     for weights in network.parameters():  # the weight matrices (the biases start at 0, a normalisation's scale at 1)

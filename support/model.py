@@ -42,26 +42,26 @@ class ModelError(ValueError):
 
 
 def build(hidden, conv_channels=(), kernel=3, padding="valid", activation="relu", loss="cross-entropy", dropout=0.0,
-          init="scaled", rng=None, dropout_rng=None, pool=2, batch_norm=False):
+          init="scaled", rng=None, dropout_rng=None, pool=2, stride=1, batch_norm=False):
     """The network train.py's flags describe, float32, for 28 x 28 images and 10 classes.
 
-    One block per entry C of conv_channels: C filters of K x K, the activation, P x P max-pooling (one
-    conv.Conv2D layer; P = 1: none). kernel and pool: K and P for every block, or a sequence of one per
-    block; padding: "valid" (none) or "same" ((K - 1) // 2 zeros around the image, which keep its
-    size). Then the hidden dense layers
-    of the given sizes and the output layer (nn.mlp), each after a dropout layer when dropout > 0. With
-    batch_norm, the activation of each block and hidden layer moves into an nn.BatchNorm after it (the
-    bias before it is then redundant, as the normalisation takes the mean away, and is kept so that
-    every block is alike). rng draws the initial weights, dropout_rng the dropout masks. Raises
-    ValueError when the images become too small for a block.
+    One block per entry C of conv_channels: C filters of K x K with stride S, the activation, P x P
+    max-pooling (one conv.Conv2D layer; P = 1: none). kernel, pool and stride: K, P and S for every
+    block, or a sequence of one per block; padding: "valid" (none) or "same" ((K - 1) // 2 zeros around
+    the image, which keep its size at stride 1). Then the hidden dense layers of the given sizes and
+    the output layer (nn.mlp), each after a dropout layer when dropout > 0. With batch_norm, the
+    activation of each block and hidden layer moves into an nn.BatchNorm after it (the bias before it
+    is then redundant, as the normalisation takes the mean away, and is kept so that every block is
+    alike). rng draws the initial weights, dropout_rng the dropout masks. Raises ValueError when the
+    images become too small for a block.
     """
     rng = np.random.default_rng(0) if rng is None else rng
-    kernels, pools = (per_block(value, name, len(conv_channels)) for value, name in ((kernel, "kernel sizes"),
-                                                                                   (pool, "pooling sizes")))
+    kernels, pools, strides = (per_block(value, name, len(conv_channels)) for value, name in (
+        (kernel, "kernel sizes"), (pool, "pooling sizes"), (stride, "strides")))
     layers, shape = [], IMAGE_SHAPE
-    for channels, k, p in zip(conv_channels, kernels, pools):
+    for channels, k, p, s in zip(conv_channels, kernels, pools, strides):
         layers.append(conv.Conv2D(shape, channels, k, (k - 1) // 2 if padding == "same" else 0,
-                                  "identity" if batch_norm else activation, rng, init, pool=p))
+                                  "identity" if batch_norm else activation, rng, init, pool=p, stride=s))
         shape = layers[-1].output_shape
         if batch_norm:
             layers.append(nn.BatchNorm(shape, activation))
@@ -86,7 +86,8 @@ def describe(network):
         nn.Dense: lambda layer: f"dense {layer.weights.shape[0]}-{layer.weights.shape[1]}",
         nn.Dropout: lambda layer: f"dropout {layer.rate:g}",
         conv.Conv2D: lambda layer: f"conv {layer.output_shape[2]} {layer.kernel}x{layer.kernel}"
-                                   + (f" padding {layer.padding}" if layer.padding else ""),
+                                   + (f" padding {layer.padding}" if layer.padding else "")
+                                   + (f" stride {layer.stride}" if layer.stride > 1 else ""),
         conv.MaxPool2D: lambda layer: "maxpool 2x2",
         conv.Flatten: lambda layer: "flatten",
         nn.BatchNorm: lambda layer: "batchnorm",
@@ -110,7 +111,8 @@ def layer_config(layer):
         return {"type": "dropout", "rate": layer.rate}
     if isinstance(layer, conv.Conv2D):
         return {"type": "conv", "input_shape": list(layer.input_shape), "channels": layer.output_shape[2],
-                "kernel": layer.kernel, "padding": layer.padding, "activation": layer.activation, "pool": layer.pool}
+                "kernel": layer.kernel, "padding": layer.padding, "stride": layer.stride,
+                "activation": layer.activation, "pool": layer.pool}
     if isinstance(layer, nn.BatchNorm):
         return {"type": "batchnorm", "input_shape": list(layer.input_shape), "activation": layer.activation,
                 "momentum": layer.momentum, "eps": layer.eps}

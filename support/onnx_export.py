@@ -81,7 +81,8 @@ def convolution(graph, layer):
     meets images only: the network's input, or another convolution's output (nn.Network checks)."""
     k, p, in_channels = layer.kernel, layer.padding, layer.input_shape[2]
     filters = layer.weights.reshape(k, k, in_channels, -1).transpose(3, 2, 0, 1)
-    graph.add("Conv", np.ascontiguousarray(filters), layer.bias, kernel_shape=[k, k], pads=[p] * 4)
+    graph.add("Conv", np.ascontiguousarray(filters), layer.bias, kernel_shape=[k, k], pads=[p] * 4,
+              strides=[layer.stride] * 2)
     graph.activate(layer.activation)
     if layer.pool > 1:
         graph.add("MaxPool", kernel_shape=[layer.pool] * 2, strides=[layer.pool] * 2)

@@ -7,7 +7,7 @@ network.json names where its weights start among those floats:
 
     {"type": "dense", "inputs": 784, "outputs": 512, "activation": "relu", "weights": 0, "bias": 401408}
     {"type": "conv", "inputShape": [28, 28, 1], "outputShape": [13, 13, 32], "kernel": 3, "padding": 0,
-     "pool": 2, "activation": "relu", "weights": 0, "bias": 288}
+     "stride": 1, "pool": 2, "activation": "relu", "weights": 0, "bias": 288}
     {"type": "scale", "features": 32, "activation": "relu", "weights": 320, "bias": 352}
 
 with the arrays in this project's layout (nn.Dense, conv.Conv2D): dense weights (inputs, outputs),
@@ -91,7 +91,7 @@ def shape(layer):
         inputs, outputs = layer.weights.shape
         return {"type": "dense", "inputs": inputs, "outputs": outputs}
     return {"type": "conv", "inputShape": list(layer.input_shape), "outputShape": list(layer.output_shape),
-            "kernel": layer.kernel, "padding": layer.padding, "pool": layer.pool}
+            "kernel": layer.kernel, "padding": layer.padding, "stride": layer.stride, "pool": layer.pool}
 
 
 def check_folder(folder, force=False):

@@ -71,12 +71,15 @@ def assert_onnx_computes_as_numpy(onnxruntime, network, digits):
 
 
 # The recipes' shapes, as train.py --recipe mlp / cnn builds them (padding "valid": 28 -> 26 -> 13 -> 11 -> 5,
-# the odd row pooled away), and a CNN with padding "same" (28 -> 14 -> 7).
+# the odd row pooled away), a CNN with padding "same" (28 -> 14 -> 7), and one whose first convolution
+# halves the image by its stride instead of pooling (28 -> 14 -> 14 -> 7).
 NETWORKS = {
     "mlp recipe": lambda: model.build([512], rng=np.random.default_rng(1)),
     "cnn recipe": lambda: model.build([256], (32, 64), 3, "valid", "relu", dropout=0.4, rng=np.random.default_rng(1),
                                       dropout_rng=np.random.default_rng(2)),
     "cnn, padding same, 5x5": lambda: model.build([32], (8, 16), 5, "same", "relu", rng=np.random.default_rng(1)),
+    "cnn, stride 2, padding same": lambda: model.build([16], (8, 16), (5, 3), "same", pool=(1, 2), stride=(2, 1),
+                                                       rng=np.random.default_rng(1)),
     "two hidden layers, dropout": lambda: model.build([64, 32], dropout=0.2, rng=np.random.default_rng(1)),
 }
 
@@ -109,11 +112,14 @@ BATCH_NORM_NETWORKS = {
     "batch norm, negative scales": lambda: negative_scales(model.build([16], (4, 6), 3, "same", "tanh", batch_norm=True,
                                                                        rng=np.random.default_rng(3))),
     "batch norm after activations": normalised_after_activations,
+    "batch norm, stride 2, no pooling first": lambda: model.build([16], (4, 6), 3, "same", pool=(1, 2), stride=(2, 1),
+                                                                   batch_norm=True, rng=np.random.default_rng(4)),
 }
 EXPORTED_LAYERS = {
     "cnn recipe, batch norm": ["Conv2D", "Conv2D", "Flatten", "Dense", "Dense"],
     "batch norm, negative scales": ["Conv2D", "BatchNorm", "Conv2D", "BatchNorm", "Flatten", "Dense", "Dense"],
     "batch norm after activations": ["BatchNorm", "Conv2D", "BatchNorm", "Flatten", "Dense", "BatchNorm", "Dense"],
+    "batch norm, stride 2, no pooling first": ["Conv2D", "Conv2D", "Flatten", "Dense", "Dense"],
 }
 
 
@@ -315,7 +321,7 @@ def test_a_layer_export_does_not_know_is_refused_and_nothing_is_written(tmp_path
         export.main(arguments)
     assert exit_status.value.code == 1
     assert capsys.readouterr().err == ("export.py: error: layer 1 is a Unknown, which export.py cannot export "
-                                       "(it knows Dense, Conv2D, Flatten and Dropout)\n")
+                                       "(it knows Dense, Conv2D, Flatten, BatchNorm and Dropout)\n")
     assert list(tmp_path.iterdir()) == []
 
 

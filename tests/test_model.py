@@ -91,6 +91,32 @@ def test_build_with_batch_norm_moves_each_activation_after_a_normalisation():
     assert not any(isinstance(layer, nn.BatchNorm) for layer in model.build([16], [4]).layers)
 
 
+def test_a_strided_cnn_round_trips_and_files_from_before_strides_load_with_stride_1(tmp_path):
+    import conv
+
+    rng = np.random.default_rng(2)
+    strided = nn.Network([conv.Conv2D((28, 28, 1), 4, 3, 1, rng=rng, pool=2, stride=2), conv.Flatten((7, 7, 4)),
+                          nn.Dense(196, 10, rng=rng)])
+    model.save(strided, tmp_path / "strided.npz")
+    loaded, _ = model.load(tmp_path / "strided.npz")
+    assert model.describe(loaded) == "conv 4 3x3 padding 1 stride 2 relu, maxpool 2x2, flatten, dense 196-10"
+    x = rng.random((5, 784), dtype=np.float32)
+    np.testing.assert_array_equal(loaded.forward(x), strided.forward(x))
+
+    assert model.describe(model.build([], [4, 6], padding="same", stride=(2, 1))) == (
+        "conv 4 3x3 padding 1 stride 2 relu, maxpool 2x2, conv 6 3x3 padding 1 relu, maxpool 2x2, flatten, dense 54-10")
+    unstrided = model.build([], [3], rng=rng)
+    model.save(unstrided, tmp_path / "new.npz")
+    rewrite(tmp_path / "new.npz", tmp_path / "old.npz", lambda arrays: arrays.update(header=np.array(json.dumps(
+        {**json.loads(str(arrays["header"])),
+         "layers": [{name: value for name, value in layer.items() if name != "stride"}
+                    for layer in json.loads(str(arrays["header"]))["layers"]]}))))
+    assert "stride" not in str(np.load(tmp_path / "old.npz")["header"])
+    old, _ = model.load(tmp_path / "old.npz")
+    assert old.layers[0].stride == 1
+    np.testing.assert_array_equal(old.forward(x), unstrided.forward(x))
+
+
 # How files written so far say their inputs are made, spelled out: a change to model.INPUT would
 # make every one of them unreadable.
 PIXELS = {"height": 28, "width": 28, "scale": 1 / 255, "ink": "bright"}

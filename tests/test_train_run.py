@@ -535,6 +535,9 @@ def test_the_flags_of_a_run_cannot_change():
     (["--conv", "2", "3", "--pool", "1", "2", "--hidden"],
      "conv 2 3x3 relu, conv 3 3x3 relu, maxpool 2x2, flatten, dense 432-10"),
     (["--conv", "2", "--pool", "3", "--hidden"], "conv 2 3x3 relu, maxpool 3x3, flatten, dense 128-10"),
+    (["--conv", "2", "3", "--stride", "2", "1", "--padding", "same", "--hidden"],  # 28 -> 14 -> 7 -> 7 -> 3
+     "conv 2 3x3 padding 1 stride 2 relu, maxpool 2x2, conv 3 3x3 padding 1 relu, maxpool 2x2, flatten, dense 27-10"),
+    (["--conv", "2", "--stride", "2", "--pool", "1", "--hidden"], "conv 2 3x3 stride 2 relu, flatten, dense 338-10"),
     (["--conv", "2", "3", "--padding", "same", "--dropout", "0.5", "--hidden"],
      "conv 2 3x3 padding 1 relu, maxpool 2x2, conv 3 3x3 padding 1 relu, maxpool 2x2, flatten, dropout 0.5, "
      "dense 147-10"),
@@ -549,6 +552,11 @@ def test_the_layer_flags_build_the_network_they_describe(fake_mnist, capsys, fla
                                                       "convolutional blocks: give one, or one per block"),
     (["--conv", "2", "--pool", "2", "2"], "--conv 2 --kernel 3 --pool 2 2: 2 pooling sizes for 1 convolutional "
                                           "blocks: give one, or one per block"),
+    (["--conv", "2", "--stride", "2", "2"], "--conv 2 --kernel 3 --pool 2 --stride 2 2: 2 strides for 1 convolutional "
+                                            "blocks: give one, or one per block"),
+    (["--conv", "2", "3", "--stride", "3"], "--conv 2 3 --kernel 3 --pool 2 --stride 3: 2 x 2 max-pooling needs "
+                                            "images of at least 2 x 2 pixels, not the 1 x 1 that the convolution "
+                                            "gives"),
     (["--optimizer", "sgd", "--betas", "0.7", "0.9"], "--betas are Adam's: they cannot apply to --optimizer sgd"),
 ])
 def test_flags_that_do_not_fit_together_exit_2_in_one_line(fake_mnist, capsys, flags, complaint):

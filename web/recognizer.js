@@ -104,22 +104,23 @@ function dense(layer, inputs) {
   return Float32Array.from(sums, layer.activate);
 }
 
-// Each filter over every kernel x kernel window (zeros beyond the padded border), then the largest of
-// each pool x pool square, then the bias and the activation, as conv.Conv2D orders them.
+// Each filter over every kernel x kernel window, one every `stride` pixels (zeros beyond the padded
+// border), then the largest of each pool x pool square, then the bias and the activation, as
+// conv.Conv2D orders them.
 function convolution(layer, image) {
   const [height, width, inChannels] = layer.inputShape;
   const [outHeight, outWidth, channels] = layer.outputShape;
-  const { kernel, padding, pool, weights, bias } = layer;
+  const { kernel, padding, stride, pool, weights, bias } = layer;
   const output = new Float32Array(outHeight * outWidth * channels).fill(-Infinity);
   const sums = new Float64Array(channels);
   for (let y = 0; y < outHeight * pool; y++) {
     for (let x = 0; x < outWidth * pool; x++) { // an odd last row or column is pooled away: not computed
       sums.fill(0);
       for (let dy = 0; dy < kernel; dy++) {
-        const row = y + dy - padding;
+        const row = y * stride + dy - padding;
         if (row < 0 || row >= height) continue;
         for (let dx = 0; dx < kernel; dx++) {
-          const column = x + dx - padding;
+          const column = x * stride + dx - padding;
           if (column < 0 || column >= width) continue;
           const pixel = (row * width + column) * inChannels;
           const offset = (dy * kernel + dx) * inChannels;

@@ -118,7 +118,7 @@ def replica(network):
         if layer.parameters():  # the layers with parameters keep their gradients in these two
             twin.grad_weights, twin.grad_bias = np.zeros_like(layer.grad_weights), np.zeros_like(layer.grad_bias)
         layers.append(twin)
-    twin = nn.Network(layers, network.loss)
+    twin = nn.Network(layers, network.loss, network.label_smoothing)
     dropouts = [layer for layer in twin.layers if isinstance(layer, nn.Dropout)]
     if dropouts:
         rng = dropouts[0].rng.spawn(1)[0]

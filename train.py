@@ -284,7 +284,7 @@ def new_flags(parser, given, loaded=None):
     rate = DEFAULT_LEARNING_RATES[values.get("optimizer", Flags.optimizer)]
     if "load" in given and "samples" in given:
         values.update({name: value for name, value in TEACHING.items() if name not in given})
-        rate *= TEACHING_RATE
+        values["lr"] = given.get("lr", rate * TEACHING_RATE)  # not the recipe's rate, made for a new network
     values.setdefault("lr", rate)
     convolutional = parallel.is_convolutional(loaded[0]) if loaded else bool(values.get("conv"))
     values.setdefault("threads", parallel.choose_threads(convolutional))

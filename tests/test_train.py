@@ -298,6 +298,16 @@ def test_a_loaded_network_is_only_evaluated_unless_epochs_are_asked_for():
     assert parse("--load", "m.npz", "--recipe", "cnn").hidden is None  # the file's own layers
 
 
+def test_teaching_takes_a_tenth_of_the_optimizers_rate_whatever_the_recipe_would_start_a_network_at(tmp_path):
+    (tmp_path / "7").mkdir()
+    for recipe in ("quick", "mlp", "cnn"):
+        teaching = parse("--load", "m.npz", "--samples", str(tmp_path), "--recipe", recipe)
+        assert (teaching.lr, teaching.epochs, teaching.limit) == (pytest.approx(0.0002), 3, 6000), recipe
+    assert parse("--load", "m.npz", "--samples", str(tmp_path), "--optimizer", "sgd").lr == pytest.approx(0.01)
+    assert parse("--load", "m.npz", "--samples", str(tmp_path), "--lr", "0.003").lr == 0.003
+    assert parse("--load", "m.npz", "--epochs", "2").lr == 0.01  # going on training: the recipe's
+
+
 def test_each_rounds_line_reaches_a_pipe_before_the_next_round_ends(tmp_path, fake_mnist):
     """Python buffers stdout when it is a pipe; the rounds' lines must come through anyway. The run
     pauses inside round 2's checkpoint write, so round 1's line must be readable then."""

@@ -16,6 +16,7 @@ convolutional ones in conv.py.
 Everything is float32 unless the network is made with dtype=np.float64 (the gradient checks use it).
 """
 
+import contextlib
 import functools
 import math
 
@@ -94,18 +95,26 @@ def softmax(logits):
     return shifted
 
 
-def cross_entropy(logits, labels):
-    """Softmax cross-entropy, -log softmax(logits)[label], with the log-sum-exp trick."""
-    batch = np.arange(len(labels))
+def cross_entropy(logits, labels, smoothing=0.0):
+    """Softmax cross-entropy, -log softmax(logits)[label], with the log-sum-exp trick.
+
+    With label smoothing e (Szegedy et al. 2016), the target is not the one-hot vector y but
+    (1 - e) y + e / classes, as in torch.nn.CrossEntropyLoss(label_smoothing=e): the cost is
+    -sum_k target_k log softmax_k, and the network is never pushed towards certainty, which an
+    ever larger logit would only approach."""
+    batch, classes = np.arange(len(labels)), logits.shape[1]
     shifted = logits - logits.max(axis=1, keepdims=True)  # exp of it cannot overflow: all <= 0
     right = shifted[batch, labels]
+    # -sum_k target_k log softmax_k = log sum_k exp(shifted_k) - sum_k target_k shifted_k
+    spread = smoothing * shifted.mean(axis=1)
     probabilities = np.exp(shifted, out=shifted)
     sums = probabilities.sum(axis=1)
-    cost = np.mean(np.log(sums) - right)
-    # d cost / d logits = (softmax - one-hot target) / batch size
+    cost = np.mean(np.log(sums) - (1 - smoothing) * right - spread)
+    # d cost / d logits = (softmax - target) / batch size
     grad = probabilities
     grad /= sums[:, None]
-    grad[batch, labels] -= 1
+    grad -= smoothing / classes
+    grad[batch, labels] -= 1 - smoothing
     grad /= len(labels)
     return float(cost), grad
 
@@ -384,10 +393,14 @@ class Network:
     how those become probabilities. Inputs are rows of numbers, (batch, features); a layer
     that wants images (conv.py) shapes its rows into them itself."""
 
-    def __init__(self, layers, loss="cross-entropy"):
+    def __init__(self, layers, loss="cross-entropy", label_smoothing=0.0):
         if loss not in LOSSES:
             raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
+        if label_smoothing and loss != "cross-entropy":
+            raise ValueError(f"label smoothing is for the cross-entropy loss, not {loss!r}")
         self.layers, self.loss = list(layers), loss
+        # The cross-entropy's smoothing in training (cross_entropy); outputs and predictions ignore it.
+        self.label_smoothing = label_smoothing
         shape = self.input_shape = None  # what the previous layer gives each sample; what the network takes
         for i, layer in enumerate(self.layers):
             if None not in (shape, layer.input_shape) and shape != layer.input_shape:
@@ -412,6 +425,8 @@ class Network:
 
     def cost(self, logits, labels):
         """The loss's mean cost over the batch and its gradient w.r.t. the logits."""
+        if self.label_smoothing:
+            return cross_entropy(logits, labels, self.label_smoothing)
         return LOSSES[self.loss][0](logits, labels)
 
     def learn(self, x, labels):
@@ -552,6 +567,53 @@ class Adam:
             p -= s
 
 
+class MovingAverage:
+    """An exponential moving average of the parameters (Polyak averaging), to evaluate the network
+    with instead of its last weights: each step moves the weights a little along one batch's
+    gradient, back and forth around a good point, and the average sits nearer to that point.
+
+    After each optimizer step, update() does shadow = decay * shadow + (1 - decay) * parameters. The
+    shadow starts at zero and, like Adam's moments, is divided by 1 - decay^steps when it is used:
+    the average is then the mean of the weights after each step so far, the step k before the last
+    weighted by decay^k, and the weights before the first step count for nothing.
+    """
+
+    def __init__(self, parameters, decay):
+        if not 0 < decay < 1:
+            raise ValueError(f"a moving average's decay must be above 0 and below 1, not {decay}")
+        self.parameters, self.decay = parameters, decay
+        self.shadows = [np.zeros_like(p) for p in parameters]
+        self.own = [np.zeros_like(p) for p in parameters]  # the parameters' values while they hold the average
+        self.steps = 0
+
+    def state(self):
+        """The arrays the average remembers between steps (a checkpoint restores them in place)."""
+        return self.shadows
+
+    def update(self):
+        """Fold the parameters' current values into the average."""
+        self.steps += 1
+        for p, shadow in zip(self.parameters, self.shadows):
+            # decay shadow + (1 - decay) p, as p + decay (shadow - p): in place, no temporary array
+            shadow -= p
+            shadow *= self.decay
+            shadow += p
+
+    @contextlib.contextmanager
+    def applied(self):
+        """Within the block, the parameters hold the average (after at least one update); after it,
+        their own values again, bit for bit."""
+        correction = 1 - self.decay**self.steps
+        for p, shadow, own in zip(self.parameters, self.shadows, self.own):
+            np.copyto(own, p)
+            np.divide(shadow, correction, out=p)
+        try:
+            yield
+        finally:
+            for p, own in zip(self.parameters, self.own):
+                np.copyto(p, own)
+
+
 # ----------------------------------------------------------------------------------------------
 # Learning-rate schedules: the rate at `progress` in [0, 1], the fraction of training done.
 
@@ -588,14 +650,14 @@ class DivergenceError(ArithmeticError):
     """The cost became NaN or infinite: the learning rate is too large for this network."""
 
 
-def train_epoch(network, optimizer, x, labels, batch_size, learning_rates, max_cost=math.inf):
+def train_epoch(network, optimizer, x, labels, batch_size, learning_rates, max_cost=math.inf, average=None):
     """One pass over (x, labels) in mini-batches of batch_size, in the order given (shuffle first).
 
     network: a Network, or anything with its learn and gradients (parallel.DataParallel).
     x: (N, inputs) float32 (float64 for a float64 network); labels: (N,) ints; learning_rates: a function of the batch's
-    index within this epoch. Returns the mean cost and the fraction classified correctly, both over
-    the batches as they went. Raises DivergenceError as soon as a batch's cost is NaN, infinite or
-    above max_cost.
+    index within this epoch; average: a MovingAverage of the parameters, updated after each step, or None.
+    Returns the mean cost and the fraction classified correctly, both over the batches as they went.
+    Raises DivergenceError as soon as a batch's cost is NaN, infinite or above max_cost.
     """
     total_cost, correct = 0.0, 0
     # A diverging run is caught from its cost below; numpy's overflow warnings would only say it worse.
@@ -606,6 +668,8 @@ def train_epoch(network, optimizer, x, labels, batch_size, learning_rates, max_c
             if not cost <= max_cost:  # also true for NaN
                 raise DivergenceError(f"the cost reached {cost:.4g} in batch {batch + 1}")
             optimizer.step(network.gradients(), learning_rates(batch))
+            if average:
+                average.update()
             total_cost += cost * len(targets)
             correct += right
     return total_cost / len(x), float(correct / len(x))

@@ -58,6 +58,8 @@ class Flags:
     batch_size: int = 256
     lr_schedule: str = "cosine"
     weight_decay: float = 0.0
+    label_smoothing: float = 0.0
+    ema: float = 0.0  # the decay of the moving average of the weights; 0: none
     seed: int = 1
     # From what.
     dataset: str = "mnist"  # with --load, the one the network was trained on
@@ -66,6 +68,7 @@ class Flags:
     shift: int = 1
     rotate: float = 0.0
     zoom: float = 0.0
+    elastic: tuple = ()  # (alpha, sigma), or none
     validation: int = 0
     samples: str = None  # a folder of your own pictures, one folder per label (support/samples.py)
     sample_share: float = 0.2  # with --samples, of the training images of each label that has samples
@@ -207,6 +210,12 @@ def build_parser():
         help="how the rate changes over training; linear and cosine end at 1%% of it, one-cycle rises from 4%% "
              "over the first quarter, then falls as cosine (default: cosine)")
     add("--weight-decay", type=cli.non_negative_float, help="L2 penalty on the weights (default: 0)")
+    add("--label-smoothing", type=cli.probability, metavar="E",
+        help="learn from targets (1 - E) one-hot + E / classes instead of one-hot ones (cross-entropy only; "
+             "default: 0)")
+    add("--ema", type=cli.probability, metavar="DECAY",
+        help="measure, keep and save the moving average of the weights, each step weighing DECAY times the one "
+             "after it, e.g. 0.999 (default: 0, the weights themselves)")
     add("--seed", type=cli.non_negative_int, help="random seed: the same seed gives the same run (default: 1)")
     add("--dataset", choices=mnist.DATASETS,
         help="which dataset to train on (default: mnist; with --load, the one the network was trained on)")
@@ -219,6 +228,9 @@ def build_parser():
         help="also turn each training image by up to this many degrees at random, anew each round (default: 0)")
     add("--zoom", type=cli.probability, metavar="FRACTION",
         help="also scale each training image by a random factor within 1 +- FRACTION, anew each round (default: 0)")
+    add("--elastic", type=cli.positive_float, nargs=2, metavar=("ALPHA", "SIGMA"),
+        help="also bend each training image elastically, anew each round: random displacements smoothed by a "
+             "Gaussian of SIGMA pixels, times ALPHA (Simard et al. 2003: 34 4; default: none)")
     add("--validation", type=cli.non_negative_int,
         help="hold out the last N training images, report them each round and keep the best round")
     add("--samples", metavar="DIR",
@@ -274,6 +286,10 @@ def new_flags(parser, given, loaded=None):
     check_samples(given)
     if "betas" in given and values.get("optimizer", Flags.optimizer) != "adam":
         cli.fail(f"--betas are Adam's: they cannot apply to --optimizer {values['optimizer']}", status=2)
+    loss = loaded[0].loss if loaded else values.get("loss", Flags.loss)
+    if "label_smoothing" in given and loss != "cross-entropy":
+        cli.fail(f"--label-smoothing smooths the cross-entropy's targets; the loss is {loss} "
+                 "(leave out --label-smoothing, or use --loss cross-entropy)", status=2)
     rate = DEFAULT_LEARNING_RATES[values.get("optimizer", Flags.optimizer)]
     if "load" in given and "samples" in given:
         values.update({name: value for name, value in TEACHING.items() if name not in given})
@@ -391,9 +407,11 @@ def build_network(flags):
     return network
 
 
-def check_memory(network):
-    """Refuse a run whose weights, gradients, optimizer state and kept copy would not fit in memory."""
-    needed = 6 * sum(p.nbytes for p in network.parameters())  # weights, gradients, 2 optimizer arrays, scratch, kept
+def check_memory(network, flags):
+    """Refuse a run whose weights, gradients, optimizer state, moving average and kept copy would not
+    fit in memory."""
+    # weights, gradients, 2 optimizer arrays, scratch, kept; with --ema, the average and a copy
+    needed = (8 if flags.ema else 6) * sum(p.nbytes for p in network.parameters())
     available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
     if needed > available:
         cli.fail(f"training this network needs about {needed / 2**30:.1f} GiB of memory, and "
@@ -408,7 +426,7 @@ def new_run(flags, data, loaded, log):
     else:
         network, metadata = build_network(flags), {}
         log(f"network: {model.describe(network)}")
-    check_memory(network)
+    check_memory(network, flags)
     max_cost = training.cost_limit(network, data.train_images, data.train_labels)
     return training.Run(flags, network, max_cost, metadata.get("rounds", 0))
 

@@ -142,7 +142,7 @@ def replica(network, first=False):
         if isinstance(twin, nn.BatchNorm):
             twin.updates_running = False
         layers.append(twin)
-    twin = nn.Network(layers, network.loss)
+    twin = nn.Network(layers, network.loss, network.label_smoothing)
     dropouts = [layer for layer in twin.layers if isinstance(layer, nn.Dropout)]
     if dropouts and not first:
         rng = dropouts[0].rng.spawn(1)[0]

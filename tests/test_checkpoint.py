@@ -15,9 +15,10 @@ TRAIN = str(ROOT / "train.py")
 # A fully connected network's numbers may depend on its threads, which train.py chooses from the
 # load when not told: runs that must agree are told.
 MLP = ["--limit", "2000", "--hidden", "32", "--epochs", "4", "--threads", "2"]
-# Dropout, rotations and zooms: every random generator of a run takes part.
+# Dropout, rotations, zooms and elastic distortions: every random generator of a run takes part; and
+# the moving average of the weights, which the saved network holds.
 CNN = ["--limit", "600", "--conv", "4", "--hidden", "16", "--dropout", "0.3", "--rotate", "10", "--zoom", "0.1",
-       "--batch-size", "64", "--epochs", "3"]
+       "--elastic", "8", "3", "--ema", "0.9", "--label-smoothing", "0.1", "--batch-size", "64", "--epochs", "3"]
 
 
 def start(args, mnist_dir):

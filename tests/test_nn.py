@@ -13,6 +13,8 @@ try:
     import torch
 except ImportError:
     torch = None
+needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch is not installed (pip install torch==2.13.0): "
+                                 "the comparisons with it are skipped")
 
 STEP = 1e-6  # central differences in float64: truncation ~STEP^2, rounding ~1e-16 / STEP
 
@@ -126,6 +128,53 @@ def test_costs_and_gradients_pinned_by_hand():
     cost, grad = nn.cross_entropy(logits, labels)
     assert cost == pytest.approx((math.log(2) + math.log(4 / 3)) / 2)
     np.testing.assert_allclose(grad, [[-1 / 4, 1 / 4], [1 / 8, -1 / 8]], rtol=1e-12)
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.5])
+def test_label_smoothing_gradients_match_finite_differences(smoothing):
+    network = small_network("tanh", "cross-entropy")
+    network.label_smoothing = smoothing
+    x, labels = small_batch()
+    logits = network.forward(x).copy()
+    grad_logits = nn.cross_entropy(logits, labels, smoothing)[1]
+    numeric = numeric_gradient(lambda: nn.cross_entropy(logits, labels, smoothing)[0], logits)
+    assert relative_error(grad_logits, numeric) < 1e-8
+    # and through the network, whose cost it is
+    grads, grad_x = analytic_gradients(network, x, labels)
+    cost = lambda: network.cost(network.forward(x), labels)[0]  # noqa: E731
+    for parameter, grad in zip(network.parameters(), grads):
+        assert relative_error(grad, numeric_gradient(cost, parameter)) < 1e-6
+    assert relative_error(grad_x, numeric_gradient(cost, x)) < 1e-6
+
+
+def test_label_smoothing_pinned_by_hand():
+    """Smoothing 0.2 over 2 classes: targets (0.9, 0.1) and (0.1, 0.9) for softmax (1/2, 1/2) and
+    (1/4, 3/4)."""
+    logits, labels = np.array([[0.0, 0.0], [0.0, math.log(3)]]), np.array([0, 1])
+    cost, grad = nn.cross_entropy(logits, labels, 0.2)
+    assert cost == pytest.approx((math.log(2) - 0.1 * math.log(1 / 4) - 0.9 * math.log(3 / 4)) / 2)
+    np.testing.assert_allclose(grad, [[-0.2, 0.2], [0.075, -0.075]], rtol=1e-12)  # (softmax - target) / batch
+    network = nn.Network([], label_smoothing=0.2)
+    assert network.cost(logits.copy(), labels) == (cost, pytest.approx(grad))
+    assert nn.Network([]).cost(logits.copy(), labels)[0] == nn.cross_entropy(logits, labels)[0] < cost
+
+
+def test_label_smoothing_is_refused_for_the_quadratic_costs():
+    with pytest.raises(ValueError, match="label smoothing"):
+        nn.Network([], "mse", label_smoothing=0.1)
+
+
+@needs_torch
+@pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.3])
+def test_label_smoothing_agrees_with_pytorch(smoothing):
+    rng = np.random.default_rng(4)
+    logits, labels = rng.normal(scale=3, size=(9, 10)), rng.integers(0, 10, 9)
+    cost, grad = nn.cross_entropy(logits.copy(), labels, smoothing)
+    logits_t = torch.tensor(logits, requires_grad=True)
+    cost_t = torch.nn.CrossEntropyLoss(label_smoothing=smoothing)(logits_t, torch.tensor(labels))
+    cost_t.backward()
+    assert cost == pytest.approx(cost_t.item(), rel=1e-12)
+    np.testing.assert_allclose(grad, logits_t.grad.numpy(), rtol=1e-10, atol=1e-15)
 
 
 def test_softmax_rows_are_probabilities():
@@ -303,6 +352,52 @@ def test_optimizer_steps_follow_their_textbook_formulas():
     np.testing.assert_allclose(adam, w, rtol=1e-6)
     np.testing.assert_allclose(heavy_ball, hb, rtol=1e-12)
     np.testing.assert_allclose(nesterov, nv, rtol=1e-12)
+
+
+def test_the_moving_average_is_the_bias_corrected_running_mean_of_the_weights():
+    rng = np.random.default_rng(5)
+    weights, decay = np.zeros((3, 2)), 0.9
+    average, seen = nn.MovingAverage([weights], decay), []
+    for step in range(1, 6):
+        weights[...] = rng.normal(size=(3, 2))
+        seen.append(weights.copy())
+        average.update()
+        own = weights.copy()
+        factors = [(1 - decay) * decay ** (step - 1 - k) for k in range(step)]  # shadow, as the textbook writes it
+        expected = sum(f * w for f, w in zip(factors, seen)) / (1 - decay**step)
+        with average.applied():
+            np.testing.assert_allclose(weights, expected, rtol=1e-12)
+        np.testing.assert_array_equal(weights, own)  # its own values back, bit for bit
+    assert average.steps == 5
+    np.testing.assert_allclose(average.state()[0], expected * (1 - decay**5), rtol=1e-12)
+
+
+def test_the_moving_average_of_constant_weights_is_those_weights_and_lends_them_back_after_an_error():
+    weights = np.full(4, 3.0, np.float32)
+    average = nn.MovingAverage([weights], 0.999)
+    for _ in range(3):
+        average.update()
+    weights[...] = 7
+    with pytest.raises(KeyError), average.applied():
+        np.testing.assert_allclose(weights, 3, rtol=1e-5)
+        raise KeyError
+    np.testing.assert_array_equal(weights, 7)
+    with pytest.raises(ValueError):
+        nn.MovingAverage([weights], 1.0)
+
+
+def test_train_epoch_updates_the_moving_average_after_every_step():
+    network = nn.mlp([2, 3, 2], "tanh", rng=np.random.default_rng(0))
+    average = nn.MovingAverage(network.parameters(), 0.5)
+    updated = []
+    original_update = average.update
+    average.update = lambda: (updated.append([p.copy() for p in network.parameters()]), original_update())
+    nn.train_epoch(network, nn.SGD(network.parameters()), XOR_X.astype(np.float32), XOR_LABELS, 1, lambda batch: 0.1,
+                   average=average)
+    assert average.steps == len(XOR_X) == len(updated)
+    for a, b in zip(updated[-1], network.parameters()):  # after the last step, with its weights
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(updated[0][0], updated[1][0])
 
 
 @pytest.mark.parametrize("make", [lambda ps: nn.SGD(ps, weight_decay=0.5),
@@ -504,9 +599,6 @@ def test_a_batch_of_one_is_normalised_without_dividing_by_zero():
     np.testing.assert_array_equal(output, [[0, 0, 0]])  # beta
     assert np.isfinite(layer.running_variance).all()
 
-
-needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch is not installed (pip install torch): "
-                                 "the comparison with its BatchNorm1d and BatchNorm2d is skipped")
 
 
 @needs_torch

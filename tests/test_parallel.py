@@ -25,8 +25,10 @@ def batch(size=37, seed=2):
     return rng.random((size, 784), dtype=np.float32), rng.integers(0, 10, size)
 
 
-def test_the_parts_add_up_to_the_whole_batchs_gradient():
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_the_parts_add_up_to_the_whole_batchs_gradient(smoothing):
     network, (x, labels) = cnn(), batch()
+    network.label_smoothing = smoothing  # which each part learns with
     whole_cost, whole_right = network.learn(x, labels)
     whole = [g.copy() for g in network.gradients()]
     cost, right = parallel.DataParallel(network, threads=2).learn(x, labels)

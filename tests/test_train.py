@@ -232,7 +232,8 @@ def test_the_flags_line_repeats_the_run_it_describes():
 
     for argv in [(), ("--recipe", "cnn", "--epochs", "5"), ("--hidden", "--quiet", "--rotate", "2.5", "--seed", "7"),
                  ("--optimizer", "sgd"), ("--recipe", "fast", "--betas", "0.5", "0.6"),
-                 ("--recipe", "original-128", "--lr", "1e-30", "--data-dir", "a folder/with spaces")]:
+                 ("--recipe", "original-128", "--lr", "1e-30", "--data-dir", "a folder/with spaces"),
+                 ("--recipe", "cnn", "--elastic", "8", "3.5", "--ema", "0.999", "--label-smoothing", "0.1")]:
         flags = parse(*argv)
         assert parse(*shlex.split(train.command_line(flags))) == flags, argv
 

@@ -234,7 +234,11 @@ def saved_weights(fake_mnist, tmp_path, *flags):
     (["--weight-decay", "0"], ["--weight-decay", "0.5"]),
     (["--optimizer", "sgd", "--weight-decay", "0"], ["--optimizer", "sgd", "--weight-decay", "0.5"]),
     (["--lr", "0.01"], ["--lr", "0.02"]),
-], ids=["seed", "sgd-adam", "momentum-nesterov", "sgd-momentum", "adam-decay", "sgd-decay", "lr"])
+    (["--label-smoothing", "0"], ["--label-smoothing", "0.2"]),
+    (["--ema", "0"], ["--ema", "0.5"]),
+    (["--elastic", "8", "3"], ["--elastic", "16", "3"]),
+], ids=["seed", "sgd-adam", "momentum-nesterov", "sgd-momentum", "adam-decay", "sgd-decay", "lr", "label-smoothing",
+        "ema", "elastic"])
 def test_a_flag_changes_the_trained_weights_and_a_repeated_run_does_not(fake_mnist, tmp_path, flags, other_flags):
     first = saved_weights(fake_mnist, tmp_path, *flags)
     assert_same_weights(first, saved_weights(fake_mnist, tmp_path, *flags))
@@ -276,6 +280,51 @@ def test_the_optimizer_is_the_one_the_flags_name_with_their_weight_decay(fake_mn
         assert (optimizer.momentum, optimizer.nesterov) == (momentum, nesterov)
 
 
+def test_with_ema_each_round_is_measured_kept_and_saved_with_the_moving_average(fake_mnist, monkeypatch, tmp_path):
+    run, data = prepared(fake_mnist, "--ema", "0.6")
+    measured, real_predict = [], run.network.predict
+
+    def predict(x):  # each round's test figure
+        measured.append(run.weights())
+        return real_predict(x)
+
+    monkeypatch.setattr(run.network, "predict", predict)
+    after_round = []
+    training.train(run, data, lambda line: after_round.append((run.weights(), run.average.steps)))
+    average = run.average
+    assert average.decay == 0.6 and average.steps == 3 * 3  # 10 images in batches of 4: 3 steps a round
+    assert all(p is q for p, q in zip(average.parameters, run.network.parameters()))
+    # The run ends with the last round's average (no validation: the last round is kept) ...
+    ended = [np.divide(shadow, 1 - 0.6**9) for shadow in average.state()]
+    assert_same_weights(run.network.parameters(), ended)
+    assert_same_weights(measured[-1], ended)  # ... with which the last round was measured
+    assert differ(after_round[-1][0], ended)  # while the training went on with the weights themselves
+    saved = tmp_path / "m.npz"
+    train.main([*SMALL, "--data-dir", str(fake_mnist), "--ema", "0.6", "--save", str(saved), "--quiet"])
+    assert_same_weights(model.load(saved)[0].parameters(), ended)
+
+
+@pytest.mark.parametrize("layers", [[], ["--conv", "2"]], ids=["mlp", "cnn"])
+def test_label_smoothing_reaches_the_network_and_its_replicas(fake_mnist, layers):
+    run, _ = prepared(fake_mnist, "--label-smoothing", "0.25", *layers)
+    assert run.network.label_smoothing == 0.25
+    replicas = getattr(run.learner, "replicas", [])
+    assert len(replicas) == (2 if layers else 0) and all(replica.label_smoothing == 0.25 for replica in replicas)
+    assert prepared(fake_mnist, *layers)[0].network.label_smoothing == 0
+
+
+def test_label_smoothing_with_a_quadratic_cost_is_refused_in_one_line(fake_mnist, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_status:
+        parse("--loss", "mse", "--label-smoothing", "0.1")
+    assert exit_status.value.code == 2 and "the loss is mse" in capsys.readouterr().err
+    saved = tmp_path / "mse.npz"
+    train.main([*SMALL, "--data-dir", str(fake_mnist), "--loss", "mse-relu", "--epochs", "1", "--save", str(saved),
+                "--quiet"])
+    with pytest.raises(SystemExit) as exit_status:
+        train.main(["--load", str(saved), "--label-smoothing", "0.1", "--data-dir", str(fake_mnist)])
+    assert exit_status.value.code == 2 and "the loss is mse-relu" in capsys.readouterr().err
+
+
 def test_the_cost_limit_is_a_thousand_times_the_first_cost_and_stops_training(fake_mnist):
     run, data = prepared(fake_mnist, "--init", "plain", "--hidden", "200", "--activation", "tanh")
     first = mnist.as_inputs(data.train_images[: training.COST_SAMPLES])
@@ -295,13 +344,17 @@ def test_a_first_cost_below_1_still_allows_a_cost_of_1000(fake_mnist):
     assert training.cost_limit(network, data.train_images, data.train_labels) == 1000
 
 
+TRICKS = ["--ema", "0.7", "--label-smoothing", "0.1", "--elastic", "8", "3", "--validation", "2"]
+
+
 @pytest.mark.parametrize("flags", [[], ["--conv", "2", "--dropout", "0.3", "--rotate", "10", "--zoom", "0.1"],
-                                   ["--batch-norm"], ["--conv", "2", "--dropout", "0.3", "--batch-norm"]],
-                         ids=["mlp", "cnn", "mlp-batch-norm", "cnn-batch-norm"])
+                                   ["--batch-norm"], ["--conv", "2", "--dropout", "0.3", "--batch-norm"], TRICKS],
+                         ids=["mlp", "cnn", "mlp-batch-norm", "cnn-batch-norm", "tricks"])
 def test_a_run_stopped_and_resumed_from_its_checkpoint_ends_as_the_uninterrupted_one(fake_mnist, tmp_path,
                                                                                     monkeypatch, flags):
     """The fast in-process twin of tests/test_checkpoint.py: every array of the final checkpoint
-    (weights, optimizer state, kept weights) and every figure of its history but the times."""
+    (weights, optimizer state, moving average, kept weights) and every figure of its history but the
+    times."""
     common = [*SMALL, "--data-dir", str(fake_mnist), "--epochs", "4", "--lr-schedule", "cosine", "--shift", "1",
               "--quiet", *flags]
     whole, stopped = tmp_path / "whole.npz", tmp_path / "stopped.npz"
@@ -400,18 +453,19 @@ def test_ctrl_c_in_the_first_round_saves_nothing(fake_mnist, tmp_path, monkeypat
     assert f"no training round was completed: nothing saved ({saved} is unchanged)" in out
 
 
-def test_a_network_that_would_not_fit_in_memory_is_refused(fake_mnist, monkeypatch, capsys):
-    run, data = prepared(fake_mnist)
-    needed = 6 * sum(p.nbytes for p in run.network.parameters())
+@pytest.mark.parametrize("flags, copies", [((), 6), (("--ema", "0.9"), 8)], ids=["plain", "ema"])
+def test_a_network_that_would_not_fit_in_memory_is_refused(fake_mnist, monkeypatch, capsys, flags, copies):
+    run, data = prepared(fake_mnist, *flags)
+    needed = copies * sum(p.nbytes for p in run.network.parameters())
     for free, refused in ((needed, False), (needed - 1, True)):
         pages = {"SC_PAGE_SIZE": 1, "SC_AVPHYS_PAGES": free}
         monkeypatch.setattr(train.os, "sysconf", pages.get)
         if refused:
             with pytest.raises(SystemExit) as exit_status:
-                train.check_memory(run.network)
+                train.check_memory(run.network, run.flags)
             assert exit_status.value.code == 2 and "needs about" in capsys.readouterr().err
         else:
-            train.check_memory(run.network)
+            train.check_memory(run.network, run.flags)
 
 
 @pytest.mark.parametrize("flags, complaint", [

@@ -36,6 +36,10 @@ import conv
 import nn
 
 PARTS = 2  # each batch is cut in this many parts (more only pays on more cores, and changes the numbers)
+# Each replica classifies this many images at a time: as many as it learns from in a training batch
+# of 256, so that both use the same memory (nn.Layer.buffer); a convolution's buffers for 500 images
+# would take a hundred MB more per replica, and fresh memory is slow to touch.
+PREDICTION_BATCH = 128
 # A core counts as busy when another program used more than this share of it while choose_threads looked.
 BUSY = 0.5
 LOOK_SECONDS = 0.1
@@ -65,10 +69,16 @@ class DataParallel:
         """[function(*a) for a in zip(*arguments)], on the threads (this one takes the first), each
         matrix product on one BLAS thread."""
         calls = list(zip(*arguments))
+        errors = np.geterr()  # numpy's handling of overflow is per thread: the others take this one's
+
+        def in_this_errstate(*call):
+            with np.errstate(**errors):
+                return function(*call)
+
         with blas_threads(1):
             if not self.pool:
                 return [function(*call) for call in calls]
-            others = [self.pool.submit(function, *call) for call in calls[1:]]
+            others = [self.pool.submit(in_this_errstate, *call) for call in calls[1:]]
             return [function(*calls[0])] + [other.result() for other in others]
 
     def learn(self, x, labels):
@@ -85,9 +95,11 @@ class DataParallel:
         return cost, sum(correct for _, correct in results)
 
     def predict(self, x):
-        """The network's predictions for x (N, inputs), each part of x on its own replica."""
+        """The network's predictions for x (N, inputs), each part of x on its own replica, PREDICTION_BATCH
+        images at a time."""
         parts = np.array_split(x, min(PARTS, max(len(x), 1)))
-        return np.concatenate(self.map(lambda network, part: network.predict(part), self.replicas, parts))
+        return np.concatenate(self.map(lambda network, part: network.predict(part, PREDICTION_BATCH), self.replicas,
+                                       parts))
 
     def parameters(self):
         return self.network.parameters()

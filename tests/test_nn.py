@@ -1,5 +1,6 @@
 """The network's mathematics: gradients against finite differences, stability, optimizers, seeds."""
 
+import functools
 import math
 import warnings
 
@@ -246,10 +247,26 @@ def test_learning_rate_schedules(schedule, start, middle, end):
     assert rates == pytest.approx([start, middle, end])
 
 
-def test_learning_rates_never_rise():
+def test_learning_rates_never_rise_except_in_the_warm_up_of_one_cycle():
     for schedule in nn.SCHEDULES:
-        rates = [nn.learning_rate(schedule, 0.1, p) for p in np.linspace(0, 1, 50)]
-        assert all(later <= earlier for earlier, later in zip(rates, rates[1:]))
+        progress = np.linspace(0, 1, 81)
+        rates = [nn.learning_rate(schedule, 0.1, p) for p in progress]
+        steps = np.diff(rates)
+        if schedule == "one-cycle":
+            assert np.all(steps[progress[1:] <= nn.WARMUP] > 0)
+            steps = steps[progress[:-1] >= nn.WARMUP]
+        assert np.all(steps <= 0)
+
+
+def test_one_cycle_warms_up_to_the_base_rate_then_falls_as_cosine():
+    rate = functools.partial(nn.learning_rate, "one-cycle", 0.5)
+    assert rate(0.0) == pytest.approx(0.5 * nn.WARMUP_START)
+    assert rate(nn.WARMUP / 2) == pytest.approx(0.5 * (1 + nn.WARMUP_START) / 2)
+    assert rate(nn.WARMUP) == pytest.approx(0.5)
+    for progress in (0.3, 0.6, 0.9, 1.0):
+        cosine_progress = (progress - nn.WARMUP) / (1 - nn.WARMUP)
+        assert rate(progress) == pytest.approx(nn.learning_rate("cosine", 0.5, cosine_progress))
+    assert rate(1.0) == pytest.approx(0.005)
 
 
 def test_unknown_names_are_refused():
@@ -370,7 +387,8 @@ def test_train_epoch_returns_the_mean_cost_and_the_fraction_classified_correctly
 @pytest.mark.parametrize("activation", ["sigmoid", "relu", "leaky-relu", "tanh", "identity"])
 def test_layers_reuse_their_buffers_batch_after_batch(activation):
     """Fresh arrays for every batch cost page faults (see Layer.buffer): outputs and gradients go
-    into the same arrays while the batch size stays the same, and into new ones when it changes."""
+    into the same arrays while the batch size stays the same, and into the same memory when it
+    shrinks."""
     dense, dropout = nn.Dense(4, 3, activation), nn.Dropout(0.5)
     x, grad = np.ones((2, 4), np.float32), np.ones((2, 3), np.float32)
     first = dense.forward(x), dense.backward(grad.copy()), dropout.forward(x, training=True)
@@ -378,6 +396,18 @@ def test_layers_reuse_their_buffers_batch_after_batch(activation):
     assert all(a is b for a, b in zip(first, again))
     assert dense.buffer("output", (2, 3)) is first[0] and dense.buffer("output", (5, 3)) is not first[0]
     assert dense.buffer("output", (2, 3), dtype=np.float64).dtype == np.float64
+
+
+def test_a_smaller_buffer_is_the_start_of_the_larger_one_and_zeros_are_renewed_with_the_shape():
+    layer = nn.Layer()
+    large = layer.buffer("b", (4, 6))
+    small = layer.buffer("b", (3, 5))
+    assert small.shape == (3, 5) and np.shares_memory(small, large) and small.flags.c_contiguous
+    zeros = layer.buffer("z", (2, 3), zeros=True)
+    zeros[...] = 7
+    assert layer.buffer("z", (2, 3), zeros=True) is zeros and np.all(zeros == 7)  # kept while the shape stays
+    assert np.all(layer.buffer("z", (3, 2), zeros=True) == 0) and np.all(layer.buffer("z", (2, 3), zeros=True) == 0)
+    assert layer.buffer("b", (5, 6)).size == 30 and not np.shares_memory(layer.buffer("b", (5, 6)), large)
 
 
 def test_train_epoch_trains_with_dropout_active():

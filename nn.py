@@ -3,7 +3,8 @@
 A batch of inputs is a matrix x of shape (batch, features), one sample per row, so that a dense
 layer is one matrix product, z = x @ weights + bias, for the whole batch. Backpropagation runs the
 chain rule through the same products in reverse. There is no Python loop over samples anywhere.
-A network is a list of layers: the dense and dropout layers here, the convolutional ones in conv.py.
+A network is a list of layers: the dense, batch-normalisation and dropout layers here, the
+convolutional ones in conv.py.
 
     network = mlp([784, 128, 10], activation="relu", loss="cross-entropy", rng=rng)
     optimizer = Adam(network.parameters())
@@ -15,6 +16,7 @@ A network is a list of layers: the dense and dropout layers here, the convolutio
 Everything is float32 unless the network is made with dtype=np.float64 (the gradient checks use it).
 """
 
+import contextlib
 import functools
 import math
 
@@ -93,18 +95,26 @@ def softmax(logits):
     return shifted
 
 
-def cross_entropy(logits, labels):
-    """Softmax cross-entropy, -log softmax(logits)[label], with the log-sum-exp trick."""
-    batch = np.arange(len(labels))
+def cross_entropy(logits, labels, smoothing=0.0):
+    """Softmax cross-entropy, -log softmax(logits)[label], with the log-sum-exp trick.
+
+    With label smoothing e (Szegedy et al. 2016), the target is not the one-hot vector y but
+    (1 - e) y + e / classes, as in torch.nn.CrossEntropyLoss(label_smoothing=e): the cost is
+    -sum_k target_k log softmax_k, and the network is never pushed towards certainty, which an
+    ever larger logit would only approach."""
+    batch, classes = np.arange(len(labels)), logits.shape[1]
     shifted = logits - logits.max(axis=1, keepdims=True)  # exp of it cannot overflow: all <= 0
     right = shifted[batch, labels]
+    # -sum_k target_k log softmax_k = log sum_k exp(shifted_k) - sum_k target_k shifted_k
+    spread = smoothing * shifted.mean(axis=1)
     probabilities = np.exp(shifted, out=shifted)
     sums = probabilities.sum(axis=1)
-    cost = np.mean(np.log(sums) - right)
-    # d cost / d logits = (softmax - one-hot target) / batch size
+    cost = np.mean(np.log(sums) - (1 - smoothing) * right - spread)
+    # d cost / d logits = (softmax - target) / batch size
     grad = probabilities
     grad /= sums[:, None]
-    grad[batch, labels] -= 1
+    grad -= smoothing / classes
+    grad[batch, labels] -= 1 - smoothing
     grad /= len(labels)
     return float(cost), grad
 
@@ -160,6 +170,11 @@ class Layer:
         return []
 
     def gradients(self):
+        return []
+
+    def statistics(self):
+        """Arrays the layer keeps beside its parameters, learned from the data but not by gradient
+        descent (a batch normalisation's running mean and variance): saved with the weights."""
         return []
 
     def buffer(self, name, shape, zeros=False, dtype=None):
@@ -229,6 +244,116 @@ class Dense(Layer):
         return [self.grad_weights, self.grad_bias]
 
 
+class BatchNorm(Layer):
+    """Batch normalisation (Ioffe and Szegedy, 2015), then an activation:
+        output = activation(gamma * (x - mean) / sqrt(variance + eps) + beta)
+    for each feature, with gamma (the scale) and beta (the shift) learned.
+
+    input_shape: (features,) for rows (batch, features), or (height, width, channels) for images
+    (batch, height, width, channels), whose every channel is normalised over the batch and all its
+    pixels: a feature is the last axis. gamma, beta, running_mean, running_variance: (features,).
+
+    In training, mean and variance are the batch's own, and each batch moves the running ones a share
+    `momentum` of the way towards its own (the variance unbiased, times n / (n - 1)), as PyTorch does.
+    In use, the running ones stand in for them, so that a sample's output does not depend on the
+    others in its batch: the layer is then a scale and a shift of each feature. With updates_running
+    false, training leaves the running statistics alone and only keeps the batch's in `statistics_seen`
+    (parallel.py updates them once for a batch learned in parts).
+    """
+
+    def __init__(self, input_shape, activation="identity", momentum=0.1, eps=1e-5, dtype=np.float32):
+        if not (0 <= momentum <= 1 and eps > 0):
+            raise ValueError(f"batch normalisation needs a momentum from 0 to 1 and an eps above 0, not {momentum} "
+                             f"and {eps}")
+        self.input_shape = self.output_shape = tuple(input_shape)
+        features = self.input_shape[-1]
+        self.gamma, self.beta = np.ones(features, dtype), np.zeros(features, dtype)
+        self.grad_gamma, self.grad_beta = np.zeros_like(self.gamma), np.zeros_like(self.beta)
+        self.running_mean, self.running_variance = np.zeros(features, dtype), np.ones(features, dtype)
+        self.activation, self.momentum, self.eps, self.dtype = activation, momentum, eps, dtype
+        self.updates_running = True
+
+    def scale_and_shift(self):
+        """The layer in use as a scale and a shift of each feature: gamma * (x - mean) / sqrt(variance +
+        eps) + beta = x * scale + shift, with the running statistics."""
+        scale = self.gamma / np.sqrt(self.running_variance + self.eps)
+        return scale, self.beta - self.running_mean * scale
+
+    def sums(self, rows, out):
+        """The sum of each column of rows (n, features), into out: a product with ones, which BLAS
+        does several times faster than np.sum down the columns."""
+        ones = self.buffer("ones", (len(rows),))
+        ones[...] = 1
+        return np.matmul(ones, rows, out=out)
+
+    def forward(self, x, training=False):
+        """x: (batch, *input_shape) -> the same shape, in a buffer that the next forward overwrites."""
+        self.shape, rows = x.shape, x.reshape(-1, self.gamma.size)  # (batch * pixels, features)
+        self.input, self.training = rows, training
+        output = self.buffer("output", rows.shape)
+        if training:
+            count = len(rows)
+            mean = self.sums(rows, np.empty_like(self.gamma)) / count
+            self.centred = np.subtract(rows, mean, out=self.buffer("centred", rows.shape))  # kept for backward
+            variance = self.sums(np.square(self.centred, out=output), np.empty_like(self.gamma)) / count
+            self.statistics_seen = count, mean, variance
+            if self.updates_running:
+                self.update_running(count, mean, variance)
+            self.inverse_std = 1 / np.sqrt(variance + self.eps)
+            scale, shift = self.gamma * self.inverse_std, self.beta  # normalised * gamma + beta, in one product
+            np.multiply(self.centred, scale, out=output)
+        else:
+            scale, shift = self.scale_and_shift()
+            np.multiply(rows, scale, out=output)
+        output += shift
+        self.output = ACTIVATIONS[self.activation][0](output)
+        return self.output.reshape(x.shape)
+
+    def update_running(self, count, mean, variance):
+        """Move the running statistics a share `momentum` towards a batch's: its `count` values' mean
+        and (biased) variance, each (features,)."""
+        unbiased = variance * count / max(count - 1, 1)  # a single value has no spread to correct
+        for running, batch in ((self.running_mean, mean), (self.running_variance, unbiased)):
+            running *= 1 - self.momentum
+            running += self.momentum * batch
+
+    def backward(self, grad_output, need_input_grad=True):
+        """Gradient w.r.t. the output (batch, *input_shape) -> w.r.t. the input. Overwrites grad_output.
+
+        With g = d cost / d (gamma * normalised + beta), normalised = (x - mean) / std and n rows:
+        d gamma = sum(g * normalised), d beta = sum(g); in training, where the mean and the variance
+        move with every input, d x = gamma / std * (g - (d beta + normalised * d gamma) / n), and in
+        use, with the running statistics fixed, d x = gamma / std * g."""
+        grad = grad_output.reshape(self.input.shape)
+        ACTIVATIONS[self.activation][1](self.output, grad)
+        if not self.training:  # a forward in use, x * scale + shift, did not keep them
+            self.inverse_std = 1 / np.sqrt(self.running_variance + self.eps)
+            self.centred = np.subtract(self.input, self.running_mean, out=self.buffer("centred", grad.shape))
+        scratch = self.buffer("scratch", grad.shape)
+        self.sums(grad, self.grad_beta)
+        self.sums(np.multiply(grad, self.centred, out=scratch), self.grad_gamma)
+        self.grad_gamma *= self.inverse_std
+        if not need_input_grad:
+            return None
+        if self.training:  # scratch = g - (d beta + normalised * d gamma) / n
+            np.multiply(self.centred, self.grad_gamma * self.inverse_std / len(grad), out=scratch)
+            scratch += self.grad_beta / len(grad)
+            np.subtract(grad, scratch, out=scratch)
+        else:
+            scratch[...] = grad
+        scratch *= self.gamma * self.inverse_std
+        return scratch.reshape(self.shape)
+
+    def parameters(self):
+        return [self.gamma, self.beta]
+
+    def gradients(self):
+        return [self.grad_gamma, self.grad_beta]
+
+    def statistics(self):
+        return [self.running_mean, self.running_variance]
+
+
 class Dropout(Layer):
     """Inverted dropout: in training, each value is zeroed with probability `rate` and the others are
     divided by 1 - rate, so that a unit's expected output is the same in training and in use, where
@@ -268,10 +393,14 @@ class Network:
     how those become probabilities. Inputs are rows of numbers, (batch, features); a layer
     that wants images (conv.py) shapes its rows into them itself."""
 
-    def __init__(self, layers, loss="cross-entropy"):
+    def __init__(self, layers, loss="cross-entropy", label_smoothing=0.0):
         if loss not in LOSSES:
             raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
+        if label_smoothing and loss != "cross-entropy":
+            raise ValueError(f"label smoothing is for the cross-entropy loss, not {loss!r}")
         self.layers, self.loss = list(layers), loss
+        # The cross-entropy's smoothing in training (cross_entropy); outputs and predictions ignore it.
+        self.label_smoothing = label_smoothing
         shape = self.input_shape = None  # what the previous layer gives each sample; what the network takes
         for i, layer in enumerate(self.layers):
             if None not in (shape, layer.input_shape) and shape != layer.input_shape:
@@ -296,6 +425,8 @@ class Network:
 
     def cost(self, logits, labels):
         """The loss's mean cost over the batch and its gradient w.r.t. the logits."""
+        if self.label_smoothing:
+            return cross_entropy(logits, labels, self.label_smoothing)
         return LOSSES[self.loss][0](logits, labels)
 
     def learn(self, x, labels):
@@ -328,12 +459,16 @@ class Network:
     def gradients(self):
         return [g for layer in self.layers for g in layer.gradients()]
 
+    def statistics(self):
+        return [s for layer in self.layers for s in layer.statistics()]
+
 
 def mlp(sizes, activation="relu", loss="cross-entropy", rng=None, init="scaled", dtype=np.float32, dropout=0.0,
-        dropout_rng=None):
+        dropout_rng=None, batch_norm=False):
     """A fully connected network of the given layer sizes, e.g. [784, 128, 10]: the hidden layers use
     `activation`, the last one gives the logits. With dropout > 0, a Dropout layer before each dense
-    one; rng draws the initial weights, dropout_rng the dropout masks."""
+    one; with batch_norm, each hidden layer is a Dense without activation and a BatchNorm with it.
+    rng draws the initial weights, dropout_rng the dropout masks."""
     if activation not in ACTIVATIONS or init not in INITIALIZATIONS:
         raise ValueError(f"unknown activation {activation!r} or init {init!r}")
     rng = np.random.default_rng(0) if rng is None else rng
@@ -341,7 +476,10 @@ def mlp(sizes, activation="relu", loss="cross-entropy", rng=None, init="scaled",
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         if dropout:
             layers.append(Dropout(dropout, dropout_rng, dtype))
-        layers.append(Dense(n_in, n_out, "identity" if i == last else activation, rng, init, dtype))
+        hidden = i < last
+        layers.append(Dense(n_in, n_out, activation if hidden and not batch_norm else "identity", rng, init, dtype))
+        if hidden and batch_norm:
+            layers.append(BatchNorm((n_out,), activation, dtype=dtype))
     return Network(layers, loss)
 
 
@@ -429,6 +567,53 @@ class Adam:
             p -= s
 
 
+class MovingAverage:
+    """An exponential moving average of the parameters (Polyak averaging), to evaluate the network
+    with instead of its last weights: each step moves the weights a little along one batch's
+    gradient, back and forth around a good point, and the average sits nearer to that point.
+
+    After each optimizer step, update() does shadow = decay * shadow + (1 - decay) * parameters. The
+    shadow starts at zero and, like Adam's moments, is divided by 1 - decay^steps when it is used:
+    the average is then the mean of the weights after each step so far, the step k before the last
+    weighted by decay^k, and the weights before the first step count for nothing.
+    """
+
+    def __init__(self, parameters, decay):
+        if not 0 < decay < 1:
+            raise ValueError(f"a moving average's decay must be above 0 and below 1, not {decay}")
+        self.parameters, self.decay = parameters, decay
+        self.shadows = [np.zeros_like(p) for p in parameters]
+        self.own = [np.zeros_like(p) for p in parameters]  # the parameters' values while they hold the average
+        self.steps = 0
+
+    def state(self):
+        """The arrays the average remembers between steps (a checkpoint restores them in place)."""
+        return self.shadows
+
+    def update(self):
+        """Fold the parameters' current values into the average."""
+        self.steps += 1
+        for p, shadow in zip(self.parameters, self.shadows):
+            # decay shadow + (1 - decay) p, as p + decay (shadow - p): in place, no temporary array
+            shadow -= p
+            shadow *= self.decay
+            shadow += p
+
+    @contextlib.contextmanager
+    def applied(self):
+        """Within the block, the parameters hold the average (after at least one update); after it,
+        their own values again, bit for bit."""
+        correction = 1 - self.decay**self.steps
+        for p, shadow, own in zip(self.parameters, self.shadows, self.own):
+            np.copyto(own, p)
+            np.divide(shadow, correction, out=p)
+        try:
+            yield
+        finally:
+            for p, own in zip(self.parameters, self.own):
+                np.copyto(p, own)
+
+
 # ----------------------------------------------------------------------------------------------
 # Learning-rate schedules: the rate at `progress` in [0, 1], the fraction of training done.
 
@@ -465,14 +650,14 @@ class DivergenceError(ArithmeticError):
     """The cost became NaN or infinite: the learning rate is too large for this network."""
 
 
-def train_epoch(network, optimizer, x, labels, batch_size, learning_rates, max_cost=math.inf):
+def train_epoch(network, optimizer, x, labels, batch_size, learning_rates, max_cost=math.inf, average=None):
     """One pass over (x, labels) in mini-batches of batch_size, in the order given (shuffle first).
 
     network: a Network, or anything with its learn and gradients (parallel.DataParallel).
     x: (N, inputs) float32 (float64 for a float64 network); labels: (N,) ints; learning_rates: a function of the batch's
-    index within this epoch. Returns the mean cost and the fraction classified correctly, both over
-    the batches as they went. Raises DivergenceError as soon as a batch's cost is NaN, infinite or
-    above max_cost.
+    index within this epoch; average: a MovingAverage of the parameters, updated after each step, or None.
+    Returns the mean cost and the fraction classified correctly, both over the batches as they went.
+    Raises DivergenceError as soon as a batch's cost is NaN, infinite or above max_cost.
     """
     total_cost, correct = 0.0, 0
     # A diverging run is caught from its cost below; numpy's overflow warnings would only say it worse.
@@ -483,6 +668,8 @@ def train_epoch(network, optimizer, x, labels, batch_size, learning_rates, max_c
             if not cost <= max_cost:  # also true for NaN
                 raise DivergenceError(f"the cost reached {cost:.4g} in batch {batch + 1}")
             optimizer.step(network.gradients(), learning_rates(batch))
+            if average:
+                average.update()
             total_cost += cost * len(targets)
             correct += right
     return total_cost / len(x), float(correct / len(x))

@@ -98,8 +98,10 @@ def training_flops(network, images):
         if isinstance(layer, nn.Dense):
             products.append(layer.weights.size)
         elif isinstance(layer, conv.Conv2D):  # one (pixels, K*K*in) x (K*K*in, out) product over every
-            # pixel of the convolution, as PyTorch computes it (this project skips those pooling drops)
-            height, width = (size + 2 * layer.padding - layer.kernel + 1 for size in layer.input_shape[:2])
+            # pixel of the convolution, as im2col in PyTorch computes it (this project skips those pooling
+            # drops, and multiplies less by Winograd's products)
+            height, width = ((size + 2 * layer.padding - layer.kernel) // layer.stride + 1
+                             for size in layer.input_shape[:2])
             products.append(height * width * layer.weights.size)
     return 2 * images * (2 * sum(products) + sum(products[1:]))
 

@@ -39,7 +39,7 @@ def torch_network(network):
         for layer in network.layers:
             if isinstance(layer, conv.Conv2D):
                 k, (_, _, in_channels), out_channels = layer.kernel, layer.input_shape, layer.output_shape[2]
-                convolution = torch.nn.Conv2d(in_channels, out_channels, k, padding=layer.padding)
+                convolution = torch.nn.Conv2d(in_channels, out_channels, k, padding=layer.padding, stride=layer.stride)
                 convolution.weight.copy_(torch.from_numpy(
                     layer.weights.reshape(k, k, in_channels, out_channels).transpose(3, 2, 0, 1).copy()))
                 convolution.bias.copy_(torch.from_numpy(layer.bias))

@@ -5,7 +5,8 @@ stopped, bit for bit.
 A checkpoint is a model file (model.py; predict.py reads it like any other) whose metadata also
 holds the run's flags, the rounds done and their history, the states of its random generators and
 the optimizer's step count, and whose arrays also hold the optimizer's memory (Adam's moments or
-the momentum) and the weights of the round kept so far (the best on validation images, or the last).
+the momentum), the moving average of the weights (--ema) and the weights of the round kept so far
+(the best on validation images, or the last).
 Version 2 holds the flags as train.py's Flags, with the thread count, and the rounds a loaded
 network had before the run; version 1, whose flags were the command line's, is not resumed.
 """
@@ -31,9 +32,10 @@ def save(path, run):
     state = {"version": VERSION, "flags": dataclasses.asdict(run.flags), "rounds": run.rounds,
              "rounds_before": run.rounds_before, "history": run.history,
              "kept_round": run.kept_round, "best_validation": run.best_validation, "max_cost": run.max_cost,
-             "optimizer_steps": run.optimizer.steps,
+             "optimizer_steps": run.optimizer.steps, "average_steps": run.average.steps if run.average else 0,
              "generators": {name: rng.bit_generator.state for name, rng in run.generators().items()}}
     arrays = {f"optimizer{i}": array for i, array in enumerate(run.optimizer.state())}
+    arrays.update({f"average{i}": array for i, array in enumerate(average_state(run))})
     arrays.update({f"kept{i}": array for i, array in enumerate(run.kept_weights)})
     model.save(run.network, path, {"rounds": run.kept_round, "checkpoint": state}, arrays, run.flags.dataset)
 
@@ -71,7 +73,10 @@ def restore(run, saved):
         run.rounds_before = int(state["rounds_before"])
         run.kept_round, run.best_validation = int(state["kept_round"]), state["best_validation"]
         run.optimizer.steps = int(state["optimizer_steps"])
+        if run.average:
+            run.average.steps = int(state["average_steps"])
         for name, target in [*((f"optimizer{i}", a) for i, a in enumerate(run.optimizer.state())),
+                             *((f"average{i}", a) for i, a in enumerate(average_state(run))),
                              *((f"kept{i}", a) for i, a in enumerate(run.kept_weights))]:
             if arrays[name].shape != target.shape:
                 raise ValueError(f"{name} has shape {arrays[name].shape}, expected {target.shape}")
@@ -83,3 +88,8 @@ def restore(run, saved):
             rng.bit_generator.state = state["generators"][name]
     except (KeyError, TypeError, ValueError) as error:
         raise CheckpointError(f"{saved.path}: a damaged checkpoint, or one from another version ({error})") from None
+
+
+def average_state(run):
+    """The arrays of the run's moving average of the weights (--ema); none without it."""
+    return run.average.state() if run.average else []

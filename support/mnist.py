@@ -247,11 +247,12 @@ def as_inputs(images):
     return x
 
 
-def shuffled_inputs(images, labels, rng, max_shift=0, out=None, degrees=0.0, zoom=0.0):
+def shuffled_inputs(images, labels, rng, max_shift=0, out=None, degrees=0.0, zoom=0.0, elastic=()):
     """One epoch's training data: the images in a random order, each moved by a random whole number
     of pixels, at most max_shift, up or down and left or right (a digit moved a little is still the
     same digit, so the network sees new examples every epoch). With degrees or zoom, each image is
-    also turned and scaled at random (augment.distort), and moved by any amount up to max_shift.
+    also turned and scaled at random (augment.distort), and moved by any amount up to max_shift; with
+    elastic, (alpha, sigma), also distorted elastically.
 
     images: (N, 28, 28) uint8, labels: (N,). Returns (N, 784) float32 in [0, 1], written into `out`
     when given, and the labels in the same order.
@@ -259,8 +260,8 @@ def shuffled_inputs(images, labels, rng, max_shift=0, out=None, degrees=0.0, zoo
     n = len(images)
     order = rng.permutation(n)
     out = np.empty((n, IMAGE_SIZE * IMAGE_SIZE), np.float32) if out is None else out
-    if degrees or zoom:
-        return augment.distort(images[order], rng, degrees, zoom, max_shift, out), labels[order]
+    if degrees or zoom or elastic:
+        return augment.distort(images[order], rng, degrees, zoom, max_shift, out, *elastic), labels[order]
     pictures = out.reshape(n, IMAGE_SIZE, IMAGE_SIZE)
     m = max_shift
     padded = np.pad(images, ((0, 0), (m, m), (m, m))) if m else images

@@ -1,7 +1,9 @@
 """Models: the networks train.py builds from its flags, saved to an .npz file and loaded back.
 
 The file is a plain numpy archive, read with allow_pickle=False so that opening a model can never
-run code: one array per weight matrix and bias vector (weights{i} and bias{i} of layer i) and a JSON
+run code: one array per weight matrix and bias vector (weights{i} and bias{i} of layer i; a batch
+normalisation's scale gamma and shift beta, with its running statistics in running_mean{i} and
+running_variance{i}) and a JSON
 header holding the layers (each as the arguments that rebuild it), the loss, how inputs are made
 from pixels, the dataset whose classes the outputs are (a name in mnist.DATASETS), and metadata
 such as the test accuracy and the flags it was trained with. Files written by earlier versions
@@ -28,7 +30,7 @@ READABLE_VERSIONS = (1, 2, 3)
 INPUT = {"height": mnist.IMAGE_SIZE, "width": mnist.IMAGE_SIZE, "scale": 1 / 255, "ink": "bright"}
 IMAGE_SHAPE = (mnist.IMAGE_SIZE, mnist.IMAGE_SIZE, 1)
 LAYER_TYPES = {"dense": nn.Dense, "dropout": nn.Dropout, "conv": conv.Conv2D, "maxpool": conv.MaxPool2D,
-               "flatten": conv.Flatten}
+               "flatten": conv.Flatten, "batchnorm": nn.BatchNorm}
 
 
 ZIP_MAGIC = b"PK\x03\x04"  # an .npz file is a zip archive of .npy files
@@ -40,29 +42,33 @@ class ModelError(ValueError):
 
 
 def build(hidden, conv_channels=(), kernel=3, padding="valid", activation="relu", loss="cross-entropy", dropout=0.0,
-          init="scaled", rng=None, dropout_rng=None, pool=2):
+          init="scaled", rng=None, dropout_rng=None, pool=2, stride=1, batch_norm=False):
     """The network train.py's flags describe, float32, for 28 x 28 images and 10 classes.
 
-    One block per entry C of conv_channels: C filters of K x K, the activation, P x P max-pooling (one
-    conv.Conv2D layer; P = 1: none). kernel and pool: K and P for every block, or a sequence of one per
-    block; padding: "valid" (none) or "same" ((K - 1) // 2 zeros around the image, which keep its
-    size). Then the hidden dense layers
-    of the given sizes and the output layer (nn.mlp), each after a dropout layer when dropout > 0. rng
-    draws the initial weights, dropout_rng the dropout masks. Raises ValueError when the images become
-    too small for a block.
+    One block per entry C of conv_channels: C filters of K x K with stride S, the activation, P x P
+    max-pooling (one conv.Conv2D layer; P = 1: none). kernel, pool and stride: K, P and S for every
+    block, or a sequence of one per block; padding: "valid" (none) or "same" ((K - 1) // 2 zeros around
+    the image, which keep its size at stride 1). Then the hidden dense layers of the given sizes and
+    the output layer (nn.mlp), each after a dropout layer when dropout > 0. With batch_norm, the
+    activation of each block and hidden layer moves into an nn.BatchNorm after it (the bias before it
+    is then redundant, as the normalisation takes the mean away, and is kept so that every block is
+    alike). rng draws the initial weights, dropout_rng the dropout masks. Raises ValueError when the
+    images become too small for a block.
     """
     rng = np.random.default_rng(0) if rng is None else rng
-    kernels, pools = (per_block(value, name, len(conv_channels)) for value, name in ((kernel, "kernel sizes"),
-                                                                                   (pool, "pooling sizes")))
+    kernels, pools, strides = (per_block(value, name, len(conv_channels)) for value, name in (
+        (kernel, "kernel sizes"), (pool, "pooling sizes"), (stride, "strides")))
     layers, shape = [], IMAGE_SHAPE
-    for channels, k, p in zip(conv_channels, kernels, pools):
-        layers.append(conv.Conv2D(shape, channels, k, (k - 1) // 2 if padding == "same" else 0, activation, rng,
-                                  init, pool=p))
+    for channels, k, p, s in zip(conv_channels, kernels, pools, strides):
+        layers.append(conv.Conv2D(shape, channels, k, (k - 1) // 2 if padding == "same" else 0,
+                                  "identity" if batch_norm else activation, rng, init, pool=p, stride=s))
         shape = layers[-1].output_shape
+        if batch_norm:
+            layers.append(nn.BatchNorm(shape, activation))
     if conv_channels:
         layers.append(conv.Flatten(shape))
     dense = nn.mlp([math.prod(shape), *hidden, mnist.CLASSES], activation, loss, rng, init, dropout=dropout,
-                   dropout_rng=dropout_rng)
+                   dropout_rng=dropout_rng, batch_norm=batch_norm)
     return nn.Network(layers + dense.layers, loss)
 
 
@@ -80,9 +86,11 @@ def describe(network):
         nn.Dense: lambda layer: f"dense {layer.weights.shape[0]}-{layer.weights.shape[1]}",
         nn.Dropout: lambda layer: f"dropout {layer.rate:g}",
         conv.Conv2D: lambda layer: f"conv {layer.output_shape[2]} {layer.kernel}x{layer.kernel}"
-                                   + (f" padding {layer.padding}" if layer.padding else ""),
+                                   + (f" padding {layer.padding}" if layer.padding else "")
+                                   + (f" stride {layer.stride}" if layer.stride > 1 else ""),
         conv.MaxPool2D: lambda layer: "maxpool 2x2",
         conv.Flatten: lambda layer: "flatten",
+        nn.BatchNorm: lambda layer: "batchnorm",
     }
     parts = []
     for layer in network.layers:
@@ -103,7 +111,11 @@ def layer_config(layer):
         return {"type": "dropout", "rate": layer.rate}
     if isinstance(layer, conv.Conv2D):
         return {"type": "conv", "input_shape": list(layer.input_shape), "channels": layer.output_shape[2],
-                "kernel": layer.kernel, "padding": layer.padding, "activation": layer.activation, "pool": layer.pool}
+                "kernel": layer.kernel, "padding": layer.padding, "stride": layer.stride,
+                "activation": layer.activation, "pool": layer.pool}
+    if isinstance(layer, nn.BatchNorm):
+        return {"type": "batchnorm", "input_shape": list(layer.input_shape), "activation": layer.activation,
+                "momentum": layer.momentum, "eps": layer.eps}
     kind = {conv.MaxPool2D: "maxpool", conv.Flatten: "flatten"}[type(layer)]
     return {"type": kind, "input_shape": list(layer.input_shape)}
 
@@ -115,7 +127,16 @@ def weights_shape(config):
         return config["inputs"], config["outputs"]
     if config["type"] == "conv":
         return config.get("kernel", 3) ** 2 * config["input_shape"][2], config["channels"]
+    if config["type"] == "batchnorm":
+        return (config["input_shape"][-1],)
     return None
+
+
+def layer_arrays(layer, i):
+    """The arrays of layer i that a model file keeps, by name: its parameters (weights{i} and bias{i};
+    a batch normalisation's gamma and beta) and its statistics (running_mean{i}, running_variance{i})."""
+    return {**dict(zip((f"weights{i}", f"bias{i}"), layer.parameters())),
+            **dict(zip((f"running_mean{i}", f"running_variance{i}"), layer.statistics()))}
 
 
 def save(network, path, metadata=None, extra_arrays=None, dataset="mnist"):
@@ -128,8 +149,7 @@ def save(network, path, metadata=None, extra_arrays=None, dataset="mnist"):
               "loss": network.loss, "input": INPUT, "dataset": dataset, "metadata": metadata or {}}
     arrays = {"header": np.array(json.dumps(header))}
     for i, layer in enumerate(network.layers):
-        if layer.parameters():
-            arrays[f"weights{i}"], arrays[f"bias{i}"] = layer.parameters()
+        arrays.update(layer_arrays(layer, i))
     arrays.update(extra_arrays or {})
 
     # A file object: given a name, np.savez would append .npz to it.
@@ -153,11 +173,13 @@ def read(path):
     header = _read_header(path, arrays)
     network = _build_from(path, header, arrays)
     for i, layer in enumerate(network.layers):
-        for name, target in zip((f"weights{i}", f"bias{i}"), layer.parameters()):
+        for name, target in layer_arrays(layer, i).items():
             array = arrays.get(name)
             if array is None or array.shape != target.shape or array.dtype.kind != "f":
                 found = "missing" if array is None else f"{array.dtype} {array.shape}"
                 raise ModelError(f"{path}: {name} is {found}, expected float {target.shape}")
+            if name.startswith("running_variance") and (array < 0).any():
+                raise ModelError(f"{path}: {name} holds a negative variance (a damaged file)")
             target[...] = array
     return network, {**header["metadata"], "dataset": header["dataset"]}, arrays
 

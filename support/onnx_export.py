@@ -6,6 +6,8 @@ The model takes images as ONNX's convention has them, (N, 1, 28, 28) float32 in 
 so the convolutions' weights are turned around on the way out, and before a Flatten the images are
 turned back to channels last, so that the dense layer after it meets its inputs in the order it was
 trained on. A convolution pools its output inside (conv.Conv2D), which here is its own MaxPool node.
+A batch normalisation goes into the weights of the layer before it where it can (exportable.py),
+else it is ONNX's BatchNormalization node, with the running statistics.
 
     proto = to_onnx(network, metadata)    # network, metadata = support.model.load(path)
 """
@@ -79,14 +81,26 @@ def convolution(graph, layer):
     meets images only: the network's input, or another convolution's output (nn.Network checks)."""
     k, p, in_channels = layer.kernel, layer.padding, layer.input_shape[2]
     filters = layer.weights.reshape(k, k, in_channels, -1).transpose(3, 2, 0, 1)
-    graph.add("Conv", np.ascontiguousarray(filters), layer.bias, kernel_shape=[k, k], pads=[p] * 4)
+    graph.add("Conv", np.ascontiguousarray(filters), layer.bias, kernel_shape=[k, k], pads=[p] * 4,
+              strides=[layer.stride] * 2)
     graph.activate(layer.activation)
     if layer.pool > 1:
         graph.add("MaxPool", kernel_shape=[layer.pool] * 2, strides=[layer.pool] * 2)
     graph.image_shape = layer.output_shape
 
 
-LAYER_NODES = {nn.Dense: dense, conv.Conv2D: convolution, conv.Flatten: lambda graph, layer: graph.rows()}
+def batch_norm(graph, layer):
+    """ONNX's BatchNormalization in use normalises with the running statistics given, along axis 1:
+    the channels of an NCHW image, or the features of rows."""
+    if len(layer.input_shape) == 1:
+        graph.rows()
+    graph.add("BatchNormalization", layer.gamma, layer.beta, layer.running_mean, layer.running_variance,
+              epsilon=layer.eps)
+    graph.activate(layer.activation)
+
+
+LAYER_NODES = {nn.Dense: dense, conv.Conv2D: convolution, conv.Flatten: lambda graph, layer: graph.rows(),
+               nn.BatchNorm: batch_norm}
 
 
 def to_onnx(network, metadata):

@@ -11,11 +11,15 @@ A convolutional network (DataParallel): each batch is cut into PARTS parts that 
 at once. numpy lets go of Python's global lock while it computes, so threads that call numpy run on
 separate cores. Each part goes through a replica of the network: the same weight arrays, but
 buffers and gradients of its own; the parts' gradients, each weighted by its share of the batch,
-add up to the batch's gradient. The batch is always cut into the same parts and their gradients are
-added in the same order, and each product runs on one BLAS thread, so a convolutional network's
-numbers are the same on any number of threads. On the idle 2-core machine a CNN's batch of 128 took
-about 18 ms this way against 23 ms with one part on two BLAS threads: the parts also fit the
-processor's caches better, and none of the elementwise work waits for one core.
+add up to the batch's gradient. A batch normalisation (nn.BatchNorm) normalises each part with the
+part's own mean and variance, as PyTorch's DataParallel does without SyncBatchNorm; its running
+statistics, though, are updated once a batch, from the whole batch's mean and variance, which the
+parts' give exactly (whole_batch), never by two threads at once. The batch is always cut into the
+same parts and their gradients are added in the same order, and each product runs on one BLAS
+thread, so a convolutional network's numbers are the same on any number of threads. On the idle
+2-core machine a CNN's batch of 128 took about 18 ms this way against 23 ms with one part on two
+BLAS threads: the parts also fit the processor's caches better, and none of the elementwise work
+waits for one core.
 
     threads = choose_threads(is_convolutional(network))
     learner = learner(network, threads)    # a DataParallel, or the network itself
@@ -61,7 +65,7 @@ class DataParallel:
 
     def __init__(self, network, threads):
         self.network = network
-        self.replicas = [network] + [replica(network) for _ in range(PARTS - 1)]
+        self.replicas = [replica(network, first=True)] + [replica(network) for _ in range(PARTS - 1)]
         self.threads = min(threads, PARTS)
         self.pool = ThreadPoolExecutor(self.threads - 1) if self.threads > 1 else None
 
@@ -91,6 +95,8 @@ class DataParallel:
         for total, *others in zip(*(network.gradients() for network in replicas)):
             for other in others:
                 total += other
+        for layer, *twins in zip(batch_norms(self.network), *map(batch_norms, replicas)):
+            layer.update_running(*whole_batch([twin.statistics_seen for twin in twins]))
         cost = sum(part_cost * (part.stop - part.start) for (part_cost, _), part in zip(results, parts)) / len(x)
         return cost, sum(correct for _, correct in results)
 
@@ -120,23 +126,45 @@ def learn_share(network, x, labels, batch_size):
     return cost, correct
 
 
-def replica(network):
-    """A network that shares `network`'s weight arrays, with buffers and gradients of its own, and a
-    dropout generator of its own, split off the network's."""
+def replica(network, first=False):
+    """A network that shares `network`'s weight arrays and running statistics, with buffers of its own,
+    and gradients and a dropout generator (split off the network's) of its own unless it is the first
+    replica, which shares the network's: the parts' gradients add up in the network's arrays. Its
+    batch normalisations leave the running statistics to DataParallel.learn."""
     layers = []
     for layer in network.layers:
         twin = copy.copy(layer)
         twin.buffers = {}
-        if layer.parameters():  # the layers with parameters keep their gradients in these two
-            twin.grad_weights, twin.grad_bias = np.zeros_like(layer.grad_weights), np.zeros_like(layer.grad_bias)
+        if not first:  # the attributes holding the layer's gradients get arrays of their own
+            gradients = {id(gradient) for gradient in layer.gradients()}
+            twin.__dict__.update({name: np.zeros_like(value) for name, value in vars(layer).items()
+                                  if id(value) in gradients})
+        if isinstance(twin, nn.BatchNorm):
+            twin.updates_running = False
         layers.append(twin)
-    twin = nn.Network(layers, network.loss)
+    twin = nn.Network(layers, network.loss, network.label_smoothing)
     dropouts = [layer for layer in twin.layers if isinstance(layer, nn.Dropout)]
-    if dropouts:
+    if dropouts and not first:
         rng = dropouts[0].rng.spawn(1)[0]
         for layer in dropouts:
             layer.rng = rng
     return twin
+
+
+def batch_norms(network):
+    """The network's batch-normalisation layers, in order."""
+    return [layer for layer in network.layers if isinstance(layer, nn.BatchNorm)]
+
+
+def whole_batch(statistics):
+    """The (count, mean, variance) of a whole batch from those of its parts (nn.BatchNorm's
+    statistics_seen): the mean of the parts' means, each weighted by its count, and the mean of
+    their variances plus the spread of their means around the whole's."""
+    count = sum(part_count for part_count, _, _ in statistics)
+    mean = sum(part_count * part_mean for part_count, part_mean, _ in statistics) / count
+    variance = sum(part_count * (part_variance + (part_mean - mean) ** 2)
+                   for part_count, part_mean, part_variance in statistics) / count
+    return count, mean, variance
 
 
 def choose_threads(convolutional):

@@ -1,14 +1,16 @@
 """Training a network round by round: the state of a run between two rounds (Run) and the loop over
 the rounds (train).
 
-Each round shuffles the training images (and moves, turns and scales them, as the flags say) anew,
-learns from them batch by batch, then measures the network on the validation and test images. The
-run ends with the weights it keeps: with validation images those of the round that classified them
+Each round shuffles the training images (and moves, turns, scales and bends them, as the flags say)
+anew, learns from them batch by batch, then measures the network on the validation and test images
+(with --ema, the moving average of its weights: nn.MovingAverage). The run ends with the weights it
+keeps: with validation images those of the round that classified them
 best, otherwise the last round's. checkpoint.py writes a Run to a file after each round and reads it
 back for --resume; train.py makes a Run from its flags.
 """
 
 import collections
+import contextlib
 import time
 
 import numpy as np
@@ -50,28 +52,37 @@ class Run:
     """A training run between two rounds: everything that decides how it goes on.
 
     flags: what the run is, train.py's Flags (frozen: the same from the first round to the last);
-    the run reads optimizer, weight_decay, betas, seed, threads, epochs, batch_size, lr, lr_schedule, shift,
-    rotate, zoom, validation and checkpoint from it. network: the network trained; max_cost: see
+    the run reads optimizer, weight_decay, betas, label_smoothing, ema, seed, threads, epochs,
+    batch_size, lr, lr_schedule, shift, rotate, zoom, elastic, validation and checkpoint from it.
+    network: the network trained, which learns with the flags' label smoothing; max_cost: see
     cost_limit; rounds_before: the rounds the network had been trained before the run (--load).
 
-    What changes: the optimizer's memory, shuffle_rng (the generator that orders and distorts the
-    training images each round; the dropout layers hold their own), rounds (completed) and history
-    (one dict of figures for each), and the weights kept so far. learner: what learns from the
-    batches on flags.threads threads (parallel.learner).
+    What changes: the optimizer's memory, the moving average of the weights (with --ema: average,
+    else None; each round is measured and kept with its weights), shuffle_rng (the generator that
+    orders and distorts the training images each round; the dropout layers hold their own), rounds
+    (completed) and history (one dict of figures for each), and the weights kept so far. learner:
+    what learns from the batches on flags.threads threads (parallel.learner).
     """
 
     def __init__(self, flags, network, max_cost, rounds_before=0):
         self.flags, self.network, self.max_cost, self.rounds_before = flags, network, max_cost, rounds_before
+        network.label_smoothing = flags.label_smoothing  # before the learner copies the network
         self.optimizer = make_optimizer(network, flags.optimizer, flags.weight_decay, flags.betas)
+        self.average = nn.MovingAverage(network.parameters(), flags.ema) if flags.ema else None
         self.shuffle_rng = np.random.default_rng([flags.seed, 1])
         self.learner = parallel.learner(network, flags.threads)
         self.rounds, self.history = 0, []
         self.kept_round, self.kept_weights, self.best_validation = 0, self.weights(), None
         self.kept_predictions = None  # the kept weights' answer for each test image, when this run measured them
 
+    def measured_weights(self):
+        """A context within which the network holds the weights that each round is measured and kept
+        with: the moving average's (--ema), else its own."""
+        return self.average.applied() if self.average else contextlib.nullcontext()
+
     def weights(self):
-        """A copy of the network's parameters."""
-        return [p.copy() for p in self.network.parameters()]
+        """A copy of the network's parameters and statistics (a batch normalisation's running ones)."""
+        return [p.copy() for p in self.network.parameters() + self.network.statistics()]
 
     def round_done(self, figures, test_predictions=None):
         """Count a completed round, with its figures (a dict: round, cost, train, validation, test,
@@ -85,8 +96,8 @@ class Run:
             self.kept_predictions = test_predictions
 
     def restore_kept(self):
-        """Put the kept weights back into the network."""
-        for p, kept in zip(self.network.parameters(), self.kept_weights):
+        """Put the kept weights (and statistics) back into the network."""
+        for p, kept in zip(self.network.parameters() + self.network.statistics(), self.kept_weights):
             p[...] = kept
 
     def kept_accuracy(self):
@@ -134,14 +145,16 @@ def train_round(run, data, train_x, log):
 
     start = time.perf_counter()
     train_x, labels = mnist.shuffled_inputs(data.train_images, data.train_labels, run.shuffle_rng, flags.shift,
-                                            train_x, flags.rotate, flags.zoom)
-    cost, train_accuracy = nn.train_epoch(run.learner, run.optimizer, train_x, labels, batch_size, rate, run.max_cost)
+                                            train_x, flags.rotate, flags.zoom, flags.elastic)
+    cost, train_accuracy = nn.train_epoch(run.learner, run.optimizer, train_x, labels, batch_size, rate, run.max_cost,
+                                          run.average)
     seconds = time.perf_counter() - start
-    validation = nn.accuracy(run.learner, data.validation_x, data.validation_labels) if flags.validation else None
-    predictions = run.learner.predict(data.test_x)
-    test = float(np.mean(predictions == data.test_labels))
-    run.round_done({"round": epoch + 1, "cost": cost, "train": train_accuracy, "validation": validation,
-                    "test": test, "seconds": seconds}, predictions)
+    with run.measured_weights():
+        validation = nn.accuracy(run.learner, data.validation_x, data.validation_labels) if flags.validation else None
+        predictions = run.learner.predict(data.test_x)
+        test = float(np.mean(predictions == data.test_labels))
+        run.round_done({"round": epoch + 1, "cost": cost, "train": train_accuracy, "validation": validation,
+                        "test": test, "seconds": seconds}, predictions)
     if flags.checkpoint:
         with cli.ctrl_c_deferred():  # so that a checkpoint holds every round counted done
             checkpoint.save(flags.checkpoint, run)

@@ -7,10 +7,13 @@ network.json names where its weights start among those floats:
 
     {"type": "dense", "inputs": 784, "outputs": 512, "activation": "relu", "weights": 0, "bias": 401408}
     {"type": "conv", "inputShape": [28, 28, 1], "outputShape": [13, 13, 32], "kernel": 3, "padding": 0,
-     "pool": 2, "activation": "relu", "weights": 0, "bias": 288}
+     "stride": 1, "pool": 2, "activation": "relu", "weights": 0, "bias": 288}
+    {"type": "scale", "features": 32, "activation": "relu", "weights": 320, "bias": 352}
 
 with the arrays in this project's layout (nn.Dense, conv.Conv2D): dense weights (inputs, outputs),
-convolution weights (kernel * kernel * in_channels, channels), images channels last. Flatten
+convolution weights (kernel * kernel * in_channels, channels), images channels last. A "scale" layer
+is a batch normalisation that could not go into the layer before it (exportable.py): each value
+times its feature's (its channel's) scale plus its shift, nn.BatchNorm.scale_and_shift. Flatten
 layers are left out: the page keeps every image as flat rows channels last, as conv.Flatten reads it.
 
     site = site_files(network, metadata)   # name -> bytes, made before anything is written
@@ -54,7 +57,7 @@ def site_files(network, metadata):
     for layer in exportable.layers(network):
         if isinstance(layer, conv.Flatten):
             continue
-        weights, bias = layer.parameters()
+        weights, bias = layer.scale_and_shift() if isinstance(layer, nn.BatchNorm) else layer.parameters()
         layers.append({**shape(layer), "activation": layer.activation,
                        "weights": offset, "bias": offset + weights.size})
         arrays += [weights.ravel(), bias]
@@ -81,12 +84,14 @@ def packed(floats):
 
 
 def shape(layer):
-    """What the page needs to know of a dense or convolutional layer besides its activation and weights."""
+    """What the page needs to know of a layer besides its activation and weights."""
+    if isinstance(layer, nn.BatchNorm):
+        return {"type": "scale", "features": layer.gamma.size}
     if isinstance(layer, nn.Dense):
         inputs, outputs = layer.weights.shape
         return {"type": "dense", "inputs": inputs, "outputs": outputs}
     return {"type": "conv", "inputShape": list(layer.input_shape), "outputShape": list(layer.output_shape),
-            "kernel": layer.kernel, "padding": layer.padding, "pool": layer.pool}
+            "kernel": layer.kernel, "padding": layer.padding, "stride": layer.stride, "pool": layer.pool}
 
 
 def check_folder(folder, force=False):

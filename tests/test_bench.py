@@ -26,6 +26,10 @@ def test_training_flops_of_a_cnn_count_each_output_pixel_of_each_filter():
     products = [26 * 26 * 9 * 4, 11 * 11 * 36 * 8, 200 * 10]
     expected = 2 * (2 * sum(products) + sum(products[1:]))
     assert compare.training_flops(model.build([], [4, 8], 3), 1) == expected
+    # stride 2, padding same: 14 x 14 pixels of the first (pooled to 7 x 7), 7 x 7 of the second (to 3 x 3)
+    products = [14 * 14 * 9 * 4, 7 * 7 * 36 * 8, 72 * 10]
+    strided = model.build([], [4, 8], 3, "same", stride=(2, 1))
+    assert compare.training_flops(strided, 1) == 2 * (2 * sum(products) + sum(products[1:]))
 
 
 def test_reads_the_seconds_and_accuracy_that_train_py_prints():

@@ -15,9 +15,10 @@ TRAIN = str(ROOT / "train.py")
 # A fully connected network's numbers may depend on its threads, which train.py chooses from the
 # load when not told: runs that must agree are told.
 MLP = ["--limit", "2000", "--hidden", "32", "--epochs", "4", "--threads", "2"]
-# Dropout, rotations and zooms: every random generator of a run takes part.
+# Dropout, rotations, zooms and elastic distortions: every random generator of a run takes part; and
+# the moving average of the weights, which the saved network holds.
 CNN = ["--limit", "600", "--conv", "4", "--hidden", "16", "--dropout", "0.3", "--rotate", "10", "--zoom", "0.1",
-       "--batch-size", "64", "--epochs", "3"]
+       "--elastic", "8", "3", "--ema", "0.9", "--label-smoothing", "0.1", "--batch-size", "64", "--epochs", "3"]
 
 
 def start(args, mnist_dir):
@@ -43,7 +44,7 @@ def stop_after_round(process, round_number, how):
 def assert_same_network(first, second):
     a, b = model.load(first)[0], model.load(second)[0]
     assert model.describe(a) == model.describe(b)
-    for x, y in zip(a.parameters(), b.parameters()):
+    for x, y in zip(a.parameters() + a.statistics(), b.parameters() + b.statistics()):
         np.testing.assert_array_equal(x, y)
 
 
@@ -64,15 +65,19 @@ def test_a_stopped_and_resumed_run_ends_with_the_uninterrupted_network(tmp_path,
     assert checkpoint.load(tmp_path / "run.npz").state["rounds"] == int(flags[flags.index("--epochs") + 1])
 
 
-def test_a_cnn_resumed_on_one_thread_ends_as_the_uninterrupted_run_on_two(tmp_path, mnist_dir):
+@pytest.mark.parametrize("flags", [CNN, [*CNN, "--batch-norm"]], ids=["cnn", "batch-norm"])
+def test_a_cnn_resumed_on_one_thread_ends_as_the_uninterrupted_run_on_two(tmp_path, mnist_dir, flags):
     """A convolutional network's numbers do not depend on the threads (parallel.py): --threads may
-    change on --resume, say on a machine that has become busy."""
-    finish([*CNN, "--threads", "2", "--save", str(tmp_path / "whole.npz"), "--quiet"], mnist_dir)
-    process = start([*CNN, "--threads", "2", "--checkpoint", str(tmp_path / "run.npz"), "--save",
+    change on --resume, say on a machine that has become busy. With batch normalisation, its running
+    statistics too."""
+    finish([*flags, "--threads", "2", "--save", str(tmp_path / "whole.npz"), "--quiet"], mnist_dir)
+    process = start([*flags, "--threads", "2", "--checkpoint", str(tmp_path / "run.npz"), "--save",
                      str(tmp_path / "resumed.npz")], mnist_dir)
     stop_after_round(process, 1, signal.SIGKILL)
     finish(["--resume", str(tmp_path / "run.npz"), "--threads", "1", "--quiet"], mnist_dir)
     assert_same_network(tmp_path / "whole.npz", tmp_path / "resumed.npz")
+    if "--batch-norm" in flags:
+        assert len(model.load(tmp_path / "resumed.npz")[0].statistics()) == 4  # after the conv and the dense layer
 
 
 def test_a_run_resumes_on_its_own_thread_count(tmp_path, mnist_dir):

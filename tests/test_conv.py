@@ -46,30 +46,60 @@ def test_convolution_gradients(in_channels, kernel, padding):
     check_gradients(layer, rng.normal(size=(3, 7, 6, in_channels)))
 
 
+@pytest.mark.parametrize("kernel, padding, stride, pool", [(3, 0, 2, 1), (3, 1, 2, 1), (2, 0, 2, 1), (1, 0, 3, 1),
+                                                           (5, 2, 3, 1), (3, 1, 2, 2), (2, 0, 3, 1)])
+def test_strided_convolution_gradients(kernel, padding, stride, pool):
+    """With stride 2 or 3 the windows overlap (kernel 3, 5), touch (2, 2) or leave pixels out (1, 3;
+    2, 3), whose gradient is then 0; with padding and with pooling after the stride."""
+    rng = np.random.default_rng(kernel + 10 * stride)
+    layer = conv.Conv2D((9, 8, 2), 3, kernel, padding, "tanh", rng, dtype=np.float64, pool=pool, stride=stride)
+    layer.bias[:] = rng.normal(size=3)
+    check_gradients(layer, rng.normal(size=(3, 9, 8, 2)))
+
+
+def test_a_strided_convolution_sees_the_windows_a_stride_apart():
+    """Stride 2 of a 3 x 3 kernel on 9 x 8 pixels: the windows at rows and columns 0, 2, 4, 6 (8 - 3 = 5
+    is the last column a window starts at, so 4 of them), each the same as the unstrided layer's."""
+    rng = np.random.default_rng(4)
+    strided = conv.Conv2D((9, 8, 2), 3, 3, 0, "tanh", rng, stride=2)
+    plain = conv.Conv2D((9, 8, 2), 3, 3, 0, "tanh", stride=1)
+    plain.weights[...] = strided.weights
+    x = rng.normal(size=(2, 9, 8, 2)).astype(np.float32)
+    assert strided.output_shape == (4, 3, 3)
+    np.testing.assert_array_equal(strided.forward(x), plain.forward(x)[:, ::2, ::2])
+    assert conv.Conv2D((28, 28, 1), 8, 3, 1, stride=2).output_shape == (14, 14, 8)
+    assert conv.Conv2D((28, 28, 1), 8, 5, 2, stride=2, pool=2).output_shape == (7, 7, 8)
+
+
 @pytest.mark.parametrize("height, width", [(7, 6), (6, 8), (5, 5)])
 @pytest.mark.parametrize("activation", ["relu", "tanh"])
-def test_pooled_convolution_gradients_including_odd_sizes(height, width, activation):
+@pytest.mark.parametrize("winograd", [False, True])
+def test_pooled_convolution_gradients_including_odd_sizes(height, width, activation, winograd):
     """Pooling inside the convolution: the odd sizes (5 x 4, 3 x 3 after a 3 x 3 kernel) drop a last
-    row or column; ReLU is checked at inputs far enough from its kink for finite differences."""
+    row or column; ReLU is checked at inputs far enough from its kink for finite differences. By
+    im2col and by Winograd's products, which the layer would choose only for 16 channels or more."""
     rng = np.random.default_rng(height * width)
     layer = conv.Conv2D((height, width, 2), 3, 3, 0, activation, rng, dtype=np.float64, pool=2)
+    layer.winograd = winograd
     layer.bias[:] = rng.normal(size=3)
     assert layer.output_shape == ((height - 2) // 2, (width - 2) // 2, 3)
     check_gradients(layer, rng.normal(size=(2, height, width, 2)))
 
 
-def test_pooled_convolution_equals_convolution_then_max_pooling():
+@pytest.mark.parametrize("winograd", [False, True])
+def test_pooled_convolution_equals_convolution_then_max_pooling(winograd):
     """The fused layer pools before its bias and activation: the same outputs and gradients as the
-    convolution followed by the max-pooling layer, on the same weights."""
+    convolution followed by the max-pooling layer, on the same weights (which computes by im2col)."""
     rng = np.random.default_rng(5)
     fused = conv.Conv2D((9, 7, 3), 4, 3, 1, "relu", rng, pool=2)
+    fused.winograd = winograd
     fused.bias[:] = rng.normal(size=4)
     apart = conv.Conv2D((9, 7, 3), 4, 3, 1, "relu")
     apart.weights[...], apart.bias[...] = fused.weights, fused.bias
     pooling = conv.MaxPool2D(apart.output_shape)
     x = rng.normal(size=(5, 9, 7, 3)).astype(np.float32)
     grad = rng.normal(size=(5, *fused.output_shape)).astype(np.float32)
-    np.testing.assert_allclose(fused.forward(x), pooling.forward(apart.forward(x)), rtol=1e-6)
+    np.testing.assert_allclose(fused.forward(x), pooling.forward(apart.forward(x)), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(fused.backward(grad.copy()), apart.backward(pooling.backward(grad.copy())), atol=1e-5)
     np.testing.assert_allclose(fused.grad_weights, apart.grad_weights, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(fused.grad_bias, apart.grad_bias, rtol=1e-5)
@@ -140,7 +170,9 @@ def test_dropout_keeps_the_mean():
 @pytest.mark.parametrize("make, message", [
     (lambda: conv.Conv2D((4, 4, 1), 8, 5), "5 x 5 kernel does not fit the 4 x 4 images it meets$"),
     (lambda: conv.Conv2D((4, 6, 1), 8, 7, 1), "7 x 7 kernel does not fit the 4 x 6 images it meets with padding 1"),
-    (lambda: conv.Conv2D((4, 4, 1), 8, 0), "a convolution needs a kernel, channels and pooling of 1 or more"),
+    (lambda: conv.Conv2D((4, 4, 1), 8, 0), "a convolution needs a kernel, channels, stride and pooling of 1 or more"),
+    (lambda: conv.Conv2D((4, 4, 1), 8, 3, stride=0), "stride and pooling of 1 or more"),
+    (lambda: conv.Conv2D((4, 4, 1), 8, 3, stride=2, pool=2), "not the 1 x 1 that the convolution gives"),
     (lambda: conv.Conv2D((4, 4, 1), 0, 3), "a convolution needs"),
     (lambda: conv.Conv2D((4, 4, 1), 8, 3, -1), "padding of 0 or more"),
     (lambda: conv.MaxPool2D((1, 6, 3)), "at least 2 x 2"),
@@ -165,13 +197,24 @@ def test_layers_that_just_fit_are_built():
     assert conv.Conv2D((4, 4, 1), 1, 1).output_shape == (4, 4, 1)  # one 1 x 1 filter
 
 
+def test_winograds_products_for_3x3_kernels_of_stride_1_pooled_over_16_channels_or_more():
+    def chosen(in_channels=16, kernel=3, stride=1, pool=2):
+        return conv.Conv2D((12, 12, in_channels), 8, kernel, 1, pool=pool, stride=stride).winograd
+
+    assert chosen() and chosen(in_channels=64)
+    assert not any([chosen(in_channels=15), chosen(kernel=5), chosen(kernel=2), chosen(stride=2), chosen(pool=1)])
+
+
 def test_a_batch_of_the_same_size_allocates_no_new_large_arrays():
     """Convolution and pooling write into buffers made on the first batch (see Layer.buffer): a
     later batch of the same size allocates less than one convolution output's worth (numpy's own
     temporaries, such as casting buffers, and whatever else runs stay well below it)."""
     fused, convolution, pooling = (conv.Conv2D((16, 16, 2), 16, 3, 1, pool=2), conv.Conv2D((16, 16, 2), 16, 3, 1),
                                    conv.MaxPool2D((16, 16, 16)))
+    winograd = conv.Conv2D((16, 16, 16), 16, 3, 1, pool=2)
+    assert winograd.winograd and not fused.winograd
     x = np.random.default_rng(0).random((32, 16, 16, 2), dtype=np.float32)
+    sixteen_channels = np.tile(x, 8)
     grad = np.ones((32, 8, 8, 16), np.float32)
 
     def one_batch():
@@ -179,6 +222,8 @@ def test_a_batch_of_the_same_size_allocates_no_new_large_arrays():
         fused.backward(grad.copy())
         pooling.forward(convolution.forward(x))
         convolution.backward(pooling.backward(grad.copy()))
+        winograd.forward(sixteen_channels)
+        winograd.backward(grad.copy())
 
     one_batch()
     tracemalloc.start()
@@ -217,10 +262,11 @@ def test_whole_cnn_gradients_match_finite_differences():
 
 
 @needs_torch
-@pytest.mark.parametrize("in_channels, kernel, padding", [(1, 3, 0), (3, 5, 0), (2, 3, 1)])
-def test_convolution_agrees_with_pytorch(in_channels, kernel, padding):
+@pytest.mark.parametrize("in_channels, kernel, padding, stride", [(1, 3, 0, 1), (3, 5, 0, 1), (2, 3, 1, 1),
+                                                                  (2, 3, 1, 2), (1, 5, 2, 3), (3, 2, 0, 2)])
+def test_convolution_agrees_with_pytorch(in_channels, kernel, padding, stride):
     rng = np.random.default_rng(in_channels)
-    layer = conv.Conv2D((9, 8, in_channels), 6, kernel, padding, "identity", rng)
+    layer = conv.Conv2D((9, 8, in_channels), 6, kernel, padding, "identity", rng, stride=stride)
     layer.bias[:] = rng.normal(size=6)
     x = rng.normal(size=(5, 9, 8, in_channels)).astype(np.float32)
     grad_out = rng.normal(size=(5, *layer.output_shape)).astype(np.float32)
@@ -232,7 +278,7 @@ def test_convolution_agrees_with_pytorch(in_channels, kernel, padding):
     w_t = torch.tensor(layer.weights.reshape(kernel, kernel, in_channels, 6).transpose(3, 2, 0, 1).copy(),
                        requires_grad=True)
     b_t = torch.tensor(layer.bias, requires_grad=True)
-    out_t = torch.nn.functional.conv2d(x_t, w_t, b_t, padding=padding)
+    out_t = torch.nn.functional.conv2d(x_t, w_t, b_t, padding=padding, stride=stride)
     out_t.backward(torch.tensor(grad_out.transpose(0, 3, 1, 2)))
     np.testing.assert_allclose(out, out_t.detach().numpy().transpose(0, 2, 3, 1), rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(grad_x, x_t.grad.numpy().transpose(0, 2, 3, 1), rtol=1e-4, atol=1e-4)
@@ -258,23 +304,28 @@ def test_max_pooling_agrees_with_pytorch(height, width):
 
 
 @needs_torch
-@pytest.mark.parametrize("height, width", [(8, 8), (9, 7)])
-def test_pooled_convolution_agrees_with_pytorch(height, width):
+@pytest.mark.parametrize("height, width, in_channels", [(8, 8, 3), (9, 7, 3), (8, 8, 16), (9, 7, 20)])
+def test_pooled_convolution_agrees_with_pytorch(height, width, in_channels):
+    """With 16 input channels or more, by Winograd's products; its blank rows at the top (zero input,
+    the same pixels in a whole pooling square) send each square's gradient to its first pixel, as
+    PyTorch does."""
     rng = np.random.default_rng(height)
-    layer = conv.Conv2D((height, width, 3), 5, 3, 0, "relu", rng, pool=2)
+    layer = conv.Conv2D((height, width, in_channels), 5, 3, 0, "relu", rng, pool=2)
+    assert layer.winograd == (in_channels >= 16)
     layer.bias[:] = rng.normal(size=5)
-    x = rng.normal(size=(4, height, width, 3)).astype(np.float32)
+    x = rng.normal(size=(4, height, width, in_channels)).astype(np.float32)
+    x[:, :4] = 0
     grad_out = rng.normal(size=(4, *layer.output_shape)).astype(np.float32)
     out = layer.forward(x).copy()
     grad_x = layer.backward(grad_out.copy()).copy()
     x_t = torch.tensor(x.transpose(0, 3, 1, 2), requires_grad=True)
-    w_t = torch.tensor(layer.weights.reshape(3, 3, 3, 5).transpose(3, 2, 0, 1).copy(), requires_grad=True)
+    w_t = torch.tensor(layer.weights.reshape(3, 3, in_channels, 5).transpose(3, 2, 0, 1).copy(), requires_grad=True)
     b_t = torch.tensor(layer.bias, requires_grad=True)
     out_t = torch.nn.functional.max_pool2d(torch.relu(torch.nn.functional.conv2d(x_t, w_t, b_t)), 2)
     out_t.backward(torch.tensor(grad_out.transpose(0, 3, 1, 2)))
     np.testing.assert_allclose(out, out_t.detach().numpy().transpose(0, 2, 3, 1), rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(grad_x, x_t.grad.numpy().transpose(0, 2, 3, 1), rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(layer.grad_weights.reshape(3, 3, 3, 5), w_t.grad.numpy().transpose(2, 3, 1, 0),
+    np.testing.assert_allclose(layer.grad_weights.reshape(3, 3, in_channels, 5), w_t.grad.numpy().transpose(2, 3, 1, 0),
                                rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(layer.grad_bias, b_t.grad.numpy(), rtol=1e-4, atol=1e-4)
 

@@ -11,6 +11,7 @@ import sys
 import numpy as np
 import pytest
 
+import conv
 import nn
 from conftest import ROOT
 from support import exportable, mnist, model, web_export
@@ -70,19 +71,77 @@ def assert_onnx_computes_as_numpy(onnxruntime, network, digits):
 
 
 # The recipes' shapes, as train.py --recipe mlp / cnn builds them (padding "valid": 28 -> 26 -> 13 -> 11 -> 5,
-# the odd row pooled away), and a CNN with padding "same" (28 -> 14 -> 7).
+# the odd row pooled away), a CNN with padding "same" (28 -> 14 -> 7), and one whose first convolution
+# halves the image by its stride instead of pooling (28 -> 14 -> 14 -> 7).
 NETWORKS = {
     "mlp recipe": lambda: model.build([512], rng=np.random.default_rng(1)),
     "cnn recipe": lambda: model.build([256], (32, 64), 3, "valid", "relu", dropout=0.4, rng=np.random.default_rng(1),
                                       dropout_rng=np.random.default_rng(2)),
     "cnn, padding same, 5x5": lambda: model.build([32], (8, 16), 5, "same", "relu", rng=np.random.default_rng(1)),
+    "cnn, stride 2, padding same": lambda: model.build([16], (8, 16), (5, 3), "same", pool=(1, 2), stride=(2, 1),
+                                                       rng=np.random.default_rng(1)),
     "two hidden layers, dropout": lambda: model.build([64, 32], dropout=0.2, rng=np.random.default_rng(1)),
 }
 
 
-@pytest.mark.parametrize("name", NETWORKS)
+
+
+def negative_scales(network):
+    """Every other scale of each batch normalisation made negative: a convolution that pools cannot
+    take those into its weights (exportable.py)."""
+    for layer in network.layers:
+        if isinstance(layer, nn.BatchNorm):
+            layer.gamma[::2] *= -1
+    return network
+
+
+def normalised_after_activations():
+    """Batch normalisations that no layer can take in: of the input image, after a convolution's
+    activation (an image) and after a dense layer's (rows)."""
+    rng = np.random.default_rng(8)
+    return nn.Network([nn.BatchNorm((28, 28, 1)), conv.Conv2D((28, 28, 1), 4, 3, 0, "relu", rng, pool=2),
+                       nn.BatchNorm((13, 13, 4), "tanh"), conv.Flatten((13, 13, 4)), nn.Dense(676, 16, "tanh", rng),
+                       nn.BatchNorm((16,)), nn.Dropout(0.2, rng), nn.Dense(16, 10, rng=rng)])
+
+
+# Batch-normalised networks, for this file and test_web.py, and the layers the exports see of each
+# once trained: a normalisation goes into the layer before it where it can.
+BATCH_NORM_NETWORKS = {
+    "cnn recipe, batch norm": lambda: model.build([256], (32, 64), dropout=0.4, rng=np.random.default_rng(1),
+                                                  dropout_rng=np.random.default_rng(2), batch_norm=True),
+    "batch norm, negative scales": lambda: negative_scales(model.build([16], (4, 6), 3, "same", "tanh", batch_norm=True,
+                                                                       rng=np.random.default_rng(3))),
+    "batch norm after activations": normalised_after_activations,
+    "batch norm, stride 2, no pooling first": lambda: model.build([16], (4, 6), 3, "same", pool=(1, 2), stride=(2, 1),
+                                                                   batch_norm=True, rng=np.random.default_rng(4)),
+}
+EXPORTED_LAYERS = {
+    "cnn recipe, batch norm": ["Conv2D", "Conv2D", "Flatten", "Dense", "Dense"],
+    "batch norm, negative scales": ["Conv2D", "BatchNorm", "Conv2D", "BatchNorm", "Flatten", "Dense", "Dense"],
+    "batch norm after activations": ["BatchNorm", "Conv2D", "BatchNorm", "Flatten", "Dense", "BatchNorm", "Dense"],
+    "batch norm, stride 2, no pooling first": ["Conv2D", "Conv2D", "Flatten", "Dense", "Dense"],
+}
+
+
+@pytest.mark.parametrize("name", {**NETWORKS, **BATCH_NORM_NETWORKS})
 def test_onnxruntime_computes_the_probabilities_numpy_does(onnxruntime, digits, name):
-    assert_onnx_computes_as_numpy(onnxruntime, trained(NETWORKS[name](), digits), digits)
+    network = trained({**NETWORKS, **BATCH_NORM_NETWORKS}[name](), digits)
+    assert_onnx_computes_as_numpy(onnxruntime, network, digits)
+    if name in EXPORTED_LAYERS:
+        assert [type(layer).__name__ for layer in exportable.layers(network)] == EXPORTED_LAYERS[name]
+
+
+def test_a_batch_normalisation_taken_into_a_layer_leaves_the_network_as_it_was(digits):
+    network = trained(model.build([16], (4,), batch_norm=True, rng=np.random.default_rng(1)), digits)
+    arrays = [a.copy() for a in network.parameters() + network.statistics()]
+    convolution, dense = [layer for layer in exportable.layers(network) if layer.parameters()][:2]
+    assert convolution.activation == dense.activation == "relu"
+    assert network.layers[0].activation == "identity"
+    for before, after in zip(arrays, network.parameters() + network.statistics()):
+        np.testing.assert_array_equal(before, after)
+    scale, shift = network.layers[1].scale_and_shift()
+    np.testing.assert_allclose(convolution.weights, network.layers[0].weights * scale, rtol=1e-6)
+    np.testing.assert_allclose(convolution.bias, network.layers[0].bias * scale + shift, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("loss", nn.LOSSES)
@@ -150,6 +209,15 @@ def test_the_onnx_file_carries_opset_17_the_shapes_the_dataset_its_classes_and_f
     assert props["dataset"] == "fashion" and json.loads(props["classes"])[9] == "Ankle boot"
     assert json.loads(props["flags"]) == flags and float(props["test_accuracy"]) == 0.875
     assert props["loss"] == "cross-entropy"
+
+
+def test_a_batch_normalisation_of_its_own_is_onnxs_batchnormalization(onnxruntime):
+    from support import onnx_export
+
+    proto = onnx_export.to_onnx(normalised_after_activations(), {})
+    assert [node.op_type for node in proto.graph.node] == [
+        "BatchNormalization", "Conv", "Relu", "MaxPool", "BatchNormalization", "Tanh", "Transpose", "Flatten", "Gemm",
+        "Tanh", "BatchNormalization", "Gemm", "Softmax"]
 
 
 def test_dropout_exports_as_nothing(onnxruntime):
@@ -253,7 +321,7 @@ def test_a_layer_export_does_not_know_is_refused_and_nothing_is_written(tmp_path
         export.main(arguments)
     assert exit_status.value.code == 1
     assert capsys.readouterr().err == ("export.py: error: layer 1 is a Unknown, which export.py cannot export "
-                                       "(it knows Dense, Conv2D, Flatten and Dropout)\n")
+                                       "(it knows Dense, Conv2D, Flatten, BatchNorm and Dropout)\n")
     assert list(tmp_path.iterdir()) == []
 
 

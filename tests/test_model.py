@@ -57,6 +57,66 @@ def test_a_cnn_with_dropout_and_padding_round_trips(tmp_path):
     np.testing.assert_array_equal(loaded.probabilities(x), network.probabilities(x))
 
 
+def batch_normalised_cnn(seed=1):
+    """A network of model.build(batch_norm=True) that has learned from a batch, so that its running
+    statistics and scales are no longer those it started with."""
+    network = model.build([16], [4, 6], batch_norm=True, rng=np.random.default_rng(seed))
+    rng = np.random.default_rng(seed + 1)
+    network.learn(rng.random((20, 784), dtype=np.float32), rng.integers(0, 10, 20))
+    nn.SGD(network.parameters()).step(network.gradients(), 0.5)
+    return network
+
+
+def test_a_batch_normalised_cnn_round_trips_with_its_running_statistics(tmp_path):
+    network = batch_normalised_cnn()
+    assert model.describe(network) == ("conv 4 3x3, maxpool 2x2, batchnorm relu, conv 6 3x3, maxpool 2x2, batchnorm "
+                                       "relu, flatten, dense 150-16, batchnorm relu, dense 16-10")
+    means, variances = network.statistics()[::2], network.statistics()[1::2]
+    assert all((mean != 0).all() for mean in means) and all((variance != 1).all() for variance in variances)
+    model.save(network, tmp_path / "bn.npz")
+    loaded, _ = model.load(tmp_path / "bn.npz")
+    assert model.describe(loaded) == model.describe(network)
+    for mine, theirs in zip(network.parameters() + network.statistics(), loaded.parameters() + loaded.statistics()):
+        np.testing.assert_array_equal(mine, theirs)
+    x = np.random.default_rng(0).random((20, 784), dtype=np.float32)
+    np.testing.assert_array_equal(loaded.probabilities(x), network.probabilities(x))
+
+
+def test_build_with_batch_norm_moves_each_activation_after_a_normalisation():
+    network = model.build([16, 8], [4], activation="tanh", batch_norm=True)
+    kinds = [(type(layer).__name__, getattr(layer, "activation", None)) for layer in network.layers]
+    assert kinds == [("Conv2D", "identity"), ("BatchNorm", "tanh"), ("Flatten", None), ("Dense", "identity"),
+                     ("BatchNorm", "tanh"), ("Dense", "identity"), ("BatchNorm", "tanh"), ("Dense", "identity")]
+    assert network.layers[1].input_shape == (13, 13, 4) and network.layers[4].input_shape == (16,)
+    assert not any(isinstance(layer, nn.BatchNorm) for layer in model.build([16], [4]).layers)
+
+
+def test_a_strided_cnn_round_trips_and_files_from_before_strides_load_with_stride_1(tmp_path):
+    import conv
+
+    rng = np.random.default_rng(2)
+    strided = nn.Network([conv.Conv2D((28, 28, 1), 4, 3, 1, rng=rng, pool=2, stride=2), conv.Flatten((7, 7, 4)),
+                          nn.Dense(196, 10, rng=rng)])
+    model.save(strided, tmp_path / "strided.npz")
+    loaded, _ = model.load(tmp_path / "strided.npz")
+    assert model.describe(loaded) == "conv 4 3x3 padding 1 stride 2 relu, maxpool 2x2, flatten, dense 196-10"
+    x = rng.random((5, 784), dtype=np.float32)
+    np.testing.assert_array_equal(loaded.forward(x), strided.forward(x))
+
+    assert model.describe(model.build([], [4, 6], padding="same", stride=(2, 1))) == (
+        "conv 4 3x3 padding 1 stride 2 relu, maxpool 2x2, conv 6 3x3 padding 1 relu, maxpool 2x2, flatten, dense 54-10")
+    unstrided = model.build([], [3], rng=rng)
+    model.save(unstrided, tmp_path / "new.npz")
+    rewrite(tmp_path / "new.npz", tmp_path / "old.npz", lambda arrays: arrays.update(header=np.array(json.dumps(
+        {**json.loads(str(arrays["header"])),
+         "layers": [{name: value for name, value in layer.items() if name != "stride"}
+                    for layer in json.loads(str(arrays["header"]))["layers"]]}))))
+    assert "stride" not in str(np.load(tmp_path / "old.npz")["header"])
+    old, _ = model.load(tmp_path / "old.npz")
+    assert old.layers[0].stride == 1
+    np.testing.assert_array_equal(old.forward(x), unstrided.forward(x))
+
+
 # How files written so far say their inputs are made, spelled out: a change to model.INPUT would
 # make every one of them unreadable.
 PIXELS = {"height": 28, "width": 28, "scale": 1 / 255, "ink": "bright"}
@@ -228,6 +288,22 @@ def both(*changes):
 def test_inconsistent_or_foreign_files_are_refused_naming_the_file(tmp_path, saved, change, complaint):
     broken = tmp_path / "broken.npz"
     rewrite(saved, broken, change)
+    with pytest.raises(model.ModelError, match=f"^{broken}: .*{complaint}"):
+        model.load(broken)
+
+
+@pytest.mark.parametrize("change, complaint", [
+    (lambda arrays: arrays.pop("running_mean1"), "running_mean1 is missing"),
+    (resized("running_variance1", (3,)), r"running_variance1 is float32 \(3,\), expected float \(4,\)"),
+    (lambda arrays: arrays["running_variance1"].__setitem__(0, -1), "running_variance1 holds a negative variance"),
+    (resized("weights1", (5,)), r"layer 2 \(batchnorm\) claims weights of shape \(4,\), but the file holds \(5,\)"),
+    (layer_change(1, eps=0), r"layer 2 \(batchnorm\) cannot be built: .*eps above 0"),
+    (layer_change(1, momentum="fast"), r"layer 2 \(batchnorm\) cannot be built"),
+])
+def test_damaged_batch_normalisations_are_refused_naming_the_file(tmp_path, change, complaint):
+    model.save(batch_normalised_cnn(), tmp_path / "bn.npz")
+    broken = tmp_path / "broken.npz"
+    rewrite(tmp_path / "bn.npz", broken, change)
     with pytest.raises(model.ModelError, match=f"^{broken}: .*{complaint}"):
         model.load(broken)
 

@@ -9,6 +9,13 @@ import pytest
 
 import nn
 
+try:
+    import torch
+except ImportError:
+    torch = None
+needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch is not installed (pip install torch==2.13.0): "
+                                 "the comparisons with it are skipped")
+
 STEP = 1e-6  # central differences in float64: truncation ~STEP^2, rounding ~1e-16 / STEP
 
 
@@ -121,6 +128,53 @@ def test_costs_and_gradients_pinned_by_hand():
     cost, grad = nn.cross_entropy(logits, labels)
     assert cost == pytest.approx((math.log(2) + math.log(4 / 3)) / 2)
     np.testing.assert_allclose(grad, [[-1 / 4, 1 / 4], [1 / 8, -1 / 8]], rtol=1e-12)
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.5])
+def test_label_smoothing_gradients_match_finite_differences(smoothing):
+    network = small_network("tanh", "cross-entropy")
+    network.label_smoothing = smoothing
+    x, labels = small_batch()
+    logits = network.forward(x).copy()
+    grad_logits = nn.cross_entropy(logits, labels, smoothing)[1]
+    numeric = numeric_gradient(lambda: nn.cross_entropy(logits, labels, smoothing)[0], logits)
+    assert relative_error(grad_logits, numeric) < 1e-8
+    # and through the network, whose cost it is
+    grads, grad_x = analytic_gradients(network, x, labels)
+    cost = lambda: network.cost(network.forward(x), labels)[0]  # noqa: E731
+    for parameter, grad in zip(network.parameters(), grads):
+        assert relative_error(grad, numeric_gradient(cost, parameter)) < 1e-6
+    assert relative_error(grad_x, numeric_gradient(cost, x)) < 1e-6
+
+
+def test_label_smoothing_pinned_by_hand():
+    """Smoothing 0.2 over 2 classes: targets (0.9, 0.1) and (0.1, 0.9) for softmax (1/2, 1/2) and
+    (1/4, 3/4)."""
+    logits, labels = np.array([[0.0, 0.0], [0.0, math.log(3)]]), np.array([0, 1])
+    cost, grad = nn.cross_entropy(logits, labels, 0.2)
+    assert cost == pytest.approx((math.log(2) - 0.1 * math.log(1 / 4) - 0.9 * math.log(3 / 4)) / 2)
+    np.testing.assert_allclose(grad, [[-0.2, 0.2], [0.075, -0.075]], rtol=1e-12)  # (softmax - target) / batch
+    network = nn.Network([], label_smoothing=0.2)
+    assert network.cost(logits.copy(), labels) == (cost, pytest.approx(grad))
+    assert nn.Network([]).cost(logits.copy(), labels)[0] == nn.cross_entropy(logits, labels)[0] < cost
+
+
+def test_label_smoothing_is_refused_for_the_quadratic_costs():
+    with pytest.raises(ValueError, match="label smoothing"):
+        nn.Network([], "mse", label_smoothing=0.1)
+
+
+@needs_torch
+@pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.3])
+def test_label_smoothing_agrees_with_pytorch(smoothing):
+    rng = np.random.default_rng(4)
+    logits, labels = rng.normal(scale=3, size=(9, 10)), rng.integers(0, 10, 9)
+    cost, grad = nn.cross_entropy(logits.copy(), labels, smoothing)
+    logits_t = torch.tensor(logits, requires_grad=True)
+    cost_t = torch.nn.CrossEntropyLoss(label_smoothing=smoothing)(logits_t, torch.tensor(labels))
+    cost_t.backward()
+    assert cost == pytest.approx(cost_t.item(), rel=1e-12)
+    np.testing.assert_allclose(grad, logits_t.grad.numpy(), rtol=1e-10, atol=1e-15)
 
 
 def test_softmax_rows_are_probabilities():
@@ -300,6 +354,52 @@ def test_optimizer_steps_follow_their_textbook_formulas():
     np.testing.assert_allclose(nesterov, nv, rtol=1e-12)
 
 
+def test_the_moving_average_is_the_bias_corrected_running_mean_of_the_weights():
+    rng = np.random.default_rng(5)
+    weights, decay = np.zeros((3, 2)), 0.9
+    average, seen = nn.MovingAverage([weights], decay), []
+    for step in range(1, 6):
+        weights[...] = rng.normal(size=(3, 2))
+        seen.append(weights.copy())
+        average.update()
+        own = weights.copy()
+        factors = [(1 - decay) * decay ** (step - 1 - k) for k in range(step)]  # shadow, as the textbook writes it
+        expected = sum(f * w for f, w in zip(factors, seen)) / (1 - decay**step)
+        with average.applied():
+            np.testing.assert_allclose(weights, expected, rtol=1e-12)
+        np.testing.assert_array_equal(weights, own)  # its own values back, bit for bit
+    assert average.steps == 5
+    np.testing.assert_allclose(average.state()[0], expected * (1 - decay**5), rtol=1e-12)
+
+
+def test_the_moving_average_of_constant_weights_is_those_weights_and_lends_them_back_after_an_error():
+    weights = np.full(4, 3.0, np.float32)
+    average = nn.MovingAverage([weights], 0.999)
+    for _ in range(3):
+        average.update()
+    weights[...] = 7
+    with pytest.raises(KeyError), average.applied():
+        np.testing.assert_allclose(weights, 3, rtol=1e-5)
+        raise KeyError
+    np.testing.assert_array_equal(weights, 7)
+    with pytest.raises(ValueError):
+        nn.MovingAverage([weights], 1.0)
+
+
+def test_train_epoch_updates_the_moving_average_after_every_step():
+    network = nn.mlp([2, 3, 2], "tanh", rng=np.random.default_rng(0))
+    average = nn.MovingAverage(network.parameters(), 0.5)
+    updated = []
+    original_update = average.update
+    average.update = lambda: (updated.append([p.copy() for p in network.parameters()]), original_update())
+    nn.train_epoch(network, nn.SGD(network.parameters()), XOR_X.astype(np.float32), XOR_LABELS, 1, lambda batch: 0.1,
+                   average=average)
+    assert average.steps == len(XOR_X) == len(updated)
+    for a, b in zip(updated[-1], network.parameters()):  # after the last step, with its weights
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(updated[0][0], updated[1][0])
+
+
 @pytest.mark.parametrize("make", [lambda ps: nn.SGD(ps, weight_decay=0.5),
                                   lambda ps: nn.SGD(ps, momentum=0.9, nesterov=True, weight_decay=0.5),
                                   lambda ps: nn.Adam(ps, weight_decay=0.5)], ids=["sgd", "nesterov", "adam"])
@@ -416,3 +516,142 @@ def test_train_epoch_trains_with_dropout_active():
     x, labels = rng.normal(size=(40, 5)).astype(np.float32), rng.integers(0, 3, 40)
     cost, _ = nn.train_epoch(network, nn.SGD(network.parameters()), x, labels, 40, lambda batch: 0.0)
     assert cost != pytest.approx(network.cost(network.forward(x), labels)[0], rel=1e-3)
+
+
+# ----------------------------------------------------------------------------------------------
+# Batch normalisation: rows (batch, features) and images (batch, height, width, channels).
+
+BATCH_NORM_SHAPES = {"rows": (7, 5), "images": (3, 4, 5, 6)}
+
+
+def batch_norm(shape, activation="identity", seed=0):
+    """A float64 BatchNorm for inputs of `shape`, with random gamma and beta (a lost term would show),
+    and an input far from 0 in mean and scale."""
+    rng = np.random.default_rng(seed)
+    layer = nn.BatchNorm(shape[1:], activation, dtype=np.float64)
+    layer.gamma[:], layer.beta[:] = rng.normal(size=shape[-1]), rng.normal(size=shape[-1])
+    layer.running_mean[:], layer.running_variance[:] = rng.normal(size=shape[-1]), rng.uniform(0.5, 2, shape[-1])
+    return layer, rng.normal(size=shape) * 3 + 2
+
+
+@pytest.mark.parametrize("training", [True, False], ids=["training", "in-use"])
+@pytest.mark.parametrize("activation", ["identity", "tanh"])
+@pytest.mark.parametrize("shape", BATCH_NORM_SHAPES.values(), ids=BATCH_NORM_SHAPES)
+def test_batch_norm_gradients_match_finite_differences(shape, activation, training):
+    """cost = sum(output * out_weights): in training every input moves the batch's mean and variance,
+    and so every output; in use the running statistics stay put."""
+    layer, x = batch_norm(shape, activation)
+    out_weights = np.random.default_rng(7).normal(size=shape)
+
+    def cost():
+        return float(np.sum(layer.forward(x, training) * out_weights))
+
+    layer.forward(x, training)
+    grad_x = layer.backward(out_weights.copy()).copy()
+    analytic = [g.copy() for g in layer.gradients()]
+    assert relative_error(grad_x, numeric_gradient(cost, x)) < 1e-7
+    for parameter, grad in zip(layer.parameters(), analytic):
+        assert relative_error(grad, numeric_gradient(cost, parameter)) < 1e-7
+    layer.forward(x, training)
+    assert layer.backward(out_weights.copy(), need_input_grad=False) is None
+    for grad, expected in zip(layer.gradients(), analytic):
+        np.testing.assert_array_equal(grad, expected)
+
+
+@pytest.mark.parametrize("shape", BATCH_NORM_SHAPES.values(), ids=BATCH_NORM_SHAPES)
+def test_batch_norm_in_training_normalises_each_feature_over_the_batch_and_the_pixels(shape):
+    layer, x = batch_norm(shape)
+    layer.gamma[:], layer.beta[:] = 1, 0
+    rows = layer.forward(x, training=True).reshape(-1, shape[-1])
+    np.testing.assert_allclose(rows.mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(rows.var(axis=0), 1 - 1e-5 / (x.reshape(-1, shape[-1]).var(axis=0) + 1e-5), rtol=1e-10)
+
+
+def test_batch_norm_running_statistics_follow_pytorchs_formula():
+    layer, x = batch_norm((6, 3))
+    mean, variance = layer.running_mean.copy(), layer.running_variance.copy()
+    layer.forward(x, training=True)
+    np.testing.assert_allclose(layer.running_mean, 0.9 * mean + 0.1 * x.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(layer.running_variance, 0.9 * variance + 0.1 * x.var(axis=0, ddof=1), rtol=1e-12)
+    layer.forward(x)  # in use: nothing learned
+    layer.updates_running = False
+    layer.forward(x[:4], training=True)
+    np.testing.assert_allclose(layer.running_mean, 0.9 * mean + 0.1 * x.mean(axis=0), rtol=1e-12)
+    count, seen_mean, seen_variance = layer.statistics_seen
+    assert count == 4
+    np.testing.assert_allclose(seen_mean, x[:4].mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(seen_variance, x[:4].var(axis=0), rtol=1e-12)
+
+
+def test_batch_norm_in_use_is_each_samples_own_scale_and_shift():
+    layer, x = batch_norm((6, 3), "relu")
+    together = layer.forward(x).copy()
+    alone = np.concatenate([layer.forward(x[i : i + 1]).copy() for i in range(len(x))])
+    np.testing.assert_allclose(together, alone, rtol=1e-12)
+    expected = (x - layer.running_mean) / np.sqrt(layer.running_variance + 1e-5) * layer.gamma + layer.beta
+    np.testing.assert_allclose(together, np.maximum(expected, 0), rtol=1e-12)
+
+
+def test_a_batch_of_one_is_normalised_without_dividing_by_zero():
+    layer = nn.BatchNorm((3,))
+    with np.errstate(all="raise"):
+        output = layer.forward(np.array([[1.0, 2.0, 3.0]], np.float32), training=True)
+    np.testing.assert_array_equal(output, [[0, 0, 0]])  # beta
+    assert np.isfinite(layer.running_variance).all()
+
+
+
+@needs_torch
+@pytest.mark.parametrize("shape", BATCH_NORM_SHAPES.values(), ids=BATCH_NORM_SHAPES)
+def test_batch_norm_agrees_with_pytorch(shape):
+    """Forward in training and in use, the gradients, and the running statistics after two batches.
+    torch wants images channels first (NCHW); ours are channels last."""
+    layer, x = batch_norm(shape)
+    to_torch, from_torch = (lambda a: a, lambda a: a) if len(shape) == 2 else (
+        lambda a: a.transpose(0, 3, 1, 2), lambda a: a.transpose(0, 2, 3, 1))
+    theirs = (torch.nn.BatchNorm1d if len(shape) == 2 else torch.nn.BatchNorm2d)(shape[-1]).double()
+    with torch.no_grad():
+        for mine, their in [(layer.gamma, theirs.weight), (layer.beta, theirs.bias),
+                            (layer.running_mean, theirs.running_mean), (layer.running_variance, theirs.running_var)]:
+            their[...] = torch.from_numpy(mine)
+    grad_out = np.random.default_rng(3).normal(size=shape)
+    for batch in (x, x[::-1] * 0.5 - 1):
+        x_t = torch.tensor(to_torch(batch), requires_grad=True)
+        out_t = theirs(x_t)
+        out_t.backward(torch.from_numpy(to_torch(grad_out).copy()))
+        output = layer.forward(batch, training=True).copy()
+        grad_x = layer.backward(grad_out.copy())
+        np.testing.assert_allclose(output, from_torch(out_t.detach().numpy()), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(grad_x, from_torch(x_t.grad.numpy()), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(layer.grad_gamma, theirs.weight.grad.numpy(), rtol=1e-10)
+        np.testing.assert_allclose(layer.grad_beta, theirs.bias.grad.numpy(), rtol=1e-10)
+        theirs.zero_grad()
+    np.testing.assert_allclose(layer.running_mean, theirs.running_mean.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(layer.running_variance, theirs.running_var.numpy(), rtol=1e-12)
+    theirs.eval()
+    with torch.no_grad():
+        in_use = theirs(torch.from_numpy(to_torch(x).copy())).numpy()
+    np.testing.assert_allclose(layer.forward(x), from_torch(in_use), rtol=1e-10, atol=1e-12)
+
+
+def test_a_batch_normalised_mlp_learns_with_gradients_that_match_finite_differences():
+    network = nn.mlp([6, 5, 4, 3], "tanh", rng=np.random.default_rng(0), dtype=np.float64, batch_norm=True)
+    assert [type(layer).__name__ for layer in network.layers] == ["Dense", "BatchNorm", "Dense", "BatchNorm", "Dense"]
+    assert [layer.activation for layer in network.layers] == ["identity", "tanh", "identity", "tanh", "identity"]
+    x, labels = small_batch()
+
+    def cost():
+        return network.cost(network.forward(x, training=True), labels)[0]
+
+    _, grad_logits = network.cost(network.forward(x, training=True), labels)
+    grad_x = network.backward(grad_logits, need_input_grad=True).copy()
+    grads = [g.copy() for g in network.gradients()]
+    assert len(grads) == 10
+    for i, (parameter, grad) in enumerate(zip(network.parameters(), grads)):
+        if i in (1, 5):  # the biases of the dense layers before a normalisation, which takes their mean away
+            np.testing.assert_allclose(grad, 0, atol=1e-12)
+            np.testing.assert_allclose(numeric_gradient(cost, parameter), 0, atol=1e-8)
+        else:
+            assert relative_error(grad, numeric_gradient(cost, parameter)) < 1e-6
+    assert relative_error(grad_x, numeric_gradient(cost, x)) < 1e-6
+    assert len(network.statistics()) == 4

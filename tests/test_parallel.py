@@ -15,9 +15,9 @@ from conftest import ROOT
 from support import model, parallel
 
 
-def cnn(dropout=0.0, seed=0):
+def cnn(dropout=0.0, seed=0, batch_norm=False):
     return model.build([16], [4, 6], dropout=dropout, rng=np.random.default_rng(seed),
-                       dropout_rng=np.random.default_rng(seed + 1))
+                       dropout_rng=np.random.default_rng(seed + 1), batch_norm=batch_norm)
 
 
 def batch(size=37, seed=2):
@@ -25,8 +25,10 @@ def batch(size=37, seed=2):
     return rng.random((size, 784), dtype=np.float32), rng.integers(0, 10, size)
 
 
-def test_the_parts_add_up_to_the_whole_batchs_gradient():
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_the_parts_add_up_to_the_whole_batchs_gradient(smoothing):
     network, (x, labels) = cnn(), batch()
+    network.label_smoothing = smoothing  # which each part learns with
     whole_cost, whole_right = network.learn(x, labels)
     whole = [g.copy() for g in network.gradients()]
     cost, right = parallel.DataParallel(network, threads=2).learn(x, labels)
@@ -35,19 +37,55 @@ def test_the_parts_add_up_to_the_whole_batchs_gradient():
         np.testing.assert_allclose(parts, expected, rtol=1e-4, atol=1e-6)
 
 
-@pytest.mark.parametrize("dropout", [0.0, 0.3])
-def test_one_thread_or_two_give_the_same_numbers_bit_for_bit(dropout):
+@pytest.mark.parametrize("dropout, batch_norm", [(0.0, False), (0.3, False), (0.3, True)])
+def test_one_thread_or_two_give_the_same_numbers_bit_for_bit(dropout, batch_norm):
     results = []
     for threads in (1, 2):
-        network, (x, labels) = cnn(dropout), batch(128)
+        network, (x, labels) = cnn(dropout, batch_norm=batch_norm), batch(128)
         learner = parallel.DataParallel(network, threads)
         optimizer = nn.Adam(network.parameters())
         nn.train_epoch(learner, optimizer, x, labels, 32, lambda batch: 0.01)
-        results.append(([p.copy() for p in network.parameters()], learner.predict(batch(50, seed=3)[0])))
+        results.append(([p.copy() for p in network.parameters() + network.statistics()],
+                        learner.predict(batch(50, seed=3)[0])))
     (weights_1, predicted_1), (weights_2, predicted_2) = results
     for one, two in zip(weights_1, weights_2):
         np.testing.assert_array_equal(one, two)
     np.testing.assert_array_equal(predicted_1, predicted_2)
+
+
+def test_with_batch_norm_each_part_is_normalised_alone_and_the_running_statistics_are_the_whole_batchs():
+    """As PyTorch's DataParallel: the gradients are those of each part learned on its own, with its
+    own mean and variance. But the running statistics move once, by the whole batch's statistics
+    (those of the first normalisation are the whole batch's without parts, the later ones' inputs
+    already differ), and not by each part's in turn."""
+    (x, labels), parts = batch(), (slice(0, 18), slice(18, 37))  # parallel.PARTS = 2 halves of 37
+    alone = [cnn(batch_norm=True) for _ in parts]
+    for network, part in zip(alone, parts):
+        parallel.learn_share(network, x[part], labels[part], len(x))
+    expected = cnn(batch_norm=True)
+    for layer, *twins in zip(*map(parallel.batch_norms, [expected, *alone])):
+        layer.update_running(*parallel.whole_batch([twin.statistics_seen for twin in twins]))
+    whole = cnn(batch_norm=True)
+    whole.learn(x, labels)
+    network = cnn(batch_norm=True)
+    parallel.DataParallel(network, threads=2).learn(x, labels)
+    for parts_gradient, *part_alone in zip(network.gradients(), *(each.gradients() for each in alone)):
+        np.testing.assert_allclose(parts_gradient, sum(part_alone), rtol=1e-5, atol=1e-7)
+    assert not np.allclose(network.gradients()[0], whole.gradients()[0], rtol=1e-3)  # not the whole batch's
+    for mine, theirs in zip(network.statistics(), expected.statistics()):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-6, atol=1e-7)
+    for mine, theirs in zip(network.statistics()[:2], whole.statistics()):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-6, atol=1e-7)
+    assert not np.array_equal(network.statistics()[1], cnn(batch_norm=True).statistics()[1])  # they moved
+
+
+def test_the_statistics_of_a_batchs_parts_make_the_whole_batchs():
+    values = np.random.default_rng(0).normal(size=(11, 3)) * 4 + 1
+    parts = [(len(part), part.mean(axis=0), part.var(axis=0)) for part in (values[:4], values[4:5], values[5:])]
+    count, mean, variance = parallel.whole_batch(parts)
+    assert count == 11
+    np.testing.assert_allclose(mean, values.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(variance, values.var(axis=0), rtol=1e-12)
 
 
 def test_replicas_share_the_weights_but_not_the_gradients_or_the_dropout_masks():
@@ -63,9 +101,10 @@ def test_replicas_share_the_weights_but_not_the_gradients_or_the_dropout_masks()
     assert not np.array_equal(dropout.forward(x, training=True), twin.forward(x, training=True))
 
 
+@pytest.mark.parametrize("batch_norm", [False, True])
 @pytest.mark.parametrize("size", [1, 2, 3])
-def test_batches_smaller_than_the_parts_and_odd_ones_are_learned_and_predicted(size):
-    network, (x, labels) = cnn(), batch(size)
+def test_batches_smaller_than_the_parts_and_odd_ones_are_learned_and_predicted(size, batch_norm):
+    network, (x, labels) = cnn(batch_norm=batch_norm), batch(size)
     cost, right = parallel.DataParallel(network, threads=2).learn(x, labels)
     assert np.isfinite(cost) and 0 <= right <= size
     assert parallel.DataParallel(network, threads=2).predict(x).shape == (size,)

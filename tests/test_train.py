@@ -231,8 +231,9 @@ def test_the_flags_line_repeats_the_run_it_describes():
     import train
 
     for argv in [(), ("--recipe", "cnn", "--epochs", "5"), ("--hidden", "--quiet", "--rotate", "2.5", "--seed", "7"),
-                 ("--optimizer", "sgd"), ("--recipe", "fast", "--betas", "0.5", "0.6"),
-                 ("--recipe", "original-128", "--lr", "1e-30", "--data-dir", "a folder/with spaces")]:
+                 ("--optimizer", "sgd"), ("--recipe", "fast", "--betas", "0.5", "0.6"), ("--loss", "mse"),
+                 ("--recipe", "original-128", "--lr", "1e-30", "--data-dir", "a folder/with spaces"),
+                 ("--recipe", "cnn", "--elastic", "8", "3.5", "--ema", "0.999", "--label-smoothing", "0.1")]:
         flags = parse(*argv)
         assert parse(*shlex.split(train.command_line(flags))) == flags, argv
 
@@ -273,7 +274,8 @@ def test_the_fast_and_quick_recipes_are_one_small_cnn_trained_one_round_or_three
     for flags in (fast, quick):
         assert (flags.conv, flags.kernel, flags.pool, flags.hidden) == ((24, 32), (5, 3), (2,), (256,))
         assert (flags.optimizer, flags.betas, flags.lr, flags.lr_schedule) == ("adam", (0.7, 0.9), 0.01, "one-cycle")
-        assert (flags.batch_size, flags.rotate, flags.zoom, flags.dropout) == (256, 0, 0, 0)
+        assert (flags.batch_size, flags.rotate, flags.zoom, flags.dropout, flags.label_smoothing) == (256, 0, 0, 0, 0.1)
+    assert parse("--loss", "mse").label_smoothing == 0  # the recipe's smoothing is for its cross-entropy
     assert (fast.epochs, fast.shift, quick.epochs, quick.shift) == (1, 0, 3, 1)
     # Other blocks keep the recipe's kernel sizes when there are as many, else take the default size.
     assert parse("--conv", "8", "16").kernel == (5, 3) and parse("--conv", "8").kernel == (3,)
@@ -301,7 +303,8 @@ def test_teaching_takes_a_tenth_of_the_optimizers_rate_whatever_the_recipe_would
     (tmp_path / "7").mkdir()
     for recipe in ("quick", "mlp", "cnn"):
         teaching = parse("--load", "m.npz", "--samples", str(tmp_path), "--recipe", recipe)
-        assert (teaching.lr, teaching.epochs, teaching.limit) == (pytest.approx(0.0002), 3, 6000), recipe
+        assert (teaching.lr, teaching.epochs, teaching.limit, teaching.label_smoothing) == (
+            pytest.approx(0.0002), 3, 6000, 0), recipe
     assert parse("--load", "m.npz", "--samples", str(tmp_path), "--optimizer", "sgd").lr == pytest.approx(0.01)
     assert parse("--load", "m.npz", "--samples", str(tmp_path), "--lr", "0.003").lr == 0.003
     assert parse("--load", "m.npz", "--epochs", "2").lr == 0.01  # going on training: the recipe's

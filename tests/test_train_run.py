@@ -89,8 +89,11 @@ def test_a_run_without_validation_ends_with_the_last_rounds_weights(fake_mnist):
     assert [entry["round"] for entry in run.history] == [1, 2, 3]
 
 
-def test_the_best_validation_round_is_kept(fake_mnist, monkeypatch):
-    run, data = prepared(fake_mnist, "--validation", "4", "--epochs", "4")
+@pytest.mark.parametrize("flags", [[], ["--batch-norm"]], ids=["mlp", "batch-norm"])
+def test_the_best_validation_round_is_kept(fake_mnist, monkeypatch, flags):
+    """With batch normalisation, its running statistics are kept with the weights (run.weights)."""
+    run, data = prepared(fake_mnist, "--validation", "4", "--epochs", "4", *flags)
+    assert len(run.weights()) == (4 + 4 * bool(flags))
     scripted_validation(monkeypatch, data, [0.25, 0.75, 0.75, 0.5])  # best in round 2; round 3 only ties it
     after_round = train_recording(run, data)
     assert run.kept_round == 2 and run.best_validation == 0.75
@@ -231,7 +234,11 @@ def saved_weights(fake_mnist, tmp_path, *flags):
     (["--weight-decay", "0"], ["--weight-decay", "0.5"]),
     (["--optimizer", "sgd", "--weight-decay", "0"], ["--optimizer", "sgd", "--weight-decay", "0.5"]),
     (["--lr", "0.01"], ["--lr", "0.02"]),
-], ids=["seed", "sgd-adam", "momentum-nesterov", "sgd-momentum", "adam-decay", "sgd-decay", "lr"])
+    (["--label-smoothing", "0"], ["--label-smoothing", "0.2"]),
+    (["--ema", "0"], ["--ema", "0.5"]),
+    (["--elastic", "8", "3"], ["--elastic", "16", "3"]),
+], ids=["seed", "sgd-adam", "momentum-nesterov", "sgd-momentum", "adam-decay", "sgd-decay", "lr", "label-smoothing",
+        "ema", "elastic"])
 def test_a_flag_changes_the_trained_weights_and_a_repeated_run_does_not(fake_mnist, tmp_path, flags, other_flags):
     first = saved_weights(fake_mnist, tmp_path, *flags)
     assert_same_weights(first, saved_weights(fake_mnist, tmp_path, *flags))
@@ -273,6 +280,51 @@ def test_the_optimizer_is_the_one_the_flags_name_with_their_weight_decay(fake_mn
         assert (optimizer.momentum, optimizer.nesterov) == (momentum, nesterov)
 
 
+def test_with_ema_each_round_is_measured_kept_and_saved_with_the_moving_average(fake_mnist, monkeypatch, tmp_path):
+    run, data = prepared(fake_mnist, "--ema", "0.6")
+    measured, real_predict = [], run.network.predict
+
+    def predict(x):  # each round's test figure
+        measured.append(run.weights())
+        return real_predict(x)
+
+    monkeypatch.setattr(run.network, "predict", predict)
+    after_round = []
+    training.train(run, data, lambda line: after_round.append((run.weights(), run.average.steps)))
+    average = run.average
+    assert average.decay == 0.6 and average.steps == 3 * 3  # 10 images in batches of 4: 3 steps a round
+    assert all(p is q for p, q in zip(average.parameters, run.network.parameters()))
+    # The run ends with the last round's average (no validation: the last round is kept) ...
+    ended = [np.divide(shadow, 1 - 0.6**9) for shadow in average.state()]
+    assert_same_weights(run.network.parameters(), ended)
+    assert_same_weights(measured[-1], ended)  # ... with which the last round was measured
+    assert differ(after_round[-1][0], ended)  # while the training went on with the weights themselves
+    saved = tmp_path / "m.npz"
+    train.main([*SMALL, "--data-dir", str(fake_mnist), "--ema", "0.6", "--save", str(saved), "--quiet"])
+    assert_same_weights(model.load(saved)[0].parameters(), ended)
+
+
+@pytest.mark.parametrize("layers", [[], ["--conv", "2"]], ids=["mlp", "cnn"])
+def test_label_smoothing_reaches_the_network_and_its_replicas(fake_mnist, layers):
+    run, _ = prepared(fake_mnist, "--label-smoothing", "0.25", *layers)
+    assert run.network.label_smoothing == 0.25
+    replicas = getattr(run.learner, "replicas", [])
+    assert len(replicas) == (2 if layers else 0) and all(replica.label_smoothing == 0.25 for replica in replicas)
+    assert prepared(fake_mnist, *layers)[0].network.label_smoothing == 0
+
+
+def test_label_smoothing_with_a_quadratic_cost_is_refused_in_one_line(fake_mnist, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_status:
+        parse("--loss", "mse", "--label-smoothing", "0.1")
+    assert exit_status.value.code == 2 and "the loss is mse" in capsys.readouterr().err
+    saved = tmp_path / "mse.npz"
+    train.main([*SMALL, "--data-dir", str(fake_mnist), "--loss", "mse-relu", "--epochs", "1", "--save", str(saved),
+                "--quiet"])
+    with pytest.raises(SystemExit) as exit_status:
+        train.main(["--load", str(saved), "--label-smoothing", "0.1", "--data-dir", str(fake_mnist)])
+    assert exit_status.value.code == 2 and "the loss is mse-relu" in capsys.readouterr().err
+
+
 def test_the_cost_limit_is_a_thousand_times_the_first_cost_and_stops_training(fake_mnist):
     run, data = prepared(fake_mnist, "--init", "plain", "--hidden", "200", "--activation", "tanh")
     first = mnist.as_inputs(data.train_images[: training.COST_SAMPLES])
@@ -292,12 +344,17 @@ def test_a_first_cost_below_1_still_allows_a_cost_of_1000(fake_mnist):
     assert training.cost_limit(network, data.train_images, data.train_labels) == 1000
 
 
-@pytest.mark.parametrize("flags", [[], ["--conv", "2", "--dropout", "0.3", "--rotate", "10", "--zoom", "0.1"]],
-                         ids=["mlp", "cnn"])
+TRICKS = ["--ema", "0.7", "--label-smoothing", "0.1", "--elastic", "8", "3", "--validation", "2"]
+
+
+@pytest.mark.parametrize("flags", [[], ["--conv", "2", "--dropout", "0.3", "--rotate", "10", "--zoom", "0.1"],
+                                   ["--batch-norm"], ["--conv", "2", "--dropout", "0.3", "--batch-norm"], TRICKS],
+                         ids=["mlp", "cnn", "mlp-batch-norm", "cnn-batch-norm", "tricks"])
 def test_a_run_stopped_and_resumed_from_its_checkpoint_ends_as_the_uninterrupted_one(fake_mnist, tmp_path,
                                                                                     monkeypatch, flags):
     """The fast in-process twin of tests/test_checkpoint.py: every array of the final checkpoint
-    (weights, optimizer state, kept weights) and every figure of its history but the times."""
+    (weights, optimizer state, moving average, kept weights) and every figure of its history but the
+    times."""
     common = [*SMALL, "--data-dir", str(fake_mnist), "--epochs", "4", "--lr-schedule", "cosine", "--shift", "1",
               "--quiet", *flags]
     whole, stopped = tmp_path / "whole.npz", tmp_path / "stopped.npz"
@@ -373,7 +430,8 @@ def test_the_flags_line_of_a_loaded_network_tells_what_ran(fake_mnist, tmp_path,
     assert not re.search(r"--(hidden|activation|conv|kernel|dropout|loss|init)\b", line), line
 
 
-@pytest.mark.parametrize("flag", [["--hidden", "64"], ["--conv", "8"], ["--activation", "tanh"], ["--init-scale", "2"]])
+@pytest.mark.parametrize("flag", [["--hidden", "64"], ["--conv", "8"], ["--activation", "tanh"], ["--init-scale", "2"],
+                                  ["--batch-norm"]])
 def test_layer_flags_with_load_are_refused_in_one_line(fake_mnist, tmp_path, capsys, flag):
     saved = tmp_path / "m.npz"
     model.save(model.build([6]), saved)
@@ -395,18 +453,19 @@ def test_ctrl_c_in_the_first_round_saves_nothing(fake_mnist, tmp_path, monkeypat
     assert f"no training round was completed: nothing saved ({saved} is unchanged)" in out
 
 
-def test_a_network_that_would_not_fit_in_memory_is_refused(fake_mnist, monkeypatch, capsys):
-    run, data = prepared(fake_mnist)
-    needed = 6 * sum(p.nbytes for p in run.network.parameters())
+@pytest.mark.parametrize("flags, copies", [((), 6), (("--ema", "0.9"), 8)], ids=["plain", "ema"])
+def test_a_network_that_would_not_fit_in_memory_is_refused(fake_mnist, monkeypatch, capsys, flags, copies):
+    run, data = prepared(fake_mnist, *flags)
+    needed = copies * sum(p.nbytes for p in run.network.parameters())
     for free, refused in ((needed, False), (needed - 1, True)):
         pages = {"SC_PAGE_SIZE": 1, "SC_AVPHYS_PAGES": free}
         monkeypatch.setattr(train.os, "sysconf", pages.get)
         if refused:
             with pytest.raises(SystemExit) as exit_status:
-                train.check_memory(run.network)
+                train.check_memory(run.network, run.flags)
             assert exit_status.value.code == 2 and "needs about" in capsys.readouterr().err
         else:
-            train.check_memory(run.network)
+            train.check_memory(run.network, run.flags)
 
 
 @pytest.mark.parametrize("flags, complaint", [
@@ -530,6 +589,9 @@ def test_the_flags_of_a_run_cannot_change():
     (["--conv", "2", "3", "--pool", "1", "2", "--hidden"],
      "conv 2 3x3 relu, conv 3 3x3 relu, maxpool 2x2, flatten, dense 432-10"),
     (["--conv", "2", "--pool", "3", "--hidden"], "conv 2 3x3 relu, maxpool 3x3, flatten, dense 128-10"),
+    (["--conv", "2", "3", "--stride", "2", "1", "--padding", "same", "--hidden"],  # 28 -> 14 -> 7 -> 7 -> 3
+     "conv 2 3x3 padding 1 stride 2 relu, maxpool 2x2, conv 3 3x3 padding 1 relu, maxpool 2x2, flatten, dense 27-10"),
+    (["--conv", "2", "--stride", "2", "--pool", "1", "--hidden"], "conv 2 3x3 stride 2 relu, flatten, dense 338-10"),
     (["--conv", "2", "3", "--padding", "same", "--dropout", "0.5", "--hidden"],
      "conv 2 3x3 padding 1 relu, maxpool 2x2, conv 3 3x3 padding 1 relu, maxpool 2x2, flatten, dropout 0.5, "
      "dense 147-10"),
@@ -544,6 +606,11 @@ def test_the_layer_flags_build_the_network_they_describe(fake_mnist, capsys, fla
                                                       "convolutional blocks: give one, or one per block"),
     (["--conv", "2", "--pool", "2", "2"], "--conv 2 --kernel 3 --pool 2 2: 2 pooling sizes for 1 convolutional "
                                           "blocks: give one, or one per block"),
+    (["--conv", "2", "--stride", "2", "2"], "--conv 2 --kernel 3 --pool 2 --stride 2 2: 2 strides for 1 convolutional "
+                                            "blocks: give one, or one per block"),
+    (["--conv", "2", "3", "--stride", "3"], "--conv 2 3 --kernel 3 --pool 2 --stride 3: 2 x 2 max-pooling needs "
+                                            "images of at least 2 x 2 pixels, not the 1 x 1 that the convolution "
+                                            "gives"),
     (["--optimizer", "sgd", "--betas", "0.7", "0.9"], "--betas are Adam's: they cannot apply to --optimizer sgd"),
 ])
 def test_flags_that_do_not_fit_together_exit_2_in_one_line(fake_mnist, capsys, flags, complaint):
@@ -576,3 +643,18 @@ def test_the_training_time_is_that_of_the_training(fake_mnist, capsys):
     elapsed = time.perf_counter() - start
     took = float(re.search(r"training took (\d+\.\d) s", capsys.readouterr().out).group(1))
     assert 0 <= took <= elapsed + 0.05
+
+
+def test_batch_norm_builds_normalised_layers_and_shows_in_the_flags_line(fake_mnist, tmp_path, capsys):
+    saved = tmp_path / "m.npz"
+    train.main([*SMALL, "--data-dir", str(fake_mnist), "--conv", "2", "--batch-norm", "--init-scale", "2",
+                "--epochs", "1", "--save", str(saved)])
+    out = capsys.readouterr().out
+    assert re.search(r"^flags: --recipe mlp .*--batch-norm", out, re.MULTILINE)
+    assert "network: conv 2 3x3, maxpool 2x2, batchnorm relu, flatten, dense 338-6, batchnorm relu, dense 6-10\n" in out
+    network, metadata = model.load(saved)
+    assert metadata["flags"]["batch_norm"] is True and "--batch-norm" in metadata["command"]
+    built = train.build_network(parse(*SMALL, "--conv", "2", "--batch-norm", "--init-scale", "2"))
+    plain = train.build_network(parse(*SMALL, "--conv", "2", "--batch-norm"))
+    np.testing.assert_array_equal(built.layers[0].weights, 2 * plain.layers[0].weights)
+    assert (built.layers[1].gamma == 1).all()  # --init-scale scales weight matrices, not a normalisation's scale

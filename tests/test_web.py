@@ -7,7 +7,7 @@ import gzip
 import numpy as np
 import pytest
 from test_draw import new_board
-from test_export import digits, trained  # noqa: F401  (digits: a fixture)
+from test_export import BATCH_NORM_NETWORKS, digits, trained  # noqa: F401  (digits: a fixture)
 from test_predict import trained_model  # noqa: F401  (a fixture: a small network trained on real MNIST)
 
 import browser
@@ -22,8 +22,11 @@ NETWORKS = {
                                                        rng=np.random.default_rng(2)),
     "cnn 5x5, leaky-relu, mse-relu": lambda: model.build([16], (4,), 5, "same", "leaky-relu", "mse-relu",
                                                          rng=np.random.default_rng(3)),
+    "cnn stride 2": lambda: model.build([16], (4, 6), 3, "same", pool=(1, 2), stride=(2, 1),
+                                        rng=np.random.default_rng(6)),
     "sigmoid": lambda: model.build([32, 16], activation="sigmoid", rng=np.random.default_rng(4)),
     "identity": lambda: model.build([16], (3,), activation="identity", rng=np.random.default_rng(5)),
+    **BATCH_NORM_NETWORKS,
 }
 
 

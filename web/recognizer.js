@@ -7,9 +7,10 @@
 // pixels: a Float32Array of 784 values in [0, 1], ink bright, the 28 x 28 picture row by row from the
 // top, as MNIST's; the result: a Float32Array of the ten probabilities, class by class.
 //
-// The layers compute what nn.Dense and conv.Conv2D compute in numpy, in the same layout: dense weights
-// (inputs, outputs); convolution weights (kernel * kernel * inChannels, channels), rows in (dy, dx,
-// inChannel) order; images as flat arrays, channels last (row, column, channel). Each layer's outputs
+// The layers compute what nn.Dense, conv.Conv2D and nn.BatchNorm in use compute in numpy, in the same
+// layout: dense weights (inputs, outputs); convolution weights (kernel * kernel * inChannels, channels),
+// rows in (dy, dx, inChannel) order; a batch normalisation's scale and shift (features); images as
+// flat arrays, channels last (row, column, channel). Each layer's outputs
 // are kept in float32, as numpy keeps them; its sums in double precision, where numpy's are float32,
 // which makes the probabilities differ from numpy's in their last bits only.
 
@@ -70,9 +71,7 @@ export class Network {
       if (!(layer.type in LAYERS) || !(layer.activation in ACTIVATIONS)) {
         throw new Error(`layer ${i + 1}: a ${layer.activation} ${layer.type} layer, which this page cannot run`);
       }
-      const [inputs, outputs] = layer.type === "dense"
-        ? [layer.inputs, layer.outputs]
-        : [layer.kernel * layer.kernel * layer.inputShape[2], layer.outputShape[2]];
+      const [inputs, outputs] = SHAPES[layer.type](layer);
       const weights = floats.subarray(layer.weights, layer.weights + inputs * outputs);
       const bias = floats.subarray(layer.bias, layer.bias + outputs);
       return { ...layer, weights, bias, forward: LAYERS[layer.type], activate: ACTIVATIONS[layer.activation] };
@@ -105,22 +104,23 @@ function dense(layer, inputs) {
   return Float32Array.from(sums, layer.activate);
 }
 
-// Each filter over every kernel x kernel window (zeros beyond the padded border), then the largest of
-// each pool x pool square, then the bias and the activation, as conv.Conv2D orders them.
+// Each filter over every kernel x kernel window, one every `stride` pixels (zeros beyond the padded
+// border), then the largest of each pool x pool square, then the bias and the activation, as
+// conv.Conv2D orders them.
 function convolution(layer, image) {
   const [height, width, inChannels] = layer.inputShape;
   const [outHeight, outWidth, channels] = layer.outputShape;
-  const { kernel, padding, pool, weights, bias } = layer;
+  const { kernel, padding, stride, pool, weights, bias } = layer;
   const output = new Float32Array(outHeight * outWidth * channels).fill(-Infinity);
   const sums = new Float64Array(channels);
   for (let y = 0; y < outHeight * pool; y++) {
     for (let x = 0; x < outWidth * pool; x++) { // an odd last row or column is pooled away: not computed
       sums.fill(0);
       for (let dy = 0; dy < kernel; dy++) {
-        const row = y + dy - padding;
+        const row = y * stride + dy - padding;
         if (row < 0 || row >= height) continue;
         for (let dx = 0; dx < kernel; dx++) {
-          const column = x + dx - padding;
+          const column = x * stride + dx - padding;
           if (column < 0 || column >= width) continue;
           const pixel = (row * width + column) * inChannels;
           const offset = (dy * kernel + dx) * inChannels;
@@ -146,7 +146,20 @@ function convolution(layer, image) {
   return output;
 }
 
-const LAYERS = { dense, conv: convolution };
+// A batch normalisation in use: each value times its feature's scale, plus its shift. Images are
+// channels last, so the feature of value i is i % features, for rows and images alike.
+function scale(layer, inputs) {
+  const { features, weights, bias } = layer;
+  return Float32Array.from(inputs, (x, i) => layer.activate(x * weights[i % features] + bias[i % features]));
+}
+
+const LAYERS = { dense, conv: convolution, scale };
+// The (inputs, outputs) of each kind of layer: its weights are inputs * outputs floats, its bias outputs.
+const SHAPES = {
+  dense: (layer) => [layer.inputs, layer.outputs],
+  conv: (layer) => [layer.kernel * layer.kernel * layer.inputShape[2], layer.outputShape[2]],
+  scale: (layer) => [1, layer.features],
+};
 
 function probabilities(output, logits) {
   if (output !== "softmax") {

@@ -54,8 +54,8 @@ def read(network, path):
 
 
 def measure_kind(network, images, labels, counts, options, n, rng, folder):
-    """The share of n pictures of this kind read exactly."""
-    right = 0
+    """How many of n pictures of this kind are read exactly, and how many are said to hold no digit."""
+    right = flagged = 0
     for i in range(n):
         chosen = [rng.choice(len(images), count, replace=False) for count in counts]
         # A choice among kinds of paper or ink is made again for each picture.
@@ -63,8 +63,10 @@ def measure_kind(network, images, labels, counts, options, n, rng, folder):
                   for key, value in options.items()}
         picture = pages.notebook_page([images[c] for c in chosen], rng, **picked)
         truth = " ".join("".join(map(str, labels[c])) for c in chosen)
-        right += read(network, pages.save(folder / f"page-{i}.jpg", picture)) == truth
-    return right, n
+        answer = read(network, pages.save(folder / f"page-{i}.jpg", picture))
+        right += answer == truth
+        flagged += answer == "no digit"
+    return right, flagged, n
 
 
 def measure_things(network, images, n, rng, folder):
@@ -90,9 +92,13 @@ def main():
     rng = np.random.default_rng(0 if args.split == "test" else 1)
     print(f"| pictures ({args.split} digits) | read exactly |\n|---|---|")
     with tempfile.TemporaryDirectory() as folder:
+        pictures = flagged = 0
         for name, (counts, options) in KINDS.items():
-            right, n = measure_kind(network, images, labels, counts, options, args.count, rng, Path(folder))
+            right, wrongly, n = measure_kind(network, images, labels, counts, options, args.count, rng, Path(folder))
             print(f"| {name} | {right / n:.1%} ({right} of {n}) |", flush=True)
+            pictures, flagged = pictures + n, flagged + wrongly
+        print(f"| the digit pictures above: no digit said (wrongly) | {flagged / pictures:.1%} ({flagged} of "
+              f"{pictures}) |", flush=True)
         flagged, n = measure_things(network, fashion, args.count, rng, Path(folder))
         print(f"| Fashion-MNIST photos: no digit said | {flagged / n:.1%} ({flagged} of {n}) |", flush=True)
         flagged, n = measure_things(network, images, args.count, rng, Path(folder))

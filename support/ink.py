@@ -13,13 +13,15 @@ import numpy as np
 import PIL.Image
 import PIL.ImageOps
 
-from support import ruling
+from support import ruling, segment
 
 # How bright red, green and blue look (ITU-R BT.601 luma, as Pillow and JPEG use it).
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 # Differences from the paper over this many times its spread (as a standard deviation) are not chance.
 SPREAD_MARGIN = 6
 MIN_CONTRAST = 0.1  # ink differs from paper by at least a tenth of black to white, or it is not ink
+OVER_GRAIN = 2  # the strongest strokes are at least twice the threshold of what differs from the paper
+RULED_LINES = 2  # lines side by side, with nothing else marked, are ruling; one alone may be a stroke
 STRONGEST_PERCENTILE = 99  # the strongest strokes: the top 1% of what differs from the paper
 # Marks weaker than a fifth of the strongest strokes are not strokes: that is above the shadows and
 # grain of a photograph, yet keeps most of the grey edge that MNIST's strokes have.
@@ -113,8 +115,10 @@ def normalize(grey, strokes=True):
     `strokes` (pen lines, not things as wide as the picture), again so as to follow hard-edged
     shadows (see paper_under_shadows).
     """
-    difference = grey - paper_level(grey)
-    marked = np.abs(difference) > max(SPREAD_MARGIN * robust_spread(difference), MIN_CONTRAST)
+    level = paper_level(grey)
+    difference = grey - level
+    noise = max(SPREAD_MARGIN * robust_spread(difference), MIN_CONTRAST)
+    marked = np.abs(difference) > noise
     # Ink is on the side of the paper most marks are on; but marks over much of the picture, or none
     # (a smooth surface halfway between the two), are the part of the page in a hard shadow or out
     # of it: a shadow falls on paper, which is lighter than the ink on it.
@@ -122,27 +126,56 @@ def normalize(grey, strokes=True):
                  and np.count_nonzero(marked) <= SHADOWED * marked.size)
     dark_ink = not light_ink
     # With the ink's side known, the paper is measured again pixel by pixel, so that it follows the
-    # hard edge of a shadow, which no smooth surface can (see paper_under_shadows).
+    # hard edge of a shadow, which no smooth surface can (see paper_under_shadows). A shadow dims the
+    # ink on it as much as the paper: its strokes differ from their paper less, by the paper's level
+    # over that of the page, and are made as strong as the others by the `gain` of their paper.
+    # (The grain is no dimmer in a shadow, so what is a mark is judged before the gain.)
     if strokes:
-        ink = paper_under_shadows(grey if dark_ink else 1 - grey) - (grey if dark_ink else 1 - grey)
+        facing = grey if dark_ink else 1 - grey  # the picture with its ink darker than the paper
+        paper = paper_under_shadows(facing, level if dark_ink else 1 - level, noise)
+        ink, gain = paper - facing, np.median(paper) / np.maximum(paper, MIN_CONTRAST)
     else:  # a thing wider than any window (a garment) is no stroke: the smooth surface it is
-        ink = -difference if dark_ink else difference
+        ink, gain = -difference if dark_ink else difference, 1
     spread = robust_spread(ink)
-    marked = ink > max(SPREAD_MARGIN * spread, MIN_CONTRAST)
-    if not marked.any():
-        raise ImageError("no ink found: the picture is blank, or all one colour")
-    # Faint marks (shadows, grain, JPEG ringing around strokes) would stretch the bounding box over
-    # the page and pull the centre of mass; they are far weaker than the strongest strokes. The
-    # strongest, not the typical marked pixel: a shadow can mark more pixels than the ink does.
-    strongest = np.percentile(ink[marked], STRONGEST_PERCENTILE)
-    ink = ruling.remove_ruling(ink, SPREAD_MARGIN * spread, strongest)
+    threshold = max(SPREAD_MARGIN * spread, MIN_CONTRAST)
+    lines = ruling.line_levels(ink, SPREAD_MARGIN * spread)
+    strongest = strongest_strokes(ink, lines, threshold)
+    ink = ruling.remove_ruling(ink, lines, strongest)
     floor = max(SPREAD_MARGIN * spread, FAINT * strongest)
-    if not (ink > floor).any():
-        raise ImageError("no ink found: the picture holds only the paper's ruling")
-    strength = np.median(ink[ink > floor])  # typical ink: the stronger half of it becomes 1
     # Subtracting the floor, rather than cutting below it, keeps the anti-aliased edges of the
     # strokes a smooth ramp from paper to ink, as in MNIST.
-    return np.clip((ink - floor) / (strength - floor), 0, 1).astype(np.float32)
+    over = np.maximum(ink - floor, 0) * gain
+    if not over.any():
+        raise ImageError("no ink found: the picture holds only the paper's ruling")
+    strength = np.median(over[over > 0])  # typical ink: the stronger half of it becomes 1
+    return np.clip(over / strength, 0, 1).astype(np.float32)
+
+
+def strongest_strokes(ink, lines, threshold):
+    """The strength of the strongest strokes in ink (H, W): the top STRONGEST_PERCENTILE of the
+    marked pixels, those over the `threshold` the paper's grain reaches, off the ruling's `lines`
+    (ruling.line_levels). Raises ImageError when no mark is a stroke.
+
+    Faint marks (shadows, grain, JPEG ringing around strokes) would stretch the bounding box over
+    the page and pull the centre of mass; they are far weaker than the strongest strokes. The
+    strongest, not the typical marked pixel: a shadow can mark more pixels than the ink does. Off
+    the lines, which are the strongest marks of a ruled page with nothing written on it. With nothing
+    off them, they are ruling when there are several side by side, else ink (a 1 cropped tightly
+    marks most of its columns: one line).
+    """
+    # How many lines (runs of neighbouring rows, or of columns, with a line) go each way.
+    ruled = max(np.count_nonzero(np.diff((np.ravel(level) > 0).astype(int), prepend=0) == 1) for level in lines)
+    marked = ink > threshold
+    off_lines = marked & (lines[0] == 0) & (lines[1] == 0)
+    if marked.any() and not off_lines.any() and ruled >= RULED_LINES:
+        raise ImageError("no ink found: the picture holds only the paper's ruling")
+    strongest = np.percentile(ink[off_lines if off_lines.any() else marked], STRONGEST_PERCENTILE) \
+        if marked.any() else 0
+    # The grain's strongest pixels are barely over the threshold; ink is well over it.
+    if strongest < OVER_GRAIN * threshold:
+        raise ImageError("no ink found: the picture holds only the paper's ruling" if ruled else
+                         "no ink found: the picture is blank, or all one colour")
+    return strongest
 
 
 def robust_spread(difference):
@@ -152,15 +185,19 @@ def robust_spread(difference):
     return 1.4826 * np.median(np.abs(difference))
 
 
-def paper_under_shadows(grey):
+def paper_under_shadows(grey, smooth, noise):
     """The paper's level at each pixel of a grey picture (H, W) with dark ink -> (H, W) float32: a
     grey closing of the picture (the brightest level within a square window SHADOW_WINDOW wide,
-    then the darkest of those), less the grain that brings in.
+    then the darkest of those), less the grain that brings in; but the smooth surface `smooth`
+    (H, W) (paper_level's) under dark things that do not reach the picture's edge.
 
     A closing fills every dark mark narrower than its window (strokes and their crossings, ruling)
     with the paper around it, yet keeps the edge of a dark region wider than the window where it
     is: the hard edge of a shadow. The brightest of a window of grain is brighter than its middle;
-    the median difference, taken over the page, says by how much.
+    the median difference, taken over the page, says by how much. A dark region wider than the
+    window that the picture's edge does not cut (the closing darker than the smooth surface by
+    more than `noise` there) is no shadow, which falls from something outside the picture: it is a
+    thing on the paper (a garment, a smudge), ink on the smooth paper around it.
     """
     size = max(1, round(SHADOW_WINDOW * max(grey.shape)) // 2) * 2 + 1  # odd, so that the window has a middle
     # The picture goes on beyond its edges as its edge pixels, for both steps of the closing: a shadow
@@ -168,7 +205,20 @@ def paper_under_shadows(grey):
     padded = np.pad(grey, size, mode="edge")
     brightest = sliding(sliding(padded, size, np.maximum, 0), size, np.maximum, 1)
     closed = sliding(sliding(brightest, size, np.minimum, 0), size, np.minimum, 1)[size:-size, size:-size]
-    return (closed + np.median(grey - closed)).astype(np.float32)
+    paper = closed + np.median(grey - closed)
+    return np.where(inside_things(paper < smooth - noise, size), smooth, paper).astype(np.float32)
+
+
+def inside_things(dark, size):
+    """The pixels of the regions of `dark` (H, W) bool, at least a window of `size` pixels wide, that
+    do not touch the picture's edge: (H, W) bool. Judged on a grid of samples a tenth of a window
+    apart (such regions are wider than that), so that a photo's millions of pixels cost little."""
+    step = max(1, size // 10)
+    labels, _ = segment.label_groups(dark[::step, ::step])
+    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    inside = (labels >= 0) & ~np.isin(labels, edge)
+    rows, columns = np.arange(dark.shape[0]) // step, np.arange(dark.shape[1]) // step
+    return dark & inside[rows[:, None], columns]
 
 
 def sliding(grey, size, combine, axis):

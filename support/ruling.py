@@ -1,6 +1,7 @@
 """The lines of ruled and squared paper taken out of a picture's ink, the strokes that cross them kept.
 
-    ink = remove_ruling(ink, noise, strongest)    # (H, W) -> (H, W), the ruling's pixels 0
+    lines = line_levels(ink, noise)                 # each row's and column's line, or 0
+    ink = remove_ruling(ink, lines, strongest)    # (H, W) -> (H, W), the ruling's pixels 0
 
 Ruling is long, straight and thin: a line across the page marks most of its row (or column), so
 the median of that row is the line's own strength, while a row through digits alone has a median
@@ -18,13 +19,19 @@ LIGHTER = 0.6
 CROSSING = 0.5
 
 
-def remove_ruling(ink, noise, strongest):
+def line_levels(ink, noise):
+    """The strength of a line along each row, (H, 1), and each column, (1, W), of ink (H, W): the
+    median of that row or column where it is above `noise` (the strength the paper's grain reaches),
+    else 0 (no line there). A line is ruling, or a stroke across the whole picture."""
+    medians = (np.median(ink, axis=axis, keepdims=True) for axis in (1, 0))
+    return tuple(np.where(level > noise, level, 0) for level in medians)
+
+
+def remove_ruling(ink, lines, strongest):
     """Ink (H, W) float32, 0 or less = paper, with the ruling's lines set to 0: horizontal and
-    vertical ones, and where they cross, against the strength of both. `noise` is the strength the
-    paper's grain reaches, `strongest` the strength of the strongest strokes, in the units of `ink`."""
-    # Each row's and each column's line, if it has one (0 where it has none).
-    rows, columns = (np.median(ink, axis=axis, keepdims=True) for axis in (1, 0))
-    rows, columns = (np.where((level > noise) & (level < LIGHTER * strongest), level, 0) for level in (rows, columns))
+    vertical ones, and where they cross, against the strength of both. `lines` are the rows' and
+    columns' line_levels, `strongest` the strength of the strongest strokes, in the units of `ink`."""
+    rows, columns = (np.where(level < LIGHTER * strongest, level, 0) for level in lines)
     line = np.maximum(rows, columns) + np.minimum(rows, columns) * ((rows > 0) & (columns > 0))
     crossing = ink > line + CROSSING * (strongest - line)
     return np.where((line > 0) & ~crossing, 0, ink)

@@ -116,8 +116,11 @@ def photograph(picture, rng, shadow=False, light=0.25, grain=0.015):
         rows, columns = np.indices((height, width))
         beyond = columns - width * rng.uniform(0.4, 0.6) > slope * (rows - height / 2)
         lighting = np.where(beyond, 0.55 * lighting, lighting)
-    lit = picture * lighting[..., None]
-    blurred = (lit + np.roll(lit, 1, 0) + np.roll(lit, 1, 1) + np.roll(lit, (1, 1), (0, 1))) / 4
+    # Each pixel the mean of itself and its neighbours above and to the left: the picture's first row
+    # and column stand in for those beyond its edge (a blur that wrapped round would bring the far
+    # edge's light in: a bright line along a shadow's edge of the picture, which no camera makes).
+    lit = np.pad(picture * lighting[..., None], ((1, 0), (1, 0), (0, 0)), mode="edge")
+    blurred = (lit[1:, 1:] + lit[:-1, 1:] + lit[1:, :-1] + lit[:-1, :-1]) / 4
     return np.clip(blurred + rng.normal(0, grain, blurred.shape), 0, 1).astype(np.float32)
 
 

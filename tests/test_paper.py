@@ -10,6 +10,7 @@ import pages
 import pytest
 import test_predict
 
+import nn
 import predict
 import shapes
 from shapes import four, number, paint, seven
@@ -44,6 +45,62 @@ def test_a_hard_shadow_across_the_digit_is_not_ink():
     grey += np.random.default_rng(2).normal(0, 0.01, grey.shape).astype(np.float32)
     found = ink.normalize(grey)
     assert np.array_equal(found > 0, drawn > 0)
+
+
+def test_under_a_hard_shadow_the_strokes_are_as_strong_as_in_the_light():
+    drawn = np.pad(four(), 80)
+    grey = paint(drawn, paper=0.9, colour=0.1)
+    grey[:, 150:] *= 0.55
+    found = ink.normalize(grey)
+    stroke = drawn == 1
+    # Without the gain of the shadow's paper, the shadowed strokes came out 0.44 as strong.
+    assert np.median(found[:, :150][stroke[:, :150]]) == 1
+    assert np.median(found[:, 150:][stroke[:, 150:]]) > 0.75
+
+
+@pytest.mark.parametrize("kind", ["ruled", "squared"])
+@pytest.mark.parametrize("shadow", [False, True], ids=["lit", "shadowed"])
+def test_a_page_of_ruling_only_holds_no_ink(kind, shadow):
+    rng = np.random.default_rng(5)
+    grey = pages.photograph(pages.paper((340, 250), rng, kind), rng, shadow) @ ink.LUMA
+    with pytest.raises(ink.ImageError, match="holds only the paper's ruling"):
+        ink.normalize(grey)
+
+
+def test_a_stroke_along_the_columns_of_a_tight_crop_is_ink_not_ruling():
+    drawn = np.zeros((120, 40), np.float32)
+    drawn[:, 15:25] = 1  # a 1 cropped to its ink: the median of each of its columns is ink
+    found = ink.normalize(paint(drawn))
+    assert np.array_equal(found > 0, drawn > 0)
+
+
+def test_a_dark_thing_on_the_paper_is_ink_all_over_but_a_shadow_from_the_edge_is_not():
+    drawn = np.pad(shapes.ellipse((200, 160), (100, 80), (95, 75)), 100)  # wider than the shadow window
+    grey = paint(drawn, paper=0.9, colour=0.35) + np.random.default_rng(3).normal(0, 0.01, drawn.shape)
+    found = ink.normalize(grey.astype(np.float32))
+    assert np.mean(found[drawn == 1] > 0.5) > 0.95  # all of it, not only its outline
+    assert np.count_nonzero(found[drawn == 0]) < 0.01 * drawn.size
+
+
+def test_ruling_only_pages_say_no_ink_and_a_dark_thing_no_digit_while_the_others_are_read(tmp_path):
+    rng = np.random.default_rng(6)
+    ruled, squared = (pages.save(tmp_path / f"{kind}.jpg", pages.photograph(pages.paper((340, 250), rng, kind), rng))
+                      for kind in ("ruled", "squared"))
+    thing = pages.save(tmp_path / "thing.jpg", pages.photo_of_thing(
+        np.round(255 * shapes.ellipse((28, 28), (14, 14), (12, 9))).astype(np.uint8), rng))
+    seven_ = tmp_path / "seven.png"
+    shapes.write_grey_png(seven_, seven())
+    untrained = tmp_path / "model.npz"
+    model.save(nn.mlp([784, 16, 10], rng=np.random.default_rng(0)), untrained)
+    result = run_predict("--model", untrained, ruled, thing, squared, seven_, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [f"predict.py: error: {path}: no ink found: the picture holds only the "
+                                          "paper's ruling" for path in (ruled, squared)]
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2
+    unlike = re.escape(f"{thing}: no digit recognised (best guess ") + r"\d, confidence [01]\.\d\d\)"
+    assert re.fullmatch(unlike, lines[0])
+    assert lines[1].startswith(f"{seven_}: ") and "no digit" not in lines[1]
 
 
 def test_digits_are_found_row_by_row():

@@ -315,7 +315,7 @@ def test_a_layer_export_does_not_know_is_refused_and_nothing_is_written(tmp_path
         export.main(arguments)
     assert exit_status.value.code == 1
     assert capsys.readouterr().err == ("export.py: error: layer 1 is a Unknown, which export.py cannot export "
-                                       "(it knows Dense, Conv2D, Flatten and Dropout)\n")
+                                       "(it knows Dense, Conv2D, Flatten, BatchNorm and Dropout)\n")
     assert list(tmp_path.iterdir()) == []
 
 

@@ -424,18 +424,26 @@ class Adam:
 # ----------------------------------------------------------------------------------------------
 # Learning-rate schedules: the rate at `progress` in [0, 1], the fraction of training done.
 
-SCHEDULES = ("constant", "linear", "cosine", "step")
+SCHEDULES = ("constant", "linear", "cosine", "step", "one-cycle")
+# One-cycle: the share of training spent warming up, and where the warm-up starts (times base).
+WARMUP, WARMUP_START = 0.25, 0.04
 
 
 def learning_rate(schedule, base, progress, floor=0.01):
     """`base` scaled by the schedule: linear and cosine fall to floor * base, step divides by 10 at
-    half and at three quarters of training."""
+    half and at three quarters of training. one-cycle (Smith & Topin, 2018) rises from WARMUP_START *
+    base to base over the first WARMUP of training, then falls to floor * base as cosine does: a
+    network just made takes large steps badly, and large steps early make short runs go far."""
     if schedule == "constant":
         return base
     if schedule == "linear":
         return base * (1 - (1 - floor) * progress)
     if schedule == "cosine":
         return base * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
+    if schedule == "one-cycle":
+        if progress < WARMUP:
+            return base * (WARMUP_START + (1 - WARMUP_START) * 0.5 * (1 - math.cos(math.pi * progress / WARMUP)))
+        return learning_rate("cosine", base, (progress - WARMUP) / (1 - WARMUP), floor)
     if schedule == "step":
         return base * 0.1 ** ((progress >= 0.5) + (progress >= 0.75))
     raise ValueError(f"unknown learning-rate schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}")

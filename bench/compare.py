@@ -3,12 +3,15 @@
 
     python bench/compare.py                 # the MLP and the CNN: about ten minutes on a 2-core machine
     python bench/compare.py --only mlp --epochs 5      # quicker, noisier
+    python bench/compare.py --only fast                # the runs to 99% in one epoch, 5 seeds each
 
 Prints a markdown table: for a fully connected network (784-256-10) and a convolutional one
 (--conv 32 64 --kernel 3 --hidden), median seconds per epoch (the first epoch, a warm-up, left out),
 the ratio to PyTorch, test accuracy, prediction speed, peak memory, and the share of this machine's
 measured float32 matrix-product rate that training reaches. Then the original project's
-configuration and the default recipe, timed whole. PyTorch is optional (pip install torch==2.13.0);
+configuration and the default recipe, timed whole. Then the runs to 99% in one epoch, each whole
+command timed from process start to exit: ./train.py --recipe fast, the same recipe in PyTorch, and
+tuomaso's recipe as a PyTorch user runs it (bench/tuomaso.py). PyTorch is optional (pip install torch==2.13.0);
 without it the table says so. Every measurement runs in its own process, with the same number of
 threads for both, and both start from the same weights and see the same batches.
 """
@@ -43,6 +46,10 @@ NETWORKS = {
     "cnn": (["--conv", "32", "64", "--kernel", "3", "--hidden"],
             {"hidden": [], "conv_channels": [32, 64], "kernel": 3}),
 }
+# train.py's --recipe fast, as torch_mnist.py's flags: the same network, weights, batches and schedule.
+FAST_IN_TORCH = ["--conv", "24", "32", "--kernel", "5", "3", "--hidden", "256", "--batch-size", "256", "--lr", "0.01",
+                 "--betas", "0.7", "0.9", "--lr-schedule", "one-cycle", "--shift", "0", "--epochs", "1",
+                 "--prediction-repeats", "0"]
 ORIGINAL = ["--recipe", "original-128"]  # the original's 128-neuron network, reconstructed (README: the journey)
 ORIGINAL_SECONDS = 240  # "94% after 4 minutes", as the original project reported
 
@@ -151,11 +158,51 @@ def compare(name, epochs, test_x, data_dir, rate):
     print()
 
 
+def fast_runs(seeds, data_dir):
+    """The whole command of each way to 99% in one epoch, seed by seed, the sides alternating: ours
+    (./train.py --recipe fast), the same recipe in PyTorch (torch_mnist.py) and tuomaso's own recipe in
+    PyTorch (tuomaso.py); prints a table of medians over the seeds."""
+    python, bench = sys.executable, ROOT / "bench"
+    sides = {"numpy, ./train.py --recipe fast": lambda seed: [python, str(ROOT / "train.py"), "--recipe", "fast",
+                                                              "--seed", str(seed), "--threads", THREADS]}
+    if importlib.util.find_spec("torch"):
+        sides["PyTorch, the same recipe (torch_mnist.py)"] = lambda seed: [
+            python, str(bench / "torch_mnist.py"), *FAST_IN_TORCH, "--seed", str(seed)]
+        sides["PyTorch, tuomaso's recipe (tuomaso.py)"] = lambda seed: [python, str(bench / "tuomaso.py"),
+                                                                         "--seed", str(seed)]
+    figures = {side: [] for side in sides}
+    for seed in seeds:
+        for side, command in sides.items():
+            output, seconds, memory = run(command(seed), data_dir)
+            figures[side].append((final_accuracy(output), training_seconds(output), seconds, memory))
+    print(f"99% in one epoch: whole commands, {len(seeds)} seeds ({', '.join(map(str, seeds))}), medians\n")
+    print("| implementation | test accuracy | lowest | training s | wall s, process start to exit | peak RSS |")
+    print("|---|---|---|---|---|---|")
+    for side, rows in figures.items():
+        accuracy, training, wall, memory = (statistics.median(column) for column in zip(*rows))
+        lowest = min(row[0] for row in rows)
+        print(f"| {side} | {accuracy:.2f}% | {lowest:.2f}% | {training:.1f} | {wall:.1f} | {megabytes(memory)} |")
+    if len(sides) == 1:
+        print("| PyTorch | not installed (pip install torch==2.13.0) | | | | |")
+    print()
+
+
+def training_seconds(output):
+    """The seconds of training that train.py, torch_mnist.py or tuomaso.py report."""
+    took = re.search(r"training took (\d+\.\d+) s|training (\d+\.\d+)", output)
+    if took:
+        return float(took.group(1) or took.group(2))
+    return sum(float(s) for s in re.findall(r"cost after training round \d+: .*\((\d+\.\d+) s\)", output))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=10, help="epochs of the compared MLP runs (default: 10)")
     parser.add_argument("--cnn-epochs", type=int, default=3, help="epochs of the compared CNN runs (default: 3)")
-    parser.add_argument("--only", choices=NETWORKS, help="compare only this network, and skip the whole runs")
+    parser.add_argument("--only", choices=[*NETWORKS, "fast"],
+                        help="compare only this network (fast: the runs to 99%% in one epoch), and skip the whole runs")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5],
+                        help="the seeds of the runs to 99%% in one epoch (default: 1 2 3 4 5)")
     parser.add_argument("--data-dir", help="folder with the MNIST files (default: $MNIST_DIR, else data/)")
     args = parser.parse_args()
     test_x = mnist.as_inputs(mnist.load_split("test", args.data_dir)[0])
@@ -165,7 +212,10 @@ def main():
     rate = gemm_rate()
     print(f"measured float32 matrix product (2048 x 2048): {rate / 1e9:.0f} GFLOP/s\n")
     for name in [args.only] if args.only else NETWORKS:
-        compare(name, args.cnn_epochs if name == "cnn" else args.epochs, test_x, args.data_dir, rate)
+        if name != "fast":
+            compare(name, args.cnn_epochs if name == "cnn" else args.epochs, test_x, args.data_dir, rate)
+    if args.only in (None, "fast"):
+        fast_runs(args.seeds, args.data_dir)
     if args.only:
         return
     print("| whole run | test accuracy | wall time | peak RSS |")

@@ -39,26 +39,39 @@ class ModelError(ValueError):
     """A file that is not a model this project wrote, or is damaged; the message names the file."""
 
 
-def build(hidden, conv_channels=(), kernel=3, padding=0, activation="relu", loss="cross-entropy", dropout=0.0,
-          init="scaled", rng=None, dropout_rng=None):
+def build(hidden, conv_channels=(), kernel=3, padding="valid", activation="relu", loss="cross-entropy", dropout=0.0,
+          init="scaled", rng=None, dropout_rng=None, pool=2):
     """The network train.py's flags describe, float32, for 28 x 28 images and 10 classes.
 
-    One block per entry C of conv_channels: C filters of kernel x kernel (with `padding` zeros around
-    the image), the activation, 2 x 2 max-pooling (one conv.Conv2D layer). Then the hidden dense layers
+    One block per entry C of conv_channels: C filters of K x K, the activation, P x P max-pooling (one
+    conv.Conv2D layer; P = 1: none). kernel and pool: K and P for every block, or a sequence of one per
+    block; padding: "valid" (none) or "same" ((K - 1) // 2 zeros around the image, which keep its
+    size). Then the hidden dense layers
     of the given sizes and the output layer (nn.mlp), each after a dropout layer when dropout > 0. rng
     draws the initial weights, dropout_rng the dropout masks. Raises ValueError when the images become
     too small for a block.
     """
     rng = np.random.default_rng(0) if rng is None else rng
+    kernels, pools = (per_block(value, name, len(conv_channels)) for value, name in ((kernel, "kernel sizes"),
+                                                                                   (pool, "pooling sizes")))
     layers, shape = [], IMAGE_SHAPE
-    for channels in conv_channels:
-        layers.append(conv.Conv2D(shape, channels, kernel, padding, activation, rng, init, pool=2))
+    for channels, k, p in zip(conv_channels, kernels, pools):
+        layers.append(conv.Conv2D(shape, channels, k, (k - 1) // 2 if padding == "same" else 0, activation, rng,
+                                  init, pool=p))
         shape = layers[-1].output_shape
     if conv_channels:
         layers.append(conv.Flatten(shape))
     dense = nn.mlp([math.prod(shape), *hidden, mnist.CLASSES], activation, loss, rng, init, dropout=dropout,
                    dropout_rng=dropout_rng)
     return nn.Network(layers + dense.layers, loss)
+
+
+def per_block(value, name, blocks):
+    """One value per convolutional block: `value` repeated, or the sequence `value` of one per block."""
+    values = [value] * blocks if isinstance(value, int) else list(value)
+    if len(values) != blocks:
+        raise ValueError(f"{len(values)} {name} for {blocks} convolutional blocks: give one, or one per block")
+    return values
 
 
 def describe(network):

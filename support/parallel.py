@@ -65,10 +65,16 @@ class DataParallel:
         """[function(*a) for a in zip(*arguments)], on the threads (this one takes the first), each
         matrix product on one BLAS thread."""
         calls = list(zip(*arguments))
+        errors = np.geterr()  # numpy's handling of overflow is per thread: the others take this one's
+
+        def in_this_errstate(*call):
+            with np.errstate(**errors):
+                return function(*call)
+
         with blas_threads(1):
             if not self.pool:
                 return [function(*call) for call in calls]
-            others = [self.pool.submit(function, *call) for call in calls[1:]]
+            others = [self.pool.submit(in_this_errstate, *call) for call in calls[1:]]
             return [function(*calls[0])] + [other.result() for other in others]
 
     def learn(self, x, labels):

@@ -25,19 +25,24 @@ Data = collections.namedtuple(
     defaults=[None])
 
 
-def make_optimizer(network, name, weight_decay):
+def make_optimizer(network, name, weight_decay, betas=(0.9, 0.999)):
     """The optimizer `name` (sgd, momentum, nesterov or adam) of the network's parameters, with an
-    L2 penalty of `weight_decay` on the weights."""
+    L2 penalty of `weight_decay` on the weights; `betas`, Adam's two decay rates."""
     if name == "adam":
-        return nn.Adam(network.parameters(), weight_decay=weight_decay)
+        return nn.Adam(network.parameters(), *betas, weight_decay=weight_decay)
     momentum = 0.0 if name == "sgd" else 0.9
     return nn.SGD(network.parameters(), momentum, name == "nesterov", weight_decay)
 
 
+# The untrained network's cost is measured on this many images: enough for a steady mean, few
+# enough to take milliseconds in a run that may last ten seconds.
+COST_SAMPLES = 100
+
+
 def cost_limit(network, images, labels):
     """The cost above which a run counts as diverged: a thousand times the untrained network's on
-    images (N, 28, 28) uint8 with their labels (N,), and never below 1000."""
-    cost = network.cost(network.forward(mnist.as_inputs(images)), labels)[0]
+    the first COST_SAMPLES of images (N, 28, 28) uint8 with their labels (N,), and never below 1000."""
+    cost = network.cost(network.forward(mnist.as_inputs(images[:COST_SAMPLES])), labels[:COST_SAMPLES])[0]
     return 1000 * max(1.0, cost)
 
 
@@ -45,7 +50,7 @@ class Run:
     """A training run between two rounds: everything that decides how it goes on.
 
     flags: what the run is, train.py's Flags (frozen: the same from the first round to the last);
-    the run reads optimizer, weight_decay, seed, threads, epochs, batch_size, lr, lr_schedule, shift,
+    the run reads optimizer, weight_decay, betas, seed, threads, epochs, batch_size, lr, lr_schedule, shift,
     rotate, zoom, validation and checkpoint from it. network: the network trained; max_cost: see
     cost_limit; rounds_before: the rounds the network had been trained before the run (--load).
 
@@ -57,25 +62,27 @@ class Run:
 
     def __init__(self, flags, network, max_cost, rounds_before=0):
         self.flags, self.network, self.max_cost, self.rounds_before = flags, network, max_cost, rounds_before
-        self.optimizer = make_optimizer(network, flags.optimizer, flags.weight_decay)
+        self.optimizer = make_optimizer(network, flags.optimizer, flags.weight_decay, flags.betas)
         self.shuffle_rng = np.random.default_rng([flags.seed, 1])
         self.learner = parallel.learner(network, flags.threads)
         self.rounds, self.history = 0, []
         self.kept_round, self.kept_weights, self.best_validation = 0, self.weights(), None
+        self.kept_predictions = None  # the kept weights' answer for each test image, when this run measured them
 
     def weights(self):
         """A copy of the network's parameters."""
         return [p.copy() for p in self.network.parameters()]
 
-    def round_done(self, figures):
+    def round_done(self, figures, test_predictions=None):
         """Count a completed round, with its figures (a dict: round, cost, train, validation, test,
-        seconds), and keep its weights if it is the best on the validation images so far (or the last,
-        without them)."""
+        seconds) and the class it gave each test image (N,), and keep its weights if it is the best on
+        the validation images so far (or the last, without them)."""
         self.rounds += 1
         self.history.append(figures)
         validation = figures["validation"]
         if validation is None or self.best_validation is None or validation > self.best_validation:
             self.kept_round, self.kept_weights, self.best_validation = self.rounds, self.weights(), validation
+            self.kept_predictions = test_predictions
 
     def restore_kept(self):
         """Put the kept weights back into the network."""
@@ -131,9 +138,10 @@ def train_round(run, data, train_x, log):
     cost, train_accuracy = nn.train_epoch(run.learner, run.optimizer, train_x, labels, batch_size, rate, run.max_cost)
     seconds = time.perf_counter() - start
     validation = nn.accuracy(run.learner, data.validation_x, data.validation_labels) if flags.validation else None
-    test = nn.accuracy(run.learner, data.test_x, data.test_labels)
+    predictions = run.learner.predict(data.test_x)
+    test = float(np.mean(predictions == data.test_labels))
     run.round_done({"round": epoch + 1, "cost": cost, "train": train_accuracy, "validation": validation,
-                    "test": test, "seconds": seconds})
+                    "test": test, "seconds": seconds}, predictions)
     if flags.checkpoint:
         with cli.ctrl_c_deferred():  # so that a checkpoint holds every round counted done
             checkpoint.save(flags.checkpoint, run)

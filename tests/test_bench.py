@@ -37,3 +37,11 @@ def test_reads_the_seconds_and_accuracy_that_train_py_prints():
     )
     assert compare.epoch_seconds(output) == [1.25, 1.5]  # the warm-up round left out
     assert compare.final_accuracy(output) == 97.5
+
+
+def test_reads_the_training_seconds_of_each_side_of_the_fast_runs():
+    assert compare.training_seconds("cost after training round 1: 0.2  train 93.00%  test 98.95%  (8.78 s)\n"
+                                    "training took 8.9 s\n") == 8.9
+    assert compare.training_seconds("seconds: import 2.00, data 0.30, training 6.61, test 0.40\n") == 6.61
+    assert compare.training_seconds("cost after training round 1: 0.2  test 98.95%  (6.50 s)\n"
+                                    "cost after training round 2: 0.1  test 99.05%  (6.25 s)\n") == 12.75

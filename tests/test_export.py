@@ -73,9 +73,9 @@ def assert_onnx_computes_as_numpy(onnxruntime, network, digits):
 # the odd row pooled away), and a CNN with padding "same" (28 -> 14 -> 7).
 NETWORKS = {
     "mlp recipe": lambda: model.build([512], rng=np.random.default_rng(1)),
-    "cnn recipe": lambda: model.build([256], (32, 64), 3, 0, "relu", dropout=0.4, rng=np.random.default_rng(1),
+    "cnn recipe": lambda: model.build([256], (32, 64), 3, "valid", "relu", dropout=0.4, rng=np.random.default_rng(1),
                                       dropout_rng=np.random.default_rng(2)),
-    "cnn, padding same, 5x5": lambda: model.build([32], (8, 16), 5, 2, "relu", rng=np.random.default_rng(1)),
+    "cnn, padding same, 5x5": lambda: model.build([32], (8, 16), 5, "same", "relu", rng=np.random.default_rng(1)),
     "two hidden layers, dropout": lambda: model.build([64, 32], dropout=0.2, rng=np.random.default_rng(1)),
 }
 
@@ -88,12 +88,12 @@ def test_onnxruntime_computes_the_probabilities_numpy_does(onnxruntime, digits, 
 @pytest.mark.parametrize("loss", nn.LOSSES)
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_every_activation_and_loss_in_convolutions_and_dense_layers(onnxruntime, digits, activation, loss):
-    network = model.build([24], (4,), 3, 1, activation, loss, rng=np.random.default_rng(3))
+    network = model.build([24], (4,), 3, "same", activation, loss, rng=np.random.default_rng(3))
     assert_onnx_computes_as_numpy(onnxruntime, trained(network, digits), digits)
 
 
 def test_an_untrained_network_with_random_biases_too(onnxruntime, digits):
-    network = model.build([16], (3, 5), 3, 1, "tanh", rng=np.random.default_rng(4))
+    network = model.build([16], (3, 5), 3, "same", "tanh", rng=np.random.default_rng(4))
     for layer in network.layers:
         if layer.parameters():
             layer.bias[...] = np.random.default_rng(5).normal(0, 1, layer.bias.shape)
@@ -167,7 +167,7 @@ def unpacked(path):
 
 
 def test_the_web_folder_holds_the_page_the_network_and_its_weights_to_16_bits(tmp_path):
-    network = model.build([16], (3,), 3, 1, "tanh", "mse", rng=np.random.default_rng(0))
+    network = model.build([16], (3,), 3, "same", "tanh", "mse", rng=np.random.default_rng(0))
     path = save(tmp_path, network, dataset="fashion")
     result = run_export(path, "--web", tmp_path / "site")
     assert result.returncode == 0, result.stderr

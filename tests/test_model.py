@@ -46,7 +46,7 @@ def test_a_loaded_network_predicts_exactly_as_the_saved_one(network, saved):
 
 
 def test_a_cnn_with_dropout_and_padding_round_trips(tmp_path):
-    network = model.build([16], [4, 6], kernel=5, padding=2, dropout=0.25, rng=np.random.default_rng(1))
+    network = model.build([16], [4, 6], kernel=5, padding="same", dropout=0.25, rng=np.random.default_rng(1))
     path = tmp_path / "cnn.npz"
     model.save(network, path)
     loaded, _ = model.load(path)
@@ -391,7 +391,7 @@ def test_a_folder_is_refused_naming_it(tmp_path):
 def test_train_py_saves_loads_and_goes_on_training(tmp_path, mnist_dir):
     path = tmp_path / "model.npz"
     common = [sys.executable, str(ROOT / "train.py"), "--data-dir", str(mnist_dir), "--limit", "3000", "--quiet"]
-    first = subprocess.run([*common, "--hidden", "32", "--epochs", "2", "--save", str(path)],
+    first = subprocess.run([*common, "--recipe", "mlp", "--hidden", "32", "--epochs", "2", "--save", str(path)],
                            capture_output=True, text=True, check=True)
     accuracy = first.stdout.splitlines()[0]
     evaluated = subprocess.run([*common, "--load", str(path)], capture_output=True, text=True, check=True)

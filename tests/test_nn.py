@@ -1,5 +1,6 @@
 """The network's mathematics: gradients against finite differences, stability, optimizers, seeds."""
 
+import functools
 import math
 import warnings
 
@@ -246,10 +247,26 @@ def test_learning_rate_schedules(schedule, start, middle, end):
     assert rates == pytest.approx([start, middle, end])
 
 
-def test_learning_rates_never_rise():
+def test_learning_rates_never_rise_except_in_the_warm_up_of_one_cycle():
     for schedule in nn.SCHEDULES:
-        rates = [nn.learning_rate(schedule, 0.1, p) for p in np.linspace(0, 1, 50)]
-        assert all(later <= earlier for earlier, later in zip(rates, rates[1:]))
+        progress = np.linspace(0, 1, 81)
+        rates = [nn.learning_rate(schedule, 0.1, p) for p in progress]
+        steps = np.diff(rates)
+        if schedule == "one-cycle":
+            assert np.all(steps[progress[1:] <= nn.WARMUP] > 0)
+            steps = steps[progress[:-1] >= nn.WARMUP]
+        assert np.all(steps <= 0)
+
+
+def test_one_cycle_warms_up_to_the_base_rate_then_falls_as_cosine():
+    rate = functools.partial(nn.learning_rate, "one-cycle", 0.5)
+    assert rate(0.0) == pytest.approx(0.5 * nn.WARMUP_START)
+    assert rate(nn.WARMUP / 2) == pytest.approx(0.5 * (1 + nn.WARMUP_START) / 2)
+    assert rate(nn.WARMUP) == pytest.approx(0.5)
+    for progress in (0.3, 0.6, 0.9, 1.0):
+        cosine_progress = (progress - nn.WARMUP) / (1 - nn.WARMUP)
+        assert rate(progress) == pytest.approx(nn.learning_rate("cosine", 0.5, cosine_progress))
+    assert rate(1.0) == pytest.approx(0.005)
 
 
 def test_unknown_names_are_refused():

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import nn
-from support import mnist, model, report
+from support import figures, mnist, model, report
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -139,7 +139,7 @@ def write(folder, history, sizes, test_set, probabilities=None):
     network = nn.mlp(sizes, rng=np.random.default_rng(0))
     if probabilities is None:
         probabilities = network.probabilities(mnist.as_inputs(images))
-    return report.write_plots(folder, history, network, images, labels, probabilities)
+    return figures.write_plots(folder, history, network, images, labels, probabilities)
 
 
 @pytest.mark.parametrize("rounds", [3, 1, 0])
@@ -169,9 +169,9 @@ def test_write_plots_replaces_old_pictures(tmp_path, test_set):
 def test_weights_picture_shows_at_most_32_units_with_a_scale_centred_at_zero():
     network = nn.mlp([784, 40, 10], rng=np.random.default_rng(2))
     network.layers[0].weights[:, 1] = 0  # a dead unit still gets a scale
-    figure = report.weights_figure(*report.first_layer_pictures(network))
+    figure = figures.weights_figure(*figures.first_layer_pictures(network))
     images = [axes.images[0] for axes in figure.axes]
-    assert len(images) == report.WEIGHT_UNITS
+    assert len(images) == figures.WEIGHT_UNITS
     for unit, image in enumerate(images):
         low, high = image.get_clim()
         assert high > 0 and low == -high
@@ -181,19 +181,19 @@ def test_weights_picture_shows_at_most_32_units_with_a_scale_centred_at_zero():
 
 def test_a_cnn_shows_its_first_layer_filters(tmp_path, test_set):
     network = model.build([], [6], kernel=5, rng=np.random.default_rng(0))
-    pictures, kind = report.first_layer_pictures(network)
+    pictures, kind = figures.first_layer_pictures(network)
     assert kind == "filter" and pictures.shape == (6, 5, 5)
     np.testing.assert_array_equal(pictures[2], network.layers[0].weights[:, 2].reshape(5, 5))
-    figure = report.weights_figure(pictures, kind)
+    figure = figures.weights_figure(pictures, kind)
     assert [axes.get_title() for axes in figure.axes] == [f"filter {i}" for i in range(6)]
     images, labels = test_set
-    paths = report.write_plots(tmp_path, fake_history(2, False), network, images, labels,
+    paths = figures.write_plots(tmp_path, fake_history(2, False), network, images, labels,
                                network.probabilities(mnist.as_inputs(images)))
     assert_pictures(paths, tmp_path)
 
 
 def test_training_picture_without_rounds_says_so():
-    axes, = report.training_figure([]).axes
+    axes, = figures.training_figure([]).axes
     assert [text.get_text() for text in axes.texts] == ["no training rounds: nothing to plot"]
     assert not axes.lines
 
@@ -201,7 +201,7 @@ def test_training_picture_without_rounds_says_so():
 def test_training_picture_plots_validation_only_when_there_is_some():
     for validation, labels in ((True, ["train accuracy (during the round)", "validation accuracy", "test accuracy"]),
                                (False, ["train accuracy (during the round)", "test accuracy"])):
-        _, accuracy_axes = report.training_figure(fake_history(3, validation)).axes
+        _, accuracy_axes = figures.training_figure(fake_history(3, validation)).axes
         assert [line.get_label() for line in accuracy_axes.lines] == labels
         np.testing.assert_allclose(accuracy_axes.lines[-1].get_ydata(), [84, 88, 92])
 
@@ -223,27 +223,27 @@ def test_class_table_names_fashion_classes_under_their_noun():
 
 def test_mnist_pictures_name_digits_as_before():
     matrix = report.confusion_matrix([0, 1, 2], [0, 2, 2])
-    axes = report.confusion_figure(matrix).axes[0]
+    axes = figures.confusion_figure(matrix).axes[0]
     assert (axes.get_xlabel(), axes.get_ylabel()) == ("predicted digit", "true digit")
     assert [label.get_text() for label in axes.get_xticklabels()] == list("0123456789")
-    figure = report.mistakes_figure(np.zeros((3, 28, 28), np.uint8), np.array([0, 1, 2]), np.eye(10)[[0, 2, 2]])
+    figure = figures.mistakes_figure(np.zeros((3, 28, 28), np.uint8), np.array([0, 1, 2]), np.eye(10)[[0, 2, 2]])
     assert [axes.get_title() for axes in figure.axes] == ["true 1, said 2 (1.00)"]
 
 
 def test_fashion_pictures_name_the_classes(tmp_path, test_set):
     images, labels = test_set
     matrix = report.confusion_matrix([0, 1, 9], [0, 7, 9])
-    axes = report.confusion_figure(matrix, FASHION).axes[0]
+    axes = figures.confusion_figure(matrix, FASHION).axes[0]
     assert (axes.get_xlabel(), axes.get_ylabel()) == ("predicted class", "true class")
     for ticks in (axes.get_xticklabels(), axes.get_yticklabels()):
         assert [label.get_text() for label in ticks] == list(FASHION.classes)
-    figure = report.mistakes_figure(images[:2], np.array([1, 8]), np.eye(10)[[7, 8]], FASHION)
+    figure = figures.mistakes_figure(images[:2], np.array([1, 8]), np.eye(10)[[7, 8]], FASHION)
     assert [axes.get_title() for axes in figure.axes] == ["true Trouser,\nsaid Sneaker (1.00)"]
     no_hidden = nn.mlp([784, 10], rng=np.random.default_rng(0))
-    figure = report.weights_figure(*report.first_layer_pictures(no_hidden), FASHION)
+    figure = figures.weights_figure(*figures.first_layer_pictures(no_hidden), FASHION)
     assert [axes.get_title() for axes in figure.axes] == list(FASHION.classes)
     assert figure._suptitle.get_text().startswith("Weights from the pixels to each class (no hidden layer)")
     network = nn.mlp([784, 16, 10], rng=np.random.default_rng(0))
-    paths = report.write_plots(tmp_path, fake_history(2, False), network, images, labels,
+    paths = figures.write_plots(tmp_path, fake_history(2, False), network, images, labels,
                                network.probabilities(mnist.as_inputs(images)), FASHION)
     assert_pictures(paths, tmp_path)

@@ -40,7 +40,8 @@ def test_trains_on_a_subset_of_real_mnist_and_prints_the_original_lines(mnist_di
 
 
 def test_a_small_cnn_learns_from_a_few_thousand_real_images(tmp_path, mnist_dir):
-    result = run_train("--conv", "8", "16", "--hidden", "32", "--limit", "3000", "--epochs", "2", "--batch-size", "64",
+    result = run_train("--recipe", "mlp", "--conv", "8", "16", "--hidden", "32", "--limit", "3000", "--epochs", "2",
+                       "--batch-size", "64",
                        "--data-dir", str(mnist_dir), "--save", str(tmp_path / "cnn.npz"), "--plot-dir", str(tmp_path))
     assert result.returncode == 0, result.stderr
     network = "conv 8 3x3 relu, maxpool 2x2, conv 16 3x3 relu, maxpool 2x2, flatten, dense 400-32 relu"
@@ -61,9 +62,10 @@ def test_validation_is_reported_and_quiet_prints_only_the_result(mnist_dir):
     assert re.search(r"train \d+\.\d\d%  validation \d+\.\d\d%  test", result.stdout)
 
 
-def test_a_diverging_run_stops_with_advice(mnist_dir):
-    result = run_train("--limit", "1000", "--hidden", "32", "--optimizer", "sgd", "--lr", "1e30", "--epochs", "3",
-                       "--data-dir", str(mnist_dir))
+@pytest.mark.parametrize("recipe", ["mlp", "quick"])  # quick: a CNN, whose batches are learned on two threads
+def test_a_diverging_run_stops_with_advice(mnist_dir, recipe):
+    result = run_train("--recipe", recipe, "--limit", "1000", "--hidden", "32", "--optimizer", "sgd", "--lr", "1e30",
+                       "--epochs", "3", "--threads", "2", "--data-dir", str(mnist_dir))
     assert result.returncode == 1
     assert "diverged" in result.stderr and "smaller learning rate" in result.stderr
     assert "Traceback" not in result.stderr and "Warning" not in result.stderr
@@ -85,7 +87,7 @@ def test_a_diverging_run_stops_with_advice(mnist_dir):
         (["--seed", "-1"], "--seed"),
         (["--dropout", "1"], "--dropout"),
         (["--conv", "0"], "--conv"),
-        (["--recipe", "fast"], "--recipe"),
+        (["--recipe", "fastest"], "--recipe"),
         (["--threads", "0"], "--threads"),
     ],
 )
@@ -229,6 +231,7 @@ def test_the_flags_line_repeats_the_run_it_describes():
     import train
 
     for argv in [(), ("--recipe", "cnn", "--epochs", "5"), ("--hidden", "--quiet", "--rotate", "2.5", "--seed", "7"),
+                 ("--optimizer", "sgd"), ("--recipe", "fast", "--betas", "0.5", "0.6"),
                  ("--recipe", "original-128", "--lr", "1e-30", "--data-dir", "a folder/with spaces")]:
         flags = parse(*argv)
         assert parse(*shlex.split(train.command_line(flags))) == flags, argv
@@ -238,7 +241,8 @@ def test_without_threads_the_count_chosen_at_the_start_is_in_the_flags_line(monk
     from support import parallel
 
     monkeypatch.setattr(parallel, "choose_threads", lambda convolutional: 4 if convolutional else 3)
-    assert parse().threads == 3 and command().endswith(" --threads 3")
+    assert parse("--recipe", "mlp").threads == 3 and command("--recipe", "mlp").endswith(" --threads 3")
+    assert parse().threads == 4 and command().endswith(" --threads 4")
     assert parse("--recipe", "cnn").threads == 4 and parse("--conv", "8", "--recipe", "mlp").threads == 4
     assert parse("--threads", "1").threads == 1 and command("--threads", "1").endswith(" --threads 1")
 
@@ -247,23 +251,39 @@ def test_without_lr_each_optimizer_trains_at_its_own_rate():
     import train
 
     for optimizer, rate in train.DEFAULT_LEARNING_RATES.items():
-        for recipe in ("mlp", "cnn"):
+        for recipe in ("mlp", "cnn", "quick"):
             flags = parse("--recipe", recipe, "--optimizer", optimizer)
-            assert flags.lr == rate and f" --lr {rate:g} --threads " in train.command_line(flags)
+            if optimizer != "adam" or recipe != "quick":  # quick's is its own rate for Adam
+                assert flags.lr == rate and f" --lr {rate:g} --threads " in train.command_line(flags)
     assert parse("--optimizer", "sgd", "--lr", "0.5").lr == 0.5
+    assert parse("--recipe", "quick").lr == 0.01 and parse("--recipe", "quick", "--optimizer", "sgd").lr == 0.1
+    assert parse("--optimizer", "momentum").betas == (0.9, 0.999) and parse().betas == (0.7, 0.9)
 
 
 def test_the_cnn_recipe_is_two_convolutional_blocks_with_distortions():
     flags = parse("--recipe", "cnn")
-    assert (flags.conv, flags.kernel, flags.padding, flags.hidden, flags.dropout) == ((32, 64), 3, "valid", (256,), 0.4)
+    assert (flags.conv, flags.kernel, flags.padding, flags.hidden, flags.dropout) == ((32, 64), (3,), "valid", (256,),
+                                                                                              0.4)
     assert (flags.shift, flags.rotate, flags.zoom, flags.batch_size, flags.epochs) == (2, 10, 0.1, 128, 15)
     assert parse("--recipe", "cnn", "--conv", "8").conv == (8,)
 
 
-def test_the_default_recipe_is_mlp_and_help_lists_every_recipe():
+def test_the_fast_and_quick_recipes_are_one_small_cnn_trained_one_round_or_three():
+    fast, quick = parse("--recipe", "fast"), parse("--recipe", "quick")
+    for flags in (fast, quick):
+        assert (flags.conv, flags.kernel, flags.pool, flags.hidden) == ((24, 32), (5, 3), (2,), (256,))
+        assert (flags.optimizer, flags.betas, flags.lr, flags.lr_schedule) == ("adam", (0.7, 0.9), 0.01, "one-cycle")
+        assert (flags.batch_size, flags.rotate, flags.zoom, flags.dropout) == (256, 0, 0, 0)
+    assert (fast.epochs, fast.shift, quick.epochs, quick.shift) == (1, 0, 3, 1)
+    # Other blocks keep the recipe's kernel sizes when there are as many, else take the default size.
+    assert parse("--conv", "8", "16").kernel == (5, 3) and parse("--conv", "8").kernel == (3,)
+    assert parse("--conv", "8", "16", "32").kernel == (3,) and parse("--conv", "8", "--kernel", "7").kernel == (7,)
+
+
+def test_the_default_recipe_is_quick_and_help_lists_every_recipe():
     import train
 
-    assert parse() == parse("--recipe", "mlp")
+    assert parse() == parse("--recipe", "quick")
     result = run_train("--help")
     for name, values in train.RECIPES.items():
         flags = " ".join(train.recipe_words(values))
@@ -312,7 +332,7 @@ def test_each_original_recipe_runs_the_flags_the_readme_documents():
     assert sorted(documented) == sorted(name for name in train.RECIPES if name.startswith("original-"))
     for name, flags in documented.items():
         assert flags == " ".join(train.recipe_words(train.RECIPES[name])), name
-        from_recipe, from_flags = parse("--recipe", name), parse(*flags.split())
+        from_recipe, from_flags = parse("--recipe", name), parse("--recipe", "mlp", *flags.split())
         assert dataclasses.replace(from_recipe, recipe="mlp") == from_flags, name
 
 

@@ -17,7 +17,8 @@ import nn
 import train
 from support import checkpoint, mnist, model, parallel, training
 
-SMALL = ["--hidden", "6", "--batch-size", "4", "--shift", "0", "--epochs", "3", "--lr-schedule", "constant"]
+SMALL = ["--recipe", "mlp", "--hidden", "6", "--batch-size", "4", "--shift", "0", "--epochs", "3", "--lr-schedule",
+         "constant"]
 
 
 @pytest.fixture(autouse=True)
@@ -274,8 +275,8 @@ def test_the_optimizer_is_the_one_the_flags_name_with_their_weight_decay(fake_mn
 
 def test_the_cost_limit_is_a_thousand_times_the_first_cost_and_stops_training(fake_mnist):
     run, data = prepared(fake_mnist, "--init", "plain", "--hidden", "200", "--activation", "tanh")
-    first = mnist.as_inputs(data.train_images)
-    first_cost = run.network.cost(run.network.forward(first), data.train_labels)[0]
+    first = mnist.as_inputs(data.train_images[: training.COST_SAMPLES])
+    first_cost = run.network.cost(run.network.forward(first), data.train_labels[: training.COST_SAMPLES])[0]
     assert first_cost > 1 and run.max_cost == pytest.approx(1000 * first_cost, rel=1e-6)
     run.max_cost = first_cost / 2  # as if the cost had grown a thousandfold
     with pytest.raises(nn.DivergenceError, match="in batch 1"):
@@ -491,9 +492,10 @@ def test_a_resumed_run_saves_draws_and_keeps_quiet_as_asked(fake_mnist, tmp_path
 
 
 def test_the_flags_defaults_outside_the_recipe():
-    flags = parse()
-    assert (flags.conv, flags.kernel, flags.padding, flags.dropout, flags.rotate, flags.zoom) == ((), 3, "valid", 0, 0,
-                                                                                                   0)
+    flags = parse("--recipe", "mlp")
+    assert (flags.conv, flags.kernel, flags.padding, flags.dropout, flags.rotate, flags.zoom) == ((), (3,), "valid", 0,
+                                                                                                   0, 0)
+    assert flags.betas == (0.9, 0.999) and flags.lr_schedule == "cosine" and flags.pool == (2,)
     assert (flags.weight_decay, flags.seed, flags.validation, flags.loss, flags.init) == (0, 1, 0, "cross-entropy",
                                                                                           "scaled")
 
@@ -521,6 +523,13 @@ def test_the_flags_of_a_run_cannot_change():
     (["--conv", "2"], "conv 2 3x3 relu, maxpool 2x2, flatten, dense 338-6 relu, dense 6-10"),
     (["--conv", "2", "--kernel", "5", "--padding", "same"],
      "conv 2 5x5 padding 2 relu, maxpool 2x2, flatten, dense 392-6 relu, dense 6-10"),
+    (["--conv", "2", "3", "--kernel", "5", "3", "--padding", "same", "--hidden"],
+     "conv 2 5x5 padding 2 relu, maxpool 2x2, conv 3 3x3 padding 1 relu, maxpool 2x2, flatten, dense 147-10"),
+    (["--conv", "2", "3", "--kernel", "5", "3", "--hidden"],
+     "conv 2 5x5 relu, maxpool 2x2, conv 3 3x3 relu, maxpool 2x2, flatten, dense 75-10"),
+    (["--conv", "2", "3", "--pool", "1", "2", "--hidden"],
+     "conv 2 3x3 relu, conv 3 3x3 relu, maxpool 2x2, flatten, dense 432-10"),
+    (["--conv", "2", "--pool", "3", "--hidden"], "conv 2 3x3 relu, maxpool 3x3, flatten, dense 128-10"),
     (["--conv", "2", "3", "--padding", "same", "--dropout", "0.5", "--hidden"],
      "conv 2 3x3 padding 1 relu, maxpool 2x2, conv 3 3x3 padding 1 relu, maxpool 2x2, flatten, dropout 0.5, "
      "dense 147-10"),
@@ -528,6 +537,26 @@ def test_the_flags_of_a_run_cannot_change():
 def test_the_layer_flags_build_the_network_they_describe(fake_mnist, capsys, flags, network):
     train.main([*SMALL, "--data-dir", str(fake_mnist), "--epochs", "0", *flags])
     assert f"network: {network}\n" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("flags, complaint", [
+    (["--conv", "2", "3", "--kernel", "3", "3", "3"], "--conv 2 3 --kernel 3 3 3 --pool 2: 3 kernel sizes for 2 "
+                                                      "convolutional blocks: give one, or one per block"),
+    (["--conv", "2", "--pool", "2", "2"], "--conv 2 --kernel 3 --pool 2 2: 2 pooling sizes for 1 convolutional "
+                                          "blocks: give one, or one per block"),
+    (["--optimizer", "sgd", "--betas", "0.7", "0.9"], "--betas are Adam's: they cannot apply to --optimizer sgd"),
+])
+def test_flags_that_do_not_fit_together_exit_2_in_one_line(fake_mnist, capsys, flags, complaint):
+    with pytest.raises(SystemExit) as exit_status:
+        train.main([*SMALL, "--data-dir", str(fake_mnist), "--epochs", "0", *flags])
+    assert exit_status.value.code == 2 and capsys.readouterr().err.endswith(f": error: {complaint}\n")
+
+
+def test_betas_reach_adam(fake_mnist):
+    run, _ = prepared(fake_mnist, "--betas", "0.7", "0.9")
+    assert (run.optimizer.beta1, run.optimizer.beta2) == (0.7, 0.9)
+    run, _ = prepared(fake_mnist)
+    assert (run.optimizer.beta1, run.optimizer.beta2) == (0.9, 0.999)
 
 
 def test_a_network_too_large_to_build_exits_2(fake_mnist, monkeypatch, capsys):

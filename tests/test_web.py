@@ -17,9 +17,10 @@ from support import model, web_export
 AGREEMENT_DIGITS = 100
 NETWORKS = {
     "mlp recipe": lambda: model.build([512], rng=np.random.default_rng(1)),
-    "cnn recipe": lambda: model.build([256], (32, 64), 3, 0, "relu", dropout=0.4, rng=np.random.default_rng(1)),
-    "cnn padding same, tanh, mse": lambda: model.build([16], (4, 6), 3, 1, "tanh", "mse", rng=np.random.default_rng(2)),
-    "cnn 5x5, leaky-relu, mse-relu": lambda: model.build([16], (4,), 5, 2, "leaky-relu", "mse-relu",
+    "cnn recipe": lambda: model.build([256], (32, 64), 3, "valid", "relu", dropout=0.4, rng=np.random.default_rng(1)),
+    "cnn padding same, tanh, mse": lambda: model.build([16], (4, 6), 3, "same", "tanh", "mse",
+                                                       rng=np.random.default_rng(2)),
+    "cnn 5x5, leaky-relu, mse-relu": lambda: model.build([16], (4,), 5, "same", "leaky-relu", "mse-relu",
                                                          rng=np.random.default_rng(3)),
     "sigmoid": lambda: model.build([32, 16], activation="sigmoid", rng=np.random.default_rng(4)),
     "identity": lambda: model.build([16], (3,), activation="identity", rng=np.random.default_rng(5)),

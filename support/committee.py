@@ -7,8 +7,9 @@ probabilities.
 
 Networks trained from different seeds (or of different kinds, fully connected and convolutional)
 make partly different mistakes: where one is unsure or wrong, the others are often surer and right,
-so the mean of their probabilities is right more often than any of them alone. Every member must
-have been trained on the same dataset, so that their ten outputs are the same ten classes.
+so the mean of their probabilities can be right more often than the best of them alone (README:
+"Committees"). Every member must have been trained on the same dataset, so that their ten outputs
+are the same ten classes.
 """
 
 import nn

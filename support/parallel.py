@@ -36,6 +36,10 @@ import conv
 import nn
 
 PARTS = 2  # each batch is cut in this many parts (more only pays on more cores, and changes the numbers)
+# Each replica classifies this many images at a time: as many as it learns from in a training batch
+# of 256, so that both use the same memory (nn.Layer.buffer); a convolution's buffers for 500 images
+# would take a hundred MB more per replica, and fresh memory is slow to touch.
+PREDICTION_BATCH = 128
 # A core counts as busy when another program used more than this share of it while choose_threads looked.
 BUSY = 0.5
 LOOK_SECONDS = 0.1
@@ -91,9 +95,11 @@ class DataParallel:
         return cost, sum(correct for _, correct in results)
 
     def predict(self, x):
-        """The network's predictions for x (N, inputs), each part of x on its own replica."""
+        """The network's predictions for x (N, inputs), each part of x on its own replica, PREDICTION_BATCH
+        images at a time."""
         parts = np.array_split(x, min(PARTS, max(len(x), 1)))
-        return np.concatenate(self.map(lambda network, part: network.predict(part), self.replicas, parts))
+        return np.concatenate(self.map(lambda network, part: network.predict(part, PREDICTION_BATCH), self.replicas,
+                                       parts))
 
     def parameters(self):
         return self.network.parameters()

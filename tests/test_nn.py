@@ -387,7 +387,8 @@ def test_train_epoch_returns_the_mean_cost_and_the_fraction_classified_correctly
 @pytest.mark.parametrize("activation", ["sigmoid", "relu", "leaky-relu", "tanh", "identity"])
 def test_layers_reuse_their_buffers_batch_after_batch(activation):
     """Fresh arrays for every batch cost page faults (see Layer.buffer): outputs and gradients go
-    into the same arrays while the batch size stays the same, and into new ones when it changes."""
+    into the same arrays while the batch size stays the same, and into the same memory when it
+    shrinks."""
     dense, dropout = nn.Dense(4, 3, activation), nn.Dropout(0.5)
     x, grad = np.ones((2, 4), np.float32), np.ones((2, 3), np.float32)
     first = dense.forward(x), dense.backward(grad.copy()), dropout.forward(x, training=True)
@@ -395,6 +396,18 @@ def test_layers_reuse_their_buffers_batch_after_batch(activation):
     assert all(a is b for a, b in zip(first, again))
     assert dense.buffer("output", (2, 3)) is first[0] and dense.buffer("output", (5, 3)) is not first[0]
     assert dense.buffer("output", (2, 3), dtype=np.float64).dtype == np.float64
+
+
+def test_a_smaller_buffer_is_the_start_of_the_larger_one_and_zeros_are_renewed_with_the_shape():
+    layer = nn.Layer()
+    large = layer.buffer("b", (4, 6))
+    small = layer.buffer("b", (3, 5))
+    assert small.shape == (3, 5) and np.shares_memory(small, large) and small.flags.c_contiguous
+    zeros = layer.buffer("z", (2, 3), zeros=True)
+    zeros[...] = 7
+    assert layer.buffer("z", (2, 3), zeros=True) is zeros and np.all(zeros == 7)  # kept while the shape stays
+    assert np.all(layer.buffer("z", (3, 2), zeros=True) == 0) and np.all(layer.buffer("z", (2, 3), zeros=True) == 0)
+    assert layer.buffer("b", (5, 6)).size == 30 and not np.shares_memory(layer.buffer("b", (5, 6)), large)
 
 
 def test_train_epoch_trains_with_dropout_active():

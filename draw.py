@@ -4,6 +4,7 @@
     ./draw.py                   # with model.npz, from ./train.py --save model.npz
     ./draw.py --model cnn.npz
     ./draw.py --model fashion.npz   # a Fashion-MNIST network: draw a shoe, a bag, a shirt ...
+    ./draw.py --model m1.npz m2.npz m3.npz   # a committee: the mean of the networks' probabilities
     ./draw.py --samples my-hand     # the digit keys keep samples in my-hand/ (default: my-digits/)
 
 Left button draws, right button erases; keys: c clears, s saves the drawing as a PNG (drawing-1.png,
@@ -25,7 +26,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import PIL.Image
 
-from support import cli, framing, ink, mnist, model, plots, samples
+from support import cli, committee, framing, ink, mnist, model, plots, samples
 
 CANVAS = 8 * mnist.IMAGE_SIZE  # pixels a side: 8 canvas pixels make one of MNIST's
 WINDOW = (10, 4.6)  # inches, at 100 pixels an inch
@@ -268,17 +269,19 @@ def open_window():
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="model.npz", help="the trained network (default: model.npz)")
+    parser.add_argument("--model", nargs="+", default=["model.npz"], metavar="FILE",
+                        help="the trained network (default: model.npz); several: a committee, answering with the "
+                             "mean of their probabilities")
     parser.add_argument("--dataset", choices=mnist.DATASETS,
                         help="the dataset the model was trained on (default: the one its file names)")
     parser.add_argument("--samples", default="my-digits", metavar="DIR",
                         help="where the digit keys keep samples, a folder per label (default: my-digits)")
     args = parser.parse_args(argv)
     try:
-        network, metadata = model.load(args.model)
+        network, metadata = committee.load(args.model)
     except model.ModelError as error:
         cli.fail(error)
-    dataset = cli.model_dataset(parser, args.dataset, args.model, metadata["dataset"])
+    dataset = cli.model_dataset(parser, args.dataset, committee.name(args.model), metadata["dataset"])
     figure = open_window()
     board = DrawingBoard(figure, network, dataset, args.samples)  # noqa: F841  (kept alive while the window is open)
     plt.show()

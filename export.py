@@ -55,6 +55,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not args.output and not args.web:
         parser.error("give an OUTPUT.onnx file, or --web FOLDER, or both")
+    if args.output and args.output.lower().endswith(".npz"):  # never written over a second model
+        parser.error(f"{args.output}: export.py takes one model, and OUTPUT is where the ONNX model goes "
+                     "(a committee of several networks cannot be exported)")
     onnx_export = onnx_exporter() if args.output else None
     check_paths(args)
     try:

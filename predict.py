@@ -7,6 +7,7 @@
     ./predict.py digit.png --test-index 0             # both: the pictures come before --test-index
     ./predict.py postcode.jpg                         # several digits side by side: prints the number
     ./predict.py --model fashion.npz --test-index 0   # a Fashion-MNIST network: answers with its classes
+    ./predict.py --model m1.npz m2.npz m3.npz digit.png   # a committee: the mean of their probabilities
 
 A picture may be a PNG or JPEG of any size (over 2000 pixels a side, shrunk first), in colour or
 grey, dark ink on light paper or light on dark, of one digit or of a row of them. Each digit is made
@@ -18,6 +19,9 @@ A model file says which dataset it was trained on; the answers are that dataset'
 or Fashion-MNIST's T-shirt/top, Trouser, ...), and --test-index reads that dataset's test set. For
 Fashion-MNIST, a picture shows one piece of clothing, which is made to look like its pictures: scaled
 so that the longer side fills the 28 x 28 frame, and centred in it.
+
+With several model files, trained on the same dataset, every answer comes from the mean of their
+networks' probabilities (support/committee.py).
 """
 
 import signal
@@ -32,7 +36,7 @@ from pathlib import Path
 import matplotlib.patches
 import numpy as np
 
-from support import cli, framing, ink, mnist, model, plots, segment
+from support import cli, committee, framing, ink, mnist, model, plots, segment
 
 DEFAULT_PICTURE = "predict.png"  # where --show draws when there is no screen
 # Pictures drawn in one figure (a page: 900 x 2200 pixels); more go on further pages, out-2.png, ...
@@ -194,7 +198,10 @@ def draw_pages(rows, dataset, output):
 def build_parser():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("images", nargs="*", metavar="IMAGE", help="pictures of a digit or a number (PNG, JPEG, ...)")
-    parser.add_argument("--model", default="model.npz", help="the trained network (default: model.npz)")
+    parser.add_argument("--model", nargs="+", default=["model.npz"], metavar="FILE",
+                        help="the trained network (default: model.npz); several: a committee, answering with the "
+                             "mean of their probabilities. The first FILE is a model, and so is each after it "
+                             "up to the first name that does not end in .npz: it and those after it are IMAGEs")
     parser.add_argument("--test-index", type=cli.non_negative_int, nargs="+", default=[], metavar="N",
                         help="also classify these images of the model's dataset's test set, by number from 0 "
                              "(after any IMAGEs)")
@@ -211,6 +218,15 @@ def build_parser():
                        help=f"draw them on screen, {ROWS_PER_PAGE} a window ({DEFAULT_PICTURE}, predict-2.png, ... "
                             "without one)")
     return parser
+
+
+def split_models(args):
+    """args with the names given after --model that are pictures moved to args.images: the first
+    name is a model, and so is each after it that ends in .npz, up to the first that does not
+    (`--model small.npz one.png` classifies one.png with small.npz, as before --model took several)."""
+    count = next((i for i, path in enumerate(args.model) if i and not path.lower().endswith(".npz")), len(args.model))
+    args.model, args.images = args.model[:count], args.images + args.model[count:]
+    return args
 
 
 def load_test_digits(parser, args):
@@ -258,24 +274,36 @@ def classify_test_digits(network, indices, images, labels, dataset=MNIST):
     return rows
 
 
+def header(paths, dataset):
+    """The line said before the answers of the network in the model files `paths`, trained on
+    `dataset` (an mnist.Dataset): what a committee is, and a dataset other than MNIST's classes; None
+    for one MNIST network, which goes without saying."""
+    classes = f"its classes are {', '.join(dataset.classes)}"
+    if len(paths) > 1:
+        trained = "" if dataset is MNIST else f"; trained on {dataset.title}, {classes}"
+        return f"{committee.name(paths)}: each answer is the mean of the {len(paths)} networks' probabilities{trained}"
+    return None if dataset is MNIST else f"{paths[0]} was trained on {dataset.title}: {classes}"
+
+
 def main(argv=None):
     signal.signal(signal.SIGINT, signal.default_int_handler)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = split_models(parser.parse_args(argv))
     if not args.images and not args.test_index:
         parser.error("give at least one IMAGE, or --test-index")
     problem = args.output and plots.unwritable_picture(args.output)
     if problem:  # said before any picture is read, not after
         parser.error(f"--output {args.output}: {problem}")
     try:
-        network, metadata = model.load(args.model)
+        network, metadata = committee.load(args.model)
     except model.ModelError as error:
         cli.fail(error)
-    args.dataset = cli.model_dataset(parser, args.dataset, args.model, metadata["dataset"])
+    args.dataset = cli.model_dataset(parser, args.dataset, committee.name(args.model), metadata["dataset"])
     dataset = mnist.DATASETS[args.dataset]
     test_digits = load_test_digits(parser, args) if args.test_index else None
-    if args.dataset != "mnist":  # MNIST, the default, goes without saying
-        print(f"{args.model} was trained on {dataset.title}: its classes are {', '.join(dataset.classes)}")
+    line = header(args.model, dataset)
+    if line:
+        print(line)
     rows, failed = classify_pictures(parser, network, args.images, dataset)
     if test_digits is not None:
         rows += classify_test_digits(network, args.test_index, *test_digits, dataset)

@@ -7,6 +7,7 @@
     ./train.py --hidden 128 --activation sigmoid --epochs 10 --lr 0.5 --optimizer sgd
     ./train.py --dataset fashion               # Fashion-MNIST's pictures of clothes
     ./train.py --load model.npz --samples my-digits --save model.npz   # teach it your own hand: seconds
+    ./train.py --load m1.npz m2.npz m3.npz     # their committee's test accuracy: the mean of their probabilities
 """
 
 import signal
@@ -25,7 +26,7 @@ import time
 import numpy as np
 
 import nn
-from support import checkpoint, cli, mnist, model, parallel, report, samples, training
+from support import checkpoint, cli, committee, mnist, model, parallel, report, samples, training
 
 DEFAULT_LEARNING_RATES = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adam": 0.002}
 
@@ -35,7 +36,8 @@ class Flags:
     """What a run is: the value of every flag once the recipe's and the defaults are filled in. Made
     once, by new_flags or resumed_flags, and never changed. The values here are the defaults, for the
     flags that neither the command line nor the recipe gives; lists of numbers are tuples, and None
-    means "not given" (with --load, the layer flags are None: the network is the file's)."""
+    means "not given" (with --load, the layer flags are None: the network is the file's; --load
+    holds one file's name, or several: a committee, only evaluated)."""
 
     recipe: str = "quick"
     # The network's layers (ARCHITECTURE).
@@ -73,7 +75,7 @@ class Flags:
     samples: str = None  # a folder of your own pictures, one folder per label (support/samples.py)
     sample_share: float = 0.2  # with --samples, of the training images of each label that has samples
     # Files.
-    load: str = None
+    load: tuple = None
     save: str = None
     plot_dir: str = None
     checkpoint: str = None
@@ -245,8 +247,9 @@ def build_parser():
              f"samples, each repeated and distorted as often as that takes (default: {Flags.sample_share:g}; the "
              "rest are the dataset's)")
     add("--save", metavar="FILE.npz", help="write the trained network to this file")
-    add("--load", metavar="FILE.npz",
-        help="start from a saved network, with its own layers (the layer flags cannot be given with it)")
+    add("--load", nargs="+", metavar="FILE.npz",
+        help="start from a saved network, with its own layers (the layer flags cannot be given with it); "
+             "several: evaluate their committee, which answers with the mean of their probabilities")
     add("--plot-dir", metavar="DIR", help="write pictures of training and of the results into DIR")
     add("--checkpoint", metavar="FILE.npz",
         help="after every round, write the whole state of the run to this file, for --resume")
@@ -269,7 +272,8 @@ def given_flags(parser, argv=None):
 def new_flags(parser, given, loaded=None):
     """The Flags of a new run: the flags `given` (given_flags), over their recipe's, over the defaults.
     With --load, `loaded` is the (network, metadata) of its file; the layer flags cannot apply, and
-    the run only evaluates the network unless --epochs is given."""
+    the run only evaluates the network unless --epochs is given. With several --load files, `loaded`
+    holds their committee (committee.load), which is only evaluated."""
     recipe = RECIPES[given.get("recipe", Flags.recipe)]
     values = {**recipe, **given}
     for name in ("kernel", "pool"):  # the recipe's sizes per block are for its own blocks
@@ -280,12 +284,14 @@ def new_flags(parser, given, loaded=None):
             if name not in given:
                 values.pop(name, None)
     if "load" in given:
+        loaded_name = committee.name(given["load"])
         refused = [flag(name) for name in ARCHITECTURE if name in given]
         if refused:
-            cli.fail(f"{', '.join(refused)} cannot apply with --load: the network in {given['load']} keeps its own "
+            cli.fail(f"{', '.join(refused)} cannot apply with --load: the network in {loaded_name} keeps its own "
                      "layers (leave out the layer flags)", status=2)
+        check_committee(given)
         values.update(dict.fromkeys(ARCHITECTURE), epochs=given.get("epochs", 0),
-                      dataset=cli.model_dataset(parser, given.get("dataset"), given["load"], loaded[1]["dataset"]))
+                      dataset=cli.model_dataset(parser, given.get("dataset"), loaded_name, loaded[1]["dataset"]))
     check_samples(given)
     if "betas" in given and values.get("optimizer", Flags.optimizer) != "adam":
         cli.fail(f"--betas are Adam's: they cannot apply to --optimizer {values['optimizer']}", status=2)
@@ -300,9 +306,26 @@ def new_flags(parser, given, loaded=None):
         values.update({name: value for name, value in TEACHING.items() if name not in given})
         values["lr"] = given.get("lr", rate * TEACHING_RATE)  # not the recipe's rate, made for a new network
     values.setdefault("lr", rate)
-    convolutional = parallel.is_convolutional(loaded[0]) if loaded else bool(values.get("conv"))
+    if loaded:
+        networks = loaded[0].members if isinstance(loaded[0], committee.Committee) else [loaded[0]]
+        convolutional = any(map(parallel.is_convolutional, networks))
+    else:
+        convolutional = bool(values.get("conv"))
     values.setdefault("threads", parallel.choose_threads(convolutional))
     return Flags(**values)
+
+
+def check_committee(given):
+    """Refuse, with several --load files, the flags that would train or save: a committee is only
+    evaluated (training takes one model)."""
+    if len(given["load"]) == 1:
+        return
+    refused = [flag(name) for name in ("samples", "save", "checkpoint") if name in given]
+    if given.get("epochs"):
+        refused.insert(0, f"--epochs {given['epochs']}")
+    if refused:
+        cli.fail(f"{', '.join(refused)}: training takes one model, and {len(given['load'])} were given to --load, "
+                 "whose committee train.py only evaluates (give one --load file)", status=2)
 
 
 def check_samples(given):
@@ -427,7 +450,7 @@ def new_run(flags, data, loaded, log):
     """A run of a new network, or of `loaded`, the (network, metadata) of --load's file."""
     if loaded:
         network, metadata = loaded
-        log(f"loaded {flags.load}: {model.describe(network)}; trained {metadata.get('rounds', '?')} rounds")
+        log(f"loaded {flags.load[0]}: {model.describe(network)}; trained {metadata.get('rounds', '?')} rounds")
     else:
         network, metadata = build_network(flags), {}
         log(f"network: {model.describe(network)}")
@@ -501,21 +524,46 @@ def keep(run, data, interrupted):
 
 def report_results(run, data):
     """After training: the first test image, the class table and the --plot-dir pictures."""
-    flags, network = run.flags, run.network
-    dataset = mnist.DATASETS[flags.dataset]
     predicted = run.kept_predictions
     if predicted is None:  # no round of this run measured the network it ends with
         predicted = run.learner.predict(data.test_x)
+    show_results(run.flags, run.network, predicted, run.history, data)
+
+
+def show_results(flags, network, predicted, history, data):
+    """The first test image, the class table and the --plot-dir pictures of `network` (an nn.Network or
+    a committee.Committee), whose answers for the test images are `predicted` (N,); history: the
+    rounds' figures."""
+    dataset = mnist.DATASETS[flags.dataset]
     if not flags.quiet:
         describe_first(network, data.test_x[0], data.test_labels[0], dataset.classes)
         print(report.class_table(report.confusion_matrix(data.test_labels, predicted), dataset))
     if flags.plot_dir:
         from support import figures  # here, not above: matplotlib takes a third of a second to load
 
-        paths = figures.write_plots(flags.plot_dir, run.history, network, data.test_images, data.test_labels,
+        weighted = network if isinstance(network, nn.Network) else None  # a committee's networks have weights each
+        paths = figures.write_plots(flags.plot_dir, history, weighted, data.test_images, data.test_labels,
                                    network.probabilities(data.test_x), dataset)
         if not flags.quiet:
             print(f"wrote {', '.join(str(path) for path in paths)}")
+
+
+def evaluate_committee(flags, loaded, data, log):
+    """With several --load files: each network's test accuracy, then their committee's, which answers
+    with the mean of their probabilities (support/committee.py), and its report."""
+    network, metadata = loaded
+    parallel.set_blas_threads(flags.threads)
+    if not flags.quiet:
+        for path, member, member_metadata in zip(flags.load, network.members, metadata["members"]):
+            print(f"loaded {path}: {model.describe(member)}; trained {member_metadata.get('rounds', '?')} rounds; "
+                  f"alone it recognizes {nn.accuracy(member, data.test_x, data.test_labels):.2%} of the test images")
+    log(f"{committee.name(flags.load)}: each answer is the mean of the {len(flags.load)} networks' probabilities")
+    predicted = network.predict(data.test_x)
+    print(f"correctly recognized images after training: {np.mean(predicted == data.test_labels):.2%}")
+    try:
+        show_results(flags, network, predicted, [], data)
+    except OSError as error:
+        cli.fail_to_write(error)
 
 
 def main(argv=None):
@@ -529,7 +577,7 @@ def main(argv=None):
         saved = read(checkpoint.load, given["resume"])
         flags = resumed_flags(given, saved)
     else:
-        loaded = read(model.load, given["load"]) if "load" in given else None
+        loaded = read(committee.load, given["load"]) if "load" in given else None
         flags = new_flags(parser, given, loaded)
     check_outputs(flags)
     data = load_data(flags)
@@ -538,6 +586,9 @@ def main(argv=None):
     if data.samples:
         counts = ", ".join(f"{count} of {label}" for label, count in data.samples["counts"].items())
         log(f"samples from {flags.samples}: {counts}; {1 - data.samples['mnist_share']:.1%} of the training images")
+    if loaded and isinstance(loaded[0], committee.Committee):
+        evaluate_committee(flags, loaded, data, log)
+        return
     run = resumed_run(flags, saved, log) if saved else new_run(flags, data, loaded, log)
     if not flags.quiet:
         describe_first(run.network, data.test_x[0], data.test_labels[0], mnist.DATASETS[flags.dataset].classes)

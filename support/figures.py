@@ -38,8 +38,10 @@ def write_plots(plot_dir, history, network, test_images, test_labels, probabilit
 
     history: one dict per completed training round, {"round": 1, "cost": 0.29, "train": 0.916,
     "validation": 0.96 or None, "test": 0.955, "seconds": 1.3}, accuracies as fractions;
-    test_images: (N, 28, 28) uint8; test_labels: (N,) ints; probabilities: (N, 10), the network's
-    outputs for the test images.
+    network: the nn.Network whose first layer weights.png draws; None for a committee of networks
+    (support/committee.py), each with weights of its own, which weights.png then says (so that no
+    older picture is left to describe some other network). test_images: (N, 28, 28) uint8;
+    test_labels: (N,) ints; probabilities: (N, 10), the network's outputs for the test images.
     """
     plot_dir = Path(plot_dir)
     plot_dir.mkdir(parents=True, exist_ok=True)
@@ -48,7 +50,8 @@ def write_plots(plot_dir, history, network, test_images, test_labels, probabilit
         "training.png": training_figure(history),
         "confusion.png": confusion_figure(matrix, dataset),
         "mistakes.png": mistakes_figure(test_images, test_labels, probabilities, dataset),
-        "weights.png": weights_figure(*first_layer_pictures(network), dataset),
+        "weights.png": (message_figure("a committee of networks: each has weights of its own") if network is None
+                        else weights_figure(*first_layer_pictures(network), dataset)),
     }
     for name, figure in figures.items():
         plots.save(figure, plot_dir / name)
@@ -61,12 +64,10 @@ def training_figure(history):
     Without any rounds (a network loaded only to be evaluated) the picture says so: an old picture
     in the same folder is then replaced rather than left to describe some other training.
     """
+    if not history:
+        return message_figure("no training rounds: nothing to plot")
     figure = Figure(figsize=(8, 4.5), layout="constrained")
     cost_axes = figure.add_subplot()
-    if not history:
-        cost_axes.text(0.5, 0.5, "no training rounds: nothing to plot", ha="center", va="center", fontsize=14)
-        cost_axes.set_axis_off()
-        return figure
     rounds = [entry["round"] for entry in history]
     cost_axes.plot(rounds, [entry["cost"] for entry in history], "o--", color="black", label="cost (left axis)")
     cost_axes.set_xlabel("training round")
@@ -89,6 +90,15 @@ def training_figure(history):
     lines = cost_axes.get_lines() + accuracy_axes.get_lines()
     cost_axes.legend(handles=lines, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=len(lines), fontsize=9)
     cost_axes.set_title("Training: cost and accuracy after each round")
+    return figure
+
+
+def message_figure(text):
+    """A picture that says `text` instead of showing something there is nothing of."""
+    figure = Figure(figsize=(8, 4.5), layout="constrained")
+    axes = figure.add_subplot()
+    axes.text(0.5, 0.5, text, ha="center", va="center", fontsize=14)
+    axes.set_axis_off()
     return figure
 
 

@@ -295,7 +295,7 @@ def new_flags(parser, given, loaded=None):
     check_samples(given)
     if "betas" in given and values.get("optimizer", Flags.optimizer) != "adam":
         cli.fail(f"--betas are Adam's: they cannot apply to --optimizer {values['optimizer']}", status=2)
-    loss = loaded[0].loss if loaded else values.get("loss", Flags.loss)
+    loss = getattr(loaded[0], "loss", None) if loaded else values.get("loss", Flags.loss)  # a committee has none
     if "label_smoothing" in given and loss != "cross-entropy":
         cli.fail(f"--label-smoothing smooths the cross-entropy's targets; the loss is {loss} "
                  "(leave out --label-smoothing, or use --loss cross-entropy)", status=2)

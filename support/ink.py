@@ -138,7 +138,9 @@ def normalize(grey, strokes=True):
         ink, gain = -difference if dark_ink else difference, 1
     spread = robust_spread(ink)
     threshold = max(SPREAD_MARGIN * spread, MIN_CONTRAST)
-    lines = ruling.line_levels(ink, SPREAD_MARGIN * spread)
+    # Only a page of strokes is ruled paper: a garment's solid rows and columns would read as lines.
+    lines = ruling.line_levels(ink, SPREAD_MARGIN * spread) if strokes else (np.zeros((len(ink), 1)),
+                                                                             np.zeros((1, ink.shape[1])))
     strongest = strongest_strokes(ink, lines, threshold)
     ink = ruling.remove_ruling(ink, lines, strongest)
     floor = max(SPREAD_MARGIN * spread, FAINT * strongest)

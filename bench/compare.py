@@ -38,7 +38,7 @@ import conv
 import nn
 from support import mnist, model
 
-RECIPE = ["--activation", "relu", "--loss", "cross-entropy", "--optimizer", "adam", "--lr", "0.001",
+RECIPE = ["--recipe", "mlp", "--activation", "relu", "--loss", "cross-entropy", "--optimizer", "adam", "--lr", "0.001",
           "--lr-schedule", "constant", "--batch-size", "128", "--seed", "0"]
 # name: (the flags both sides build the network from, model.build's arguments for the FLOP count)
 NETWORKS = {

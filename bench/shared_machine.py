@@ -40,7 +40,8 @@ NEIGHBOUR = ("import numpy as np\n"
 NETWORKS = {
     "the mlp recipe": ["--recipe", "mlp"],
     "a CNN: --conv 32 64 --kernel 3 --hidden, batches of 128, 20,000 images": [
-        "--recipe", "mlp", "--conv", "32", "64", "--kernel", "3", "--hidden", "--batch-size", "128", "--limit", "20000"],
+        "--recipe", "mlp", "--conv", "32", "64", "--kernel", "3", "--hidden", "--batch-size", "128",
+        "--limit", "20000"],
 }
 
 

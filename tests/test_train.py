@@ -231,7 +231,8 @@ def test_the_flags_line_repeats_the_run_it_describes():
     import train
 
     for argv in [(), ("--recipe", "cnn", "--epochs", "5"), ("--hidden", "--quiet", "--rotate", "2.5", "--seed", "7"),
-                 ("--optimizer", "sgd"), ("--recipe", "fast", "--betas", "0.5", "0.6"), ("--loss", "mse"),
+                 ("--optimizer", "sgd"), ("--recipe", "fast", "--betas", "0.5", "0.6"),
+                 ("--recipe", "fast", "--loss", "mse"),
                  ("--recipe", "original-128", "--lr", "1e-30", "--data-dir", "a folder/with spaces"),
                  ("--recipe", "cnn", "--elastic", "8", "3.5", "--ema", "0.999", "--label-smoothing", "0.1")]:
         flags = parse(*argv)
@@ -274,8 +275,9 @@ def test_the_fast_and_quick_recipes_are_one_small_cnn_trained_one_round_or_three
     for flags in (fast, quick):
         assert (flags.conv, flags.kernel, flags.pool, flags.hidden) == ((24, 32), (5, 3), (2,), (256,))
         assert (flags.optimizer, flags.betas, flags.lr, flags.lr_schedule) == ("adam", (0.7, 0.9), 0.01, "one-cycle")
-        assert (flags.batch_size, flags.rotate, flags.zoom, flags.dropout, flags.label_smoothing) == (256, 0, 0, 0, 0.1)
-    assert parse("--loss", "mse").label_smoothing == 0  # the recipe's smoothing is for its cross-entropy
+        assert (flags.batch_size, flags.rotate, flags.zoom, flags.dropout) == (256, 0, 0, 0)
+    assert (fast.label_smoothing, quick.label_smoothing) == (0.1, 0.1)
+    assert parse("--recipe", "fast", "--loss", "mse").label_smoothing == 0  # the recipe's is for its cross-entropy
     assert (fast.epochs, fast.shift, quick.epochs, quick.shift) == (1, 0, 3, 1)
     # Other blocks keep the recipe's kernel sizes when there are as many, else take the default size.
     assert parse("--conv", "8", "16").kernel == (5, 3) and parse("--conv", "8").kernel == (3,)

@@ -144,8 +144,12 @@ def train_round(run, data, train_x, log):
         return nn.learning_rate(flags.lr_schedule, flags.lr, (epoch * batches + batch) / (flags.epochs * batches))
 
     start = time.perf_counter()
-    train_x, labels = mnist.shuffled_inputs(data.train_images, data.train_labels, run.shuffle_rng, flags.shift,
-                                            train_x, flags.rotate, flags.zoom, flags.elastic)
+    if flags.rotate or flags.zoom or flags.elastic:
+        train_x, labels = mnist.shuffled_inputs(data.train_images, data.train_labels, run.shuffle_rng, flags.shift,
+                                                train_x, flags.rotate, flags.zoom, flags.elastic)
+    else:  # bytes, made into floats batch by batch
+        train_x, labels = mnist.shuffled_pixels(data.train_images, data.train_labels, run.shuffle_rng, flags.shift,
+                                                train_x.pixels if train_x is not None else None)
     cost, train_accuracy = nn.train_epoch(run.learner, run.optimizer, train_x, labels, batch_size, rate, run.max_cost,
                                           run.average)
     seconds = time.perf_counter() - start

@@ -447,3 +447,17 @@ def test_the_readmes_mnist_dir_examples_are_folders_any_user_has():
     folders = set(re.findall(r"MNIST_DIR=(\S+)", readme))
     assert folders and folders <= {"~/mnist", str(DEBIAN_FASHION)}, folders
     assert "./download-mnist.sh ~/mnist " in readme
+
+
+@pytest.mark.parametrize("shift", [0, 2])
+def test_shuffled_pixels_make_the_same_batches_as_shuffled_inputs_a_batch_at_a_time(shift):
+    rng = np.random.default_rng(3)
+    images, labels = rng.integers(0, 256, (50, 28, 28), dtype=np.uint8), rng.integers(0, 10, 50)
+    inputs, input_labels = mnist.shuffled_inputs(images, labels, np.random.default_rng(7), shift)
+    rows, row_labels = mnist.shuffled_pixels(images, labels, np.random.default_rng(7), shift)
+    assert len(rows) == 50 and rows.pixels.dtype == np.uint8 and np.array_equal(row_labels, input_labels)
+    for start in range(0, 50, 16):
+        batch = rows[start : start + 16]
+        assert batch.dtype == np.float32 and np.array_equal(batch, inputs[start : start + 16])
+    again, _ = mnist.shuffled_pixels(images, labels, np.random.default_rng(8), shift, out=rows.pixels)
+    assert again.pixels is rows.pixels

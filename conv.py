@@ -134,9 +134,7 @@ class Conv2D(nn.Layer):
         channels = self.output_shape[2]
         grad = grad_output.reshape(-1, channels)
         nn.ACTIVATIONS[self.activation][1](self.output, grad)
-        ones = self.buffer("ones", (len(grad),))
-        ones[...] = 1
-        np.matmul(ones, grad, out=self.grad_bias)  # the sum over pixels: BLAS does it 7x faster than np.sum
+        self.sums(grad, self.grad_bias)  # the bias gradient: the sum over every pixel of the batch
         grad_z = self.buffer("grad_z", self.z.shape)
         route_to_max(self.z, self.pooled, grad, grad_z, self.buffer("hit", grad.shape, dtype=bool))
         grad_input = (self.winograd_backward if self.winograd else self.im2col_backward)(grad_z, need_input_grad)

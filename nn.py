@@ -177,6 +177,13 @@ class Layer:
         descent (a batch normalisation's running mean and variance): saved with the weights."""
         return []
 
+    def sums(self, rows, out):
+        """The sum of each column of rows (n, features), into out: a product with ones, which BLAS
+        does several times faster than np.sum down the columns (7x for a convolution's bias gradient)."""
+        ones = self.buffer("ones", (len(rows),))
+        ones[...] = 1
+        return np.matmul(ones, rows, out=out)
+
     def buffer(self, name, shape, zeros=False, dtype=None):
         """A reusable array of this shape (and the layer's dtype unless given): the start of one block
         of memory per name, made anew only when a larger one is asked for, so that training batches,
@@ -278,13 +285,6 @@ class BatchNorm(Layer):
         eps) + beta = x * scale + shift, with the running statistics."""
         scale = self.gamma / np.sqrt(self.running_variance + self.eps)
         return scale, self.beta - self.running_mean * scale
-
-    def sums(self, rows, out):
-        """The sum of each column of rows (n, features), into out: a product with ones, which BLAS
-        does several times faster than np.sum down the columns."""
-        ones = self.buffer("ones", (len(rows),))
-        ones[...] = 1
-        return np.matmul(ones, rows, out=out)
 
     def forward(self, x, training=False):
         """x: (batch, *input_shape) -> the same shape, in a buffer that the next forward overwrites."""

@@ -150,12 +150,28 @@ class Conv2D(nn.Layer):
         height, width, channels = self.output_shape
         windows = sliding_window_view(x, (k, k), axis=(1, 2))[:, ::s, ::s]  # the windows the stride keeps
         windows = windows.transpose(0, 1, 2, 4, 5, 3)  # (n, y, x, dy, dx, c)
-        columns = self.buffer("columns", (pool * pool, n, height, width, k, k, self.input_shape[2]))
-        for corner, (dy, dx) in zip(columns, self.corners()):
-            corner[...] = windows[:, dy : pool * height : pool, dx : pool * width : pool]
-        self.columns = columns.reshape(-1, len(self.weights))
+        if self.input_shape[2] == 1:
+            self.columns = self.one_channel_columns(windows)
+        else:
+            columns = self.buffer("columns", (pool * pool, n, height, width, k, k, self.input_shape[2]))
+            for corner, (dy, dx) in zip(columns, self.corners()):
+                corner[...] = windows[:, dy : pool * height : pool, dx : pool * width : pool]
+            self.columns = columns.reshape(-1, len(self.weights))
         z = np.matmul(self.columns, self.weights, out=self.buffer("z", (len(self.columns), channels)))
         return z.reshape(pool * pool, -1, channels)
+
+    def one_channel_columns(self, windows):
+        """im2col's columns for one input channel, from the windows (n, y, x, dy, dx, 1): the same
+        (pixels, k * k) matrix, stored transposed. A window's row of k pixels is too short for numpy
+        to copy fast; stored this way, each copy is a whole row of output pixels for one kernel
+        offset, and the matrix products read the transpose as it is, without a copy."""
+        n, k, pool = len(windows), self.kernel, self.pool
+        height, width, _ = self.output_shape
+        columns = self.buffer("columns", (k, k, pool * pool, n, height, width))
+        for corner, (dy, dx) in enumerate(self.corners()):
+            columns[:, :, corner] = windows[:, dy : pool * height : pool, dx : pool * width : pool, :, :, 0].transpose(
+                3, 4, 0, 1, 2)
+        return columns.reshape(k * k, -1).T
 
     def im2col_backward(self, grad_z, need_input_grad):
         """grad_z, the gradient w.r.t. z -> grad_weights, and the gradient w.r.t. the padded input

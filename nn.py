@@ -576,6 +576,8 @@ class MovingAverage:
     shadow starts at zero and, like Adam's moments, is divided by 1 - decay^steps when it is used:
     the average is then the mean of the weights after each step so far, the step k before the last
     weighted by decay^k, and the weights before the first step count for nothing.
+    The arrays averaged may also be statistics kept beside the parameters (a batch normalisation's
+    running ones), so that they fit the averaged weights.
     """
 
     def __init__(self, parameters, decay):

@@ -68,7 +68,10 @@ class Run:
         self.flags, self.network, self.max_cost, self.rounds_before = flags, network, max_cost, rounds_before
         network.label_smoothing = flags.label_smoothing  # before the learner copies the network
         self.optimizer = make_optimizer(network, flags.optimizer, flags.weight_decay, flags.betas)
-        self.average = nn.MovingAverage(network.parameters(), flags.ema) if flags.ema else None
+        # A batch normalisation's running statistics are averaged with the weights: those of the last
+        # batches fit the last weights, not their average, and with them the average reads far worse.
+        averaged = network.parameters() + network.statistics()
+        self.average = nn.MovingAverage(averaged, flags.ema) if flags.ema else None
         self.shuffle_rng = np.random.default_rng([flags.seed, 1])
         self.learner = parallel.learner(network, flags.threads)
         self.rounds, self.history = 0, []

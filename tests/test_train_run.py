@@ -280,8 +280,10 @@ def test_the_optimizer_is_the_one_the_flags_name_with_their_weight_decay(fake_mn
         assert (optimizer.momentum, optimizer.nesterov) == (momentum, nesterov)
 
 
-def test_with_ema_each_round_is_measured_kept_and_saved_with_the_moving_average(fake_mnist, monkeypatch, tmp_path):
-    run, data = prepared(fake_mnist, "--ema", "0.6")
+@pytest.mark.parametrize("layers", [[], ["--batch-norm"]], ids=["plain", "batch-norm"])
+def test_with_ema_each_round_is_measured_kept_and_saved_with_the_moving_average(fake_mnist, monkeypatch, tmp_path,
+                                                                                layers):
+    run, data = prepared(fake_mnist, "--ema", "0.6", *layers)
     measured, real_predict = [], run.network.predict
 
     def predict(x):  # each round's test figure
@@ -293,15 +295,19 @@ def test_with_ema_each_round_is_measured_kept_and_saved_with_the_moving_average(
     training.train(run, data, lambda line: after_round.append((run.weights(), run.average.steps)))
     average = run.average
     assert average.decay == 0.6 and average.steps == 3 * 3  # 10 images in batches of 4: 3 steps a round
-    assert all(p is q for p, q in zip(average.parameters, run.network.parameters()))
+    # The running statistics of a batch normalisation are averaged too: those of the last batches
+    # would not fit the averaged weights.
+    averaged = run.network.parameters() + run.network.statistics()
+    assert len(average.parameters) == len(averaged) and all(p is q for p, q in zip(average.parameters, averaged))
     # The run ends with the last round's average (no validation: the last round is kept) ...
     ended = [np.divide(shadow, 1 - 0.6**9) for shadow in average.state()]
-    assert_same_weights(run.network.parameters(), ended)
+    assert_same_weights(run.weights(), ended)
     assert_same_weights(measured[-1], ended)  # ... with which the last round was measured
     assert differ(after_round[-1][0], ended)  # while the training went on with the weights themselves
     saved = tmp_path / "m.npz"
-    train.main([*SMALL, "--data-dir", str(fake_mnist), "--ema", "0.6", "--save", str(saved), "--quiet"])
-    assert_same_weights(model.load(saved)[0].parameters(), ended)
+    train.main([*SMALL, "--data-dir", str(fake_mnist), "--ema", "0.6", *layers, "--save", str(saved), "--quiet"])
+    loaded = model.load(saved)[0]
+    assert_same_weights(loaded.parameters() + loaded.statistics(), ended)
 
 
 @pytest.mark.parametrize("layers", [[], ["--conv", "2"]], ids=["mlp", "cnn"])

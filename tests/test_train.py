@@ -270,6 +270,21 @@ def test_the_cnn_recipe_is_two_convolutional_blocks_with_distortions():
     assert parse("--recipe", "cnn", "--conv", "8").conv == (8,)
 
 
+def test_the_best_recipe_is_the_cnn_recipe_with_a_third_block_same_padding_and_batch_norm():
+    import conv
+    import nn
+    import train
+
+    best, cnn = parse("--recipe", "best"), parse("--recipe", "cnn")
+    assert (best.conv, best.padding, best.batch_norm, best.label_smoothing, best.epochs) == (
+        (32, 64, 128), "same", True, 0.1, 30)
+    for name in ("kernel", "pool", "hidden", "dropout", "shift", "rotate", "zoom", "batch_size", "lr", "lr_schedule"):
+        assert getattr(best, name) == getattr(cnn, name), name
+    blocks = [layer for layer in train.build_network(best).layers if isinstance(layer, conv.Conv2D)]
+    assert [layer.output_shape for layer in blocks] == [(14, 14, 32), (7, 7, 64), (3, 3, 128)]
+    assert sum(isinstance(layer, nn.BatchNorm) for layer in train.build_network(best).layers) == 4
+
+
 def test_the_fast_and_quick_recipes_are_one_small_cnn_trained_one_round_or_three():
     fast, quick = parse("--recipe", "fast"), parse("--recipe", "quick")
     for flags in (fast, quick):

@@ -71,6 +71,9 @@ class Flags:
     rotate: float = 0.0
     zoom: float = 0.0
     elastic: tuple = ()  # (alpha, sigma), or none
+    stroke: float = 0.0
+    slant: float = 0.0
+    blur: float = 0.0
     validation: int = 0
     samples: str = None  # a folder of your own pictures, one folder per label (support/samples.py)
     sample_share: float = 0.2  # with --samples, of the training images of each label that has samples
@@ -240,6 +243,16 @@ def build_parser():
     add("--elastic", type=cli.positive_float, nargs=2, metavar=("ALPHA", "SIGMA"),
         help="also bend each training image elastically, anew each round: random displacements smoothed by a "
              "Gaussian of SIGMA pixels, times ALPHA (Simard et al. 2003: 34 4; default: none)")
+    add("--stroke", type=cli.probability, metavar="PIXELS",
+        help="also widen or narrow the strokes of a third of the training images, anew each round, by up to this "
+             "many pixels on each side (at most 1: a marker's or a ballpoint's lines; default: 0)")
+    add("--slant", type=cli.non_negative_float, metavar="SHEAR",
+        help="also slant a third of the training images, anew each round, by a random shear within +-SHEAR "
+             "(0.3: the top row moves 4 pixels; default: 0)")
+    add("--blur", type=cli.non_negative_float, metavar="SIGMA",
+        help="also blur a third of the training images, anew each round, by a Gaussian of up to SIGMA pixels, "
+             "their ink levels made again as predict.py makes a picture's (1.2: a digit scanned 8 pixels high, "
+             "enlarged; default: 0)")
     add("--validation", type=cli.non_negative_int,
         help="hold out the last N training images, report them each round and keep the best round")
     add("--samples", metavar="DIR",

@@ -12,13 +12,32 @@ pixels move alike. Its random values (uniform in -1..1, one per pixel and direct
 a Gaussian of width sigma and multiplied by alpha (Simard's 34 and 4 move a pixel by 1.6 pixels on
 average, 7 at most).
 
+Other writers' digits differ from MNIST's in ways a turn or a bend does not give: a ballpoint's
+thin lines or a marker's thick ones, a hand that slants, a scan at a few pixels enlarged, blurred.
+restyle makes those, as bytes again, before each round's shuffle and shifts: the strokes widened or
+narrowed (a blend towards each pixel's 3 x 3 neighbourhood's largest or smallest value), slanted
+(each row moved sideways in proportion to its height) and blurred by a Gaussian, its ink levels then
+made again as predict.py makes a picture's (support/ink.py): the faint fringe taken away, the rest
+stretched. Slants and blurs are products with small matrices, one for each of a few levels (the
+random amounts rounded to a step), so that no loop runs over images.
+
     x = distort(images, np.random.default_rng(0), degrees=10, zoom=0.1, shift=2)  # (N, 784) float32
     x = distort(images, np.random.default_rng(0), alpha=34, sigma=4)             # elastic only
+    images = restyle(images, np.random.default_rng(0), stroke=0.5, slant=0.3, blur=1.2)  # (N, 28, 28) uint8
 """
 
 import numpy as np
 
 CHUNK = 4096  # images transformed at once: bounds the temporary arrays to a few tens of MB
+# Slants and blurs are made for amounts rounded to these steps: a product per level, never per image.
+SLANT_STEP = 0.05
+BLUR_STEP = 0.1
+# After a blur, ink weaker than this share of the image's strongest is taken away, as ink.normalize
+# takes away marks under a fifth of the strongest strokes (its FAINT).
+FAINT = 0.2
+# The share of training images restyled each round: the others stay MNIST's own, as its test digits
+# are, and the round's cost stays a fraction of a second.
+RESTYLED = 1 / 3
 
 
 def distort(images, rng, degrees=0.0, zoom=0.0, shift=0.0, out=None, alpha=0.0, sigma=0.0):
@@ -110,3 +129,105 @@ def warp(images, angles, scales, shifts, displacements=None):
     lower *= down
     upper += lower
     return upper
+
+
+def restyle(images, rng, stroke=0.0, slant=0.0, blur=0.0, share=RESTYLED):
+    """images: (N, H, W) uint8 -> (N, H, W) uint8, a random `share` of them as another writer and
+    scanner might have made each, the others as they are: the strokes widened or narrowed by a
+    random amount within +-stroke pixels on each side (at most 1), slanted by a random shear within
+    +-slant (x moves right by that much for each pixel up), and blurred by a Gaussian of a random
+    standard deviation within 0..blur pixels, the ink levels made again (ink_levels). What is 0 is
+    left out; with all three 0, nothing is drawn from rng."""
+    if not (stroke or slant or blur):
+        return images
+    chosen = np.flatnonzero(rng.random(len(images)) < share)
+    out = images.copy()
+    out[chosen] = restyled(images[chosen], rng, stroke, slant, blur)
+    return out
+
+
+def restyled(images, rng, stroke, slant, blur):
+    """restyle's work on every one of the images (N, H, W) uint8 -> (N, H, W) uint8."""
+    n = len(images)
+    changes = rng.uniform(-stroke, stroke, n).astype(np.float32) if stroke else None
+    shears = np.round(rng.uniform(-slant, slant, n) / SLANT_STEP) * SLANT_STEP if slant else None
+    sigmas = np.round(rng.uniform(0, blur, n) / BLUR_STEP) * BLUR_STEP if blur else None
+    out = images.copy()
+    for start in range(0, n, CHUNK):
+        part = slice(start, start + CHUNK)
+        x = stroke_widths(images[part], changes[part]) if stroke else images[part].astype(np.float32)
+        if slant:
+            x = by_levels(x, shears[part], slanted)
+        if blur:
+            x = ink_levels(by_levels(x, sigmas[part], gaussian_blur))
+        np.rint(x, out=x)
+        out[part] = np.clip(x, 0, 255)
+    return out
+
+
+def by_levels(images, amounts, transform):
+    """images: (n, H, W) float32; amounts: (n,), a few distinct values -> the same shape, the images
+    of each non-zero amount made transform(those images, amount), the others as they were."""
+    out = images.copy()
+    for amount in np.unique(amounts[amounts != 0]):
+        chosen = np.flatnonzero(amounts == amount)
+        out[chosen] = transform(images[chosen], amount)
+    return out
+
+
+def gaussian_blur(images, sigma):
+    """images: (n, H, W) float32 -> the same, blurred by a Gaussian of standard deviation sigma
+    pixels: along the columns, then along the rows (gaussian_matrix)."""
+    n, height, width = images.shape
+    # Two products of one tall matrix each (the Gaussian matrices are symmetric): one BLAS call
+    # apiece instead of one per image.
+    rows = (images.reshape(n * height, width) @ gaussian_matrix(width, sigma)).reshape(n, height, width)
+    columns = rows.transpose(0, 2, 1).reshape(n * width, height) @ gaussian_matrix(height, sigma)
+    return columns.reshape(n, width, height).transpose(0, 2, 1)
+
+
+def slanted(images, shear):
+    """images: (n, H, W) float32 -> the same, each row moved right by shear times its height above
+    the centre, in pixels, blending the two nearest pixels; paper (0) comes in at the sides."""
+    _, height, width = images.shape
+    moves = shear * ((height - 1) / 2 - np.arange(height))
+    # Row y's (W, W) matrix: output pixel j shows input pixel j - moves[y], linearly interpolated.
+    sources = np.arange(width)[None, None, :] - moves[:, None, None]
+    rows = np.maximum(1 - np.abs(np.arange(width)[None, :, None] - sources), 0).astype(np.float32)
+    return np.matmul(images.transpose(1, 0, 2), rows).transpose(1, 0, 2)
+
+
+def stroke_widths(images, changes):
+    """images: (n, H, W) uint8; changes: (n,) float32 pixels within -1..1 -> (n, H, W) float32 on the
+    0..255 scale, each image's strokes widened by its change on each side, or narrowed when it is
+    negative: a blend, by |change|, towards the largest (smallest) value of each pixel's 3 x 3
+    neighbourhood."""
+    widen = (changes > 0)[:, None, None]
+    target = np.where(widen, neighbourhood(images, np.maximum), neighbourhood(images, np.minimum))
+    x = images.astype(np.float32)
+    target = target.astype(np.float32)
+    target -= x
+    target *= np.abs(changes)[:, None, None]
+    x += target
+    return x
+
+
+def neighbourhood(images, combine):
+    """images: (n, H, W) -> the same shape, each pixel the `combine` (np.maximum or np.minimum) of
+    the 3 x 3 square around it; beyond the border is paper (0)."""
+    padded = np.pad(images, ((0, 0), (1, 1), (1, 1)))
+    rows = combine(combine(padded[:, :-2], padded[:, 1:-1]), padded[:, 2:])  # a square is a column swept along a row
+    return combine(combine(rows[:, :, :-2], rows[:, :, 1:-1]), rows[:, :, 2:])
+
+
+def ink_levels(images):
+    """images: (n, H, W) float32 on the 0..255 scale -> the same, each image's ink as ink.normalize
+    makes a picture's: what is under FAINT of its strongest pixel taken away, the rest stretched so
+    that its mean is full ink (255), and cut off there. A blurred digit, read from a picture, is
+    bolder than it is faint."""
+    floors = FAINT * images.max(axis=(1, 2), keepdims=True)
+    over = np.maximum(images - floors, 0)
+    inked = np.maximum(np.count_nonzero(over, axis=(1, 2), keepdims=True), 1)
+    means = over.sum(axis=(1, 2), keepdims=True) / inked
+    over *= 255 / np.maximum(means, 1e-6)
+    return np.minimum(over, 255, out=over)

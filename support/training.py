@@ -1,8 +1,8 @@
 """Training a network round by round: the state of a run between two rounds (Run) and the loop over
 the rounds (train).
 
-Each round shuffles the training images (and moves, turns, scales and bends them, as the flags say)
-anew, learns from them batch by batch, then measures the network on the validation and test images
+Each round shuffles the training images (and moves, turns, scales, bends and restyles them, as the
+flags say) anew, learns from them batch by batch, then measures the network on the validation and test images
 (with --ema, the moving average of its weights: nn.MovingAverage). The run ends with the weights it
 keeps: with validation images those of the round that classified them
 best, otherwise the last round's. checkpoint.py writes a Run to a file after each round and reads it
@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 import nn
-from support import checkpoint, cli, mnist, parallel
+from support import augment, checkpoint, cli, mnist, parallel
 
 # The images a run learns from and is measured on. The training images stay uint8 (N, 28, 28), as
 # each round shuffles and shifts them anew; validation_x and test_x are network inputs (N, 784) float32.
@@ -53,7 +53,8 @@ class Run:
 
     flags: what the run is, train.py's Flags (frozen: the same from the first round to the last);
     the run reads optimizer, weight_decay, betas, label_smoothing, ema, seed, threads, epochs,
-    batch_size, lr, lr_schedule, shift, rotate, zoom, elastic, validation and checkpoint from it.
+    batch_size, lr, lr_schedule, shift, rotate, zoom, elastic, stroke, slant, blur, validation and
+    checkpoint from it.
     network: the network trained, which learns with the flags' label smoothing; max_cost: see
     cost_limit; rounds_before: the rounds the network had been trained before the run (--load).
 
@@ -147,11 +148,14 @@ def train_round(run, data, train_x, log):
         return nn.learning_rate(flags.lr_schedule, flags.lr, (epoch * batches + batch) / (flags.epochs * batches))
 
     start = time.perf_counter()
+    images = data.train_images
+    if flags.stroke or flags.slant or flags.blur:
+        images = augment.restyle(images, run.shuffle_rng, flags.stroke, flags.slant, flags.blur)
     if flags.rotate or flags.zoom or flags.elastic:
-        train_x, labels = mnist.shuffled_inputs(data.train_images, data.train_labels, run.shuffle_rng, flags.shift,
+        train_x, labels = mnist.shuffled_inputs(images, data.train_labels, run.shuffle_rng, flags.shift,
                                                 train_x, flags.rotate, flags.zoom, flags.elastic)
     else:  # bytes, made into floats batch by batch
-        train_x, labels = mnist.shuffled_pixels(data.train_images, data.train_labels, run.shuffle_rng, flags.shift,
+        train_x, labels = mnist.shuffled_pixels(images, data.train_labels, run.shuffle_rng, flags.shift,
                                                 train_x.pixels if train_x is not None else None)
     cost, train_accuracy = nn.train_epoch(run.learner, run.optimizer, train_x, labels, batch_size, rate, run.max_cost,
                                           run.average)

@@ -80,6 +80,12 @@ def render(form, rng):
         line = place(bowed(stroke, rng), rng, **shape)
         for start, end in zip(line[:-1], line[1:]):
             draw.draw_line(ink, start, end, pen)
+    return on_paper(ink, rng)
+
+
+def on_paper(ink, rng):
+    """Ink (H, W) float32 in [0, 1] written on grey paper: (H, W) uint8, a random dark ink on a random
+    light paper, with the paper's grain."""
     paper, dark = rng.uniform(0.8, 0.97), rng.uniform(0.05, 0.3)
     grey = paper - (paper - dark) * ink + rng.normal(0, 0.01, ink.shape)
     return np.round(255 * np.clip(grey, 0, 1)).astype(np.uint8)

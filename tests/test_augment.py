@@ -121,3 +121,91 @@ def test_shuffled_inputs_bend_the_digits_when_asked():
     rng = np.random.default_rng(1)
     rng.permutation(50)  # the order, drawn first
     np.testing.assert_array_equal(bent, augment.distort(images[order], rng, alpha=8, sigma=3))
+
+
+@pytest.fixture
+def bar():
+    """A vertical bar 2 pixels wide, full ink, in the middle of an empty frame: (1, 28, 28) uint8."""
+    digits = np.zeros((1, 28, 28), np.uint8)
+    digits[0, 6:22, 13:15] = 255
+    return digits
+
+
+def test_restyling_nothing_gives_the_images_back_and_draws_nothing(images):
+    rng = np.random.default_rng(10)
+    np.testing.assert_array_equal(augment.restyle(images, rng), images)
+    assert rng.random() == np.random.default_rng(10).random()
+
+
+def test_restyling_follows_the_seed_and_keeps_the_shape(images):
+    styles = dict(stroke=0.7, slant=0.3, blur=1.2, share=1)
+    first = augment.restyle(images, np.random.default_rng(11), **styles)
+    assert first.shape == images.shape and first.dtype == np.uint8
+    np.testing.assert_array_equal(first, augment.restyle(images, np.random.default_rng(11), **styles))
+    assert not np.array_equal(first, augment.restyle(images, np.random.default_rng(12), **styles))
+
+
+def test_a_share_of_the_images_is_restyled_and_the_others_are_left_as_they_are():
+    digits = np.zeros((3000, 28, 28), np.uint8)
+    digits[:, 6:22, 13:15] = 255
+    restyled = augment.restyle(digits, np.random.default_rng(13), stroke=1)
+    changed = np.any(restyled != digits, axis=(1, 2))
+    assert changed.mean() == pytest.approx(augment.RESTYLED, abs=0.03)
+
+
+def test_a_whole_pixel_of_stroke_is_the_neighbourhoods_largest_or_smallest_value(bar):
+    widened = augment.stroke_widths(bar, np.ones(1, np.float32))
+    expected = np.zeros((28, 28))
+    expected[5:23, 12:16] = 255
+    np.testing.assert_array_equal(widened[0], expected)
+    narrowed = augment.stroke_widths(bar, -np.ones(1, np.float32))
+    assert not narrowed.any()  # 2 pixels wide, 1 taken from each side
+
+
+def test_a_wider_stroke_has_more_ink_and_a_narrower_one_less(bar):
+    changes = np.array([-0.5, -0.25, 0, 0.25, 0.5], np.float32)
+    ink = augment.stroke_widths(np.repeat(bar, 5, axis=0), changes).sum(axis=(1, 2))
+    assert np.all(np.diff(ink) > 0) and ink[2] == bar.sum()
+    # Half a pixel on each side: half of the ink that a whole pixel adds (the bar of 16 x 2 grows to 18 x 4).
+    assert ink[4] == (32 + 0.5 * (18 * 4 - 32)) * 255
+
+
+def test_a_slant_moves_the_top_right_and_the_bottom_left(bar):
+    slanted = augment.slanted(bar.astype(np.float32), 0.5)
+    # Row y moves right by 0.5 (13.5 - y) pixels: the bar's top row, 6, by 3.75, its last, 21, left by 3.75.
+    columns = np.arange(28)
+    centres = (slanted[0] @ columns)[6:22] / slanted[0, 6:22].sum(axis=1)
+    np.testing.assert_allclose(centres, 13.5 + 0.5 * (13.5 - np.arange(6, 22)), atol=1e-4)
+    np.testing.assert_allclose(slanted.sum(axis=2), bar.sum(axis=2), rtol=1e-5)  # no ink lost in the frame
+
+
+def test_whole_pixel_slants_move_rows_exactly(images):
+    slanted = augment.slanted(images.astype(np.float32), 1 / 13.5)  # the top row 1 pixel right
+    np.testing.assert_array_equal(slanted[:, 0, 1:], images[:, 0, :-1])
+    np.testing.assert_array_equal(slanted[:, 27, :-1], images[:, 27, 1:])
+
+
+def test_a_blur_spreads_a_point_as_the_gaussian_matrices_do():
+    point = np.zeros((1, 28, 28), np.float32)
+    point[0, 14, 10] = 255
+    blurred = augment.gaussian_blur(point, 1.0)
+    gauss = augment.gaussian_matrix(28, 1.0)
+    np.testing.assert_allclose(blurred[0], 255 * np.outer(gauss[14], gauss[10]), rtol=1e-5, atol=1e-6)
+    assert np.count_nonzero(blurred > 1) > 9 and blurred.sum() == pytest.approx(255, rel=1e-5)
+
+
+def test_the_ink_levels_after_a_blur_take_the_fringe_away_and_make_the_rest_bold(bar):
+    blurred = augment.gaussian_blur(bar.astype(np.float32), 1.2)
+    levels = augment.ink_levels(blurred)
+    assert levels.max() == 255 and levels.min() == 0
+    assert not levels[blurred < augment.FAINT * blurred.max()].any()
+    inked = levels[levels > 0]
+    assert inked.mean() == pytest.approx(255, rel=0.25)  # stretched to full ink, then cut off at it
+    assert np.count_nonzero(levels) > np.count_nonzero(bar)  # a wider stroke than the bar's
+
+
+def test_blur_levels_leave_the_unblurred_images_alone(images):
+    sigmas = np.array([0, 0.5, 0, 1.0, 0.5])
+    out = augment.by_levels(images.astype(np.float32), sigmas, augment.gaussian_blur)
+    np.testing.assert_array_equal(out[[0, 2]], images[[0, 2]])
+    np.testing.assert_allclose(out[[1, 4]], augment.gaussian_blur(images[[1, 4]].astype(np.float32), 0.5), rtol=1e-6)

@@ -6,10 +6,9 @@ A digit is a group of touching ink (label_groups) with the groups beside it that
 columns (join_by_columns): the strokes of one digit need not touch (the bar of a 5, a broken 4),
 while digits side by side share few columns. The groups are first put in rows (split_lines): groups
 whose rows overlap are one row, and a row far lower than the others (the bar of a 5 above its body)
-joins the nearest. A digit wider than digits are may be two that touch: it is cut where a reader
-(the network) is surest that both parts are digits, if it is surer of that than of the whole
-(cut_touching). The steps are functions of their own, so that other layouts can
-change one step and keep the others.
+joins the nearest. A digit wider than digits are may be several that touch: it is cut into the
+parts, each of a digit's size, that a reader (the network) is surest of all together (cut_touching).
+The steps are functions of their own, so that other layouts can change one step and keep the others.
 """
 
 import numpy as np
@@ -26,11 +25,13 @@ WIDE = 1.1
 # Wider than this, it is two or more: one in a thousand of MNIST's training digits is wider than
 # 1.67 times its height. (The network can be sure of one digit in the ink of two.)
 TWO = 1.6
-# Digits that touch are about this many times their height apart (MNIST's digits are 0.8 times as
-# wide as they are tall, half of them, and touching ones overlap); each cut between them is looked
-# for at CUTS columns around where it is due.
-PITCH = 0.75
-CUTS = 13
+# Digits that touch are cut at columns STEP times their height apart. A part of them is a digit only
+# if its ink is, on its longer side, at least SMALLEST times as large as the group is high (every
+# MNIST digit is 20 pixels on its longer side, and digits in a row are about as tall as each other:
+# a sliver of a stroke is no digit) and at most WIDEST times as wide (two digits side by side are).
+STEP = 0.1
+SMALLEST = 0.75
+WIDEST = 0.9
 
 
 def split_digits(ink, judge=None):
@@ -80,41 +81,50 @@ def split_lines(boxes):
 
 def cut_touching(box, digit, judge):
     """A digit's box (4,) and ink (h, w) as crop_digits gives them -> the boxes (k, 4) and inks of the
-    k digits it holds. One at most WIDE times as wide as its height is one digit. A wider one holds
-    about its width over PITCH times its height digits, or one more, or (at most TWO times as wide
-    as high) one: whichever way of cutting it (cut_into) `judge` (a list of inks -> (n,) how sure a
-    reader is that each is one digit) is surest of, by the part it is least sure of."""
+    k digits it holds. One at most WIDE times as wide as its height is one digit. A wider one is cut
+    at columns STEP times its height apart into the parts that `judge` (a list of inks -> (n,) how
+    sure a reader is that each is one digit) is surest of all together: the largest product of its
+    confidences (best_cuts), over parts that may be digits (may_be_digit) and, at most TWO times as
+    wide as high, the whole."""
     height, width = digit.shape
     if width <= WIDE * height:
         return [box], [digit]
-    count = max(2, round(width / (PITCH * height)))
-    ways = [cut_into(box, digit, n, judge) for n in (count, count + 1)]
-    if width <= TWO * height:
-        ways.insert(0, ([box], [digit]))
-    sure = [judge(inks).min() for _, inks in ways]
-    return ways[int(np.argmax(sure))]  # the first, fewest, of equally sure ways
+    cuts = np.unique(np.r_[np.arange(0, width, max(1, round(STEP * height))), width])
+    parts = {}  # (first cut, last cut) -> (box, ink) of the parts that may be digits
+    for i, j in zip(*np.triu_indices(len(cuts), 1)):
+        part_box, part = trim(box, digit, cuts[i], cuts[j])
+        whole = i == 0 and j == len(cuts) - 1 and width <= TWO * height
+        if part is not None and (whole or may_be_digit(part, height)):
+            parts[i, j] = part_box, part
+    sure = dict(zip(parts, np.log(judge([part for _, part in parts.values()])))) if parts else {}
+    spans = best_cuts(sure, len(cuts))
+    if not spans:  # no way through parts that may be digits: better one digit than none
+        return [box], [digit]
+    return [parts[span][0] for span in spans], [parts[span][1] for span in spans]
 
 
-def cut_into(box, digit, count, judge):
-    """A digit's box (4,) and ink (h, w) cut into `count` digits or fewer, from the left: each part
-    ends at the one of CUTS columns around where it is due that `judge` is surest of. Their boxes
-    (k, 4) in the picture and their inks."""
-    width = digit.shape[1]
-    boxes, inks, start = [], [], 0
-    for i in range(1, count):
-        due = start + (width - start) / (count - i + 1)  # the rest shared evenly
-        columns = np.unique(np.round(due + np.linspace(-0.4, 0.4, CUTS) * width / count).astype(int))
-        parts = [(column, *trim(box, digit, start, column)) for column in columns if start < column < width]
-        parts = [part for part in parts if part[2] is not None]
-        if parts:
-            start, part_box, part = parts[int(np.argmax(judge([part[2] for part in parts])))]
-            boxes.append(part_box)
-            inks.append(part)
-    last_box, last = trim(box, digit, start, width)
-    if last is not None:
-        boxes.append(last_box)
-        inks.append(last)
-    return boxes, inks
+def may_be_digit(part, height):
+    """Whether ink (h, w) cut from a group of ink `height` pixels high may be one digit: on its longer
+    side at least SMALLEST times the height, and at most WIDEST times as wide."""
+    return max(part.shape) >= SMALLEST * height and part.shape[1] <= WIDEST * height
+
+
+def best_cuts(sure, count):
+    """The spans (first cut, last cut) that lead from cut 0 to cut count - 1 with the largest sum of
+    `sure` (a dict span -> log confidence) over them, left to right; by dynamic programming: the best
+    way to each cut is the best way to an earlier cut and the span from there. [] when no spans lead
+    there."""
+    best = np.full(count, -np.inf)
+    best[0] = 0
+    came_from = np.zeros(count, np.int64)
+    for (i, j), log_sure in sorted(sure.items(), key=lambda item: item[0][1]):
+        if best[i] + log_sure > best[j]:
+            best[j], came_from[j] = best[i] + log_sure, i
+    spans, j = [], count - 1
+    while j and best[j] > -np.inf:
+        spans.append((came_from[j], j))
+        j = came_from[j]
+    return spans[::-1] if best[-1] > -np.inf else []
 
 
 def trim(box, digit, start, end):

@@ -3,7 +3,7 @@ shapes and need no data."""
 
 import numpy as np
 
-from shapes import broken_four, five, four, number, seven
+from shapes import broken_four, five, four, number, seven, stroke
 from support import framing, segment
 
 
@@ -49,3 +49,26 @@ def test_one_digit_is_one_box_around_all_its_ink():
     rows, columns = np.nonzero(broken_four())
     assert boxes.tolist() == [[rows.min(), columns.min(), rows.max() + 1, columns.max() + 1]]
     assert np.array_equal(inks[0], broken_four()[rows.min():rows.max() + 1, columns.min():columns.max() + 1])
+
+
+def touching(*inks, overlap):
+    """The inks (each (h, w)) side by side, each next one's columns starting `overlap` columns before
+    the last one's end: (h, sum of widths - overlaps)."""
+    row = inks[0]
+    for ink in inks[1:]:
+        row = np.maximum(np.pad(row, ((0, 0), (0, ink.shape[1] - overlap))),
+                         np.pad(ink, ((0, 0), (row.shape[1] - overlap, 0))))
+    return np.pad(row, 10)
+
+
+def test_a_narrow_digit_between_touching_ones_is_cut_out_and_slivers_are_no_digits():
+    seven_, one = seven()[:, 9:82], stroke((120, 12), (20, 6), (105, 6), width=12)  # cropped to their columns
+    ink = touching(seven_, one, seven_, overlap=3)
+
+    def judge(inks):  # sure of anything as narrow as a sliver, and of parts as wide as a seven or a one
+        widths = np.array([digit.shape[1] for digit in inks])
+        return np.where(widths < 10, 1.0, np.maximum(np.exp(-abs(widths - 73) / 10), np.exp(-abs(widths - 12) / 10)))
+
+    _, inks, _ = segment.split_digits(ink, judge)
+    assert [abs(digit.shape[1] - width) <= 8 for digit, width in zip(inks, [73, 12, 73])] == [True] * 3
+    assert len(inks) == 3

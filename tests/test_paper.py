@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pages
 import pytest
+import test_morphology
 import test_predict
 
 import nn
@@ -138,6 +139,21 @@ def test_a_solid_blob_is_unlike_a_digit_and_a_seven_is_not():
     assert not predict.unlike_digits([seven(), shapes.ellipse((30, 30), (15, 15), (14, 14))])  # most ink a digit
     assert predict.describe_unlike("scene.jpg", np.full((1, 10), 0.1)) == \
         "scene.jpg: no digit recognised (best guess 0, confidence 0.10)"
+
+
+def test_a_shoe_shaped_blob_and_a_patterned_cloth_are_unlike_a_digit():
+    rows, columns = np.indices((120, 120))
+    wedge = (rows >= 2 * np.abs(columns - 60)).astype(np.float32)  # fills half its box, strokes 0.3 of it wide
+    assert predict.unlike_digits([wedge])
+    assert predict.unlike_digits([test_morphology.net()])  # thin lines, but 30 holes
+    assert not predict.unlike_digits([test_morphology.ring()])  # a 0: one hole, strokes 0.15 of it wide
+
+
+def test_a_line_left_of_the_ruling_is_a_stroke_not_a_blob():
+    margin = np.ones((300, 2), np.float32)  # the red margin of ruled paper, left whole: it fills its box
+    small_seven = shapes.stroke((48, 36), (8, 6), (8, 30), (42, 14), width=5)
+    assert margin.sum() > small_seven.sum()
+    assert not predict.unlike_digits([margin, small_seven])
 
 
 # ---------------------------------------------------------------------------------------------

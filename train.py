@@ -74,6 +74,7 @@ class Flags:
     stroke: float = 0.0
     slant: float = 0.0
     blur: float = 0.0
+    continental: float = 0.0
     validation: int = 0
     samples: str = None  # a folder of your own pictures, one folder per label (support/samples.py)
     sample_share: float = 0.2  # with --samples, of the training images of each label that has samples
@@ -253,6 +254,9 @@ def build_parser():
         help="also blur a third of the training images, anew each round, by a Gaussian of up to SIGMA pixels, "
              "their ink levels made again as predict.py makes a picture's (1.2: a digit scanned 8 pixels high, "
              "enlarged; default: 0)")
+    add("--continental", type=cli.probability, metavar="FRACTION",
+        help="also draw this share of the training 1s, 7s and 4s, anew each round, in the forms MNIST's American "
+             "writers seldom used: a 1 with a flag (and a base), a barred 7, a 4 closed at the top (default: 0)")
     add("--validation", type=cli.non_negative_int,
         help="hold out the last N training images, report them each round and keep the best round")
     add("--samples", metavar="DIR",

@@ -1,12 +1,12 @@
 """Training a network round by round: the state of a run between two rounds (Run) and the loop over
 the rounds (train).
 
-Each round shuffles the training images (and moves, turns, scales, bends and restyles them, as the
-flags say) anew, learns from them batch by batch, then measures the network on the validation and test images
-(with --ema, the moving average of its weights: nn.MovingAverage). The run ends with the weights it
-keeps: with validation images those of the round that classified them
-best, otherwise the last round's. checkpoint.py writes a Run to a file after each round and reads it
-back for --resume; train.py makes a Run from its flags.
+Each round shuffles the training images (and gives some the continental forms, moves, turns, scales,
+bends and restyles them, as the flags say) anew, learns from them batch by batch, then measures the
+network on the validation and test images (with --ema, the moving average of its weights:
+nn.MovingAverage). The run ends with the weights it keeps: with validation images those of the round
+that classified them best, otherwise the last round's. checkpoint.py writes a Run to a file after each
+round and reads it back for --resume; train.py makes a Run from its flags.
 """
 
 import collections
@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 import nn
-from support import augment, checkpoint, cli, mnist, parallel
+from support import augment, checkpoint, cli, continental, mnist, parallel
 
 # The images a run learns from and is measured on. The training images stay uint8 (N, 28, 28), as
 # each round shuffles and shifts them anew; validation_x and test_x are network inputs (N, 784) float32.
@@ -53,7 +53,7 @@ class Run:
 
     flags: what the run is, train.py's Flags (frozen: the same from the first round to the last);
     the run reads optimizer, weight_decay, betas, label_smoothing, ema, seed, threads, epochs,
-    batch_size, lr, lr_schedule, shift, rotate, zoom, elastic, stroke, slant, blur, validation and
+    batch_size, lr, lr_schedule, shift, rotate, zoom, elastic, stroke, slant, blur, continental, validation and
     checkpoint from it.
     network: the network trained, which learns with the flags' label smoothing; max_cost: see
     cost_limit; rounds_before: the rounds the network had been trained before the run (--load).
@@ -148,7 +148,7 @@ def train_round(run, data, train_x, log):
         return nn.learning_rate(flags.lr_schedule, flags.lr, (epoch * batches + batch) / (flags.epochs * batches))
 
     start = time.perf_counter()
-    images = data.train_images
+    images = continental.continental(data.train_images, data.train_labels, run.shuffle_rng, flags.continental)
     if flags.stroke or flags.slant or flags.blur:
         images = augment.restyle(images, run.shuffle_rng, flags.stroke, flags.slant, flags.blur)
     if flags.rotate or flags.zoom or flags.elastic:

@@ -235,7 +235,7 @@ def test_the_flags_line_repeats_the_run_it_describes():
                  ("--recipe", "fast", "--loss", "mse"),
                  ("--recipe", "original-128", "--lr", "1e-30", "--data-dir", "a folder/with spaces"),
                  ("--recipe", "cnn", "--elastic", "8", "3.5", "--ema", "0.999", "--label-smoothing", "0.1"),
-                 ("--stroke", "0.5", "--slant", "0.25", "--blur", "1.2")]:
+                 ("--stroke", "0.5", "--slant", "0.25", "--blur", "1.2", "--continental", "0.2")]:
         flags = parse(*argv)
         assert parse(*shlex.split(train.command_line(flags))) == flags, argv
 

@@ -237,8 +237,10 @@ def saved_weights(fake_mnist, tmp_path, *flags):
     (["--label-smoothing", "0"], ["--label-smoothing", "0.2"]),
     (["--ema", "0"], ["--ema", "0.5"]),
     (["--elastic", "8", "3"], ["--elastic", "16", "3"]),
+    (["--stroke", "0"], ["--stroke", "0.5"]),
+    (["--continental", "0"], ["--continental", "0.9"]),
 ], ids=["seed", "sgd-adam", "momentum-nesterov", "sgd-momentum", "adam-decay", "sgd-decay", "lr", "label-smoothing",
-        "ema", "elastic"])
+        "ema", "elastic", "stroke", "continental"])
 def test_a_flag_changes_the_trained_weights_and_a_repeated_run_does_not(fake_mnist, tmp_path, flags, other_flags):
     first = saved_weights(fake_mnist, tmp_path, *flags)
     assert_same_weights(first, saved_weights(fake_mnist, tmp_path, *flags))

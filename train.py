@@ -314,6 +314,9 @@ def new_flags(parser, given, loaded=None):
         values.update(dict.fromkeys(ARCHITECTURE), epochs=given.get("epochs", 0),
                       dataset=cli.model_dataset(parser, given.get("dataset"), loaded_name, loaded[1]["dataset"]))
     check_samples(given)
+    if given.get("continental") and values.get("dataset", Flags.dataset) != "mnist":
+        cli.fail(f"--continental draws forms of the digits 1, 4 and 7: it cannot apply to --dataset "
+                 f"{values['dataset']}", status=2)
     if "betas" in given and values.get("optimizer", Flags.optimizer) != "adam":
         cli.fail(f"--betas are Adam's: they cannot apply to --optimizer {values['optimizer']}", status=2)
     loss = getattr(loaded[0], "loss", None) if loaded else values.get("loss", Flags.loss)  # a committee has none

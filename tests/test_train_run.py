@@ -620,6 +620,8 @@ def test_the_layer_flags_build_the_network_they_describe(fake_mnist, capsys, fla
                                             "images of at least 2 x 2 pixels, not the 1 x 1 that the convolution "
                                             "gives"),
     (["--optimizer", "sgd", "--betas", "0.7", "0.9"], "--betas are Adam's: they cannot apply to --optimizer sgd"),
+    (["--dataset", "fashion", "--continental", "0.2"], "--continental draws forms of the digits 1, 4 and 7: it "
+                                                       "cannot apply to --dataset fashion"),
 ])
 def test_flags_that_do_not_fit_together_exit_2_in_one_line(fake_mnist, capsys, flags, complaint):
     with pytest.raises(SystemExit) as exit_status:

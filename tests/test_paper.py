@@ -75,6 +75,18 @@ def test_a_stroke_along_the_columns_of_a_tight_crop_is_ink_not_ruling():
     assert np.array_equal(found > 0, drawn > 0)
 
 
+def test_a_faint_bar_across_most_of_a_cropped_picture_is_ink_not_ruling():
+    # A 4 scanned small and enlarged, cropped around it: its blurred bar is lighter than its stem and
+    # marks 60% of its rows, its stem 80% of its columns (the median of each: it was taken for ruling).
+    drawn = np.zeros((100, 100), np.float32)
+    drawn[10:90, 60:67] = 1
+    drawn[52:60, 20:80] = np.maximum(drawn[52:60, 20:80], 0.45)
+    grey = paint(drawn) + np.random.default_rng(4).normal(0, 0.005, drawn.shape)
+    found = ink.normalize(grey.astype(np.float32))
+    assert np.all(found[52:60, 22:58] > 0) and np.all(found[12:88, 61:66] > 0)
+    assert not found[drawn == 0].any()
+
+
 def test_a_dark_thing_on_the_paper_is_ink_all_over_but_a_shadow_from_the_edge_is_not():
     drawn = np.pad(shapes.ellipse((200, 160), (100, 80), (95, 75)), 100)  # wider than the shadow window
     grey = paint(drawn, paper=0.9, colour=0.35) + np.random.default_rng(3).normal(0, 0.01, drawn.shape)

@@ -4,10 +4,12 @@
 
 A digit is a group of touching ink (label_groups) with the groups beside it that share much of its
 columns (join_by_columns): the strokes of one digit need not touch (the bar of a 5, a broken 4),
-while digits side by side share few columns. The groups are first put in rows (split_lines): groups
-whose rows overlap are one row, and a row far lower than the others (the bar of a 5 above its body)
-joins the nearest. A digit wider than digits are may be several that touch: it is cut into the
-parts, each of a digit's size, that a reader (the network) is surest of all together (cut_touching).
+while digits side by side share few columns; a piece far smaller than the digits of its row (a
+faint stroke broken up) joins the digit nearest to it (join_fragments). The groups are first put in
+rows (split_lines): groups whose rows overlap are one row, and a row far lower than the others (the
+bar of a 5 above its body) joins the nearest. A digit wider than digits are may be several that
+touch: it is cut into the parts, each of a digit's size, that a reader (the network) is surest of
+all together (cut_touching).
 The steps are functions of their own, so that other layouts can change one step and keep the others.
 """
 
@@ -17,6 +19,9 @@ import numpy as np
 # are one digit when they share this share of the narrower one's columns.
 SPECK = 0.02
 SHARED_COLUMNS = 0.5
+# A digit less than FRAGMENT times as large, on its longer side, as the tallest in its row is high is
+# a piece of a digit beside it: a faint or pixelated stroke broken up, a 5's bar apart from its body.
+FRAGMENT = 0.35
 # A row of groups less than this share as tall as the tallest row is part of the row nearest to it.
 LOW_ROW = 0.5
 # Wider than this many times its height, a digit may be two that touch: a tenth of MNIST's training
@@ -49,7 +54,7 @@ def split_digits(ink, judge=None):
     digits, lines = [], []
     for row in range(rows.max() + 1):
         in_row = kept[rows == row]
-        digits += join_by_columns(boxes[in_row], in_row)
+        digits += join_fragments(boxes, join_by_columns(boxes[in_row], in_row))
         lines += [row] * (len(digits) - len(lines))
     digit_boxes, inks = crop_digits(ink, labels, boxes, digits)
     pieces = [cut_touching(box, digit, judge) if judge else ([box], [digit]) for box, digit in zip(digit_boxes, inks)]
@@ -202,6 +207,21 @@ def join_by_columns(boxes, numbers):
             digits.append([numbers[i]])
             spans.append(span)
     return digits
+
+
+def join_fragments(boxes, digits):
+    """The digits of a row (lists of group numbers, left to right, as join_by_columns gives them;
+    boxes (count, 4) of all groups) with each fragment (see FRAGMENT) joined to the nearest digit
+    that is none, by the columns between them."""
+    spans = np.array([(*boxes[d, :2].min(axis=0), *boxes[d, 2:].max(axis=0)) for d in digits])
+    heights, widths = spans[:, 2] - spans[:, 0], spans[:, 3] - spans[:, 1]
+    small = np.maximum(heights, widths) < FRAGMENT * heights.max()
+    whole = np.flatnonzero(~small)
+    joined = [list(digits[i]) for i in whole]
+    for i in np.flatnonzero(small):
+        gaps = np.maximum(spans[whole, 1] - spans[i, 3], spans[i, 1] - spans[whole, 3])
+        joined[np.argmin(gaps)] += digits[i]
+    return joined
 
 
 def share_columns(a, b):

@@ -51,6 +51,14 @@ def test_one_digit_is_one_box_around_all_its_ink():
     assert np.array_equal(inks[0], broken_four()[rows.min():rows.max() + 1, columns.min():columns.max() + 1])
 
 
+def test_pieces_of_a_broken_stroke_join_the_digit_beside_them_and_make_none_of_their_own():
+    ink = np.pad(number(five(), five(), gaps=[40]), 20)  # the fives' boxes: columns 30-121 and 180-271
+    for left in (150, 162):  # a faint foot scanned at low resolution: blocks apart, left of the second
+        ink[160:170, left : left + 10] = 0.6
+    boxes, _, _ = segment.split_digits(ink)
+    assert boxes.tolist() == [[20, 30, 161, 121], [20, 150, 170, 271]]
+
+
 def touching(*inks, overlap):
     """The inks (each (h, w)) side by side, each next one's columns starting `overlap` columns before
     the last one's end: (h, sum of widths - overlaps)."""

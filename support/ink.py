@@ -166,7 +166,8 @@ def strongest_strokes(ink, lines, threshold):
     marks most of its columns: one line).
     """
     # How many lines (runs of neighbouring rows, or of columns, with a line) go each way.
-    ruled = max(np.count_nonzero(np.diff((np.ravel(level) > 0).astype(int), prepend=0) == 1) for level in lines)
+    ruled = max(np.count_nonzero(np.diff((profile > 0).astype(int), prepend=0) == 1)
+                for profile in (lines[0][:, 0], lines[1][0]))
     marked = ink > threshold
     off_lines = marked & (lines[0] == 0) & (lines[1] == 0)
     if marked.any() and not off_lines.any() and ruled >= RULED_LINES:

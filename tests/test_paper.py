@@ -7,6 +7,7 @@ import re
 
 import numpy as np
 import pages
+import PIL.Image
 import pytest
 import test_morphology
 import test_predict
@@ -15,7 +16,7 @@ import nn
 import predict
 import shapes
 from shapes import four, number, paint, seven
-from support import ink, mnist, model, segment
+from support import ink, mnist, model, ruling, segment
 
 trained_model = test_predict.trained_model  # the small network of test_predict.py, as a fixture here
 run_predict = test_predict.run_predict
@@ -37,6 +38,34 @@ def test_ruling_goes_and_the_strokes_that_cross_it_stay_whole(kind):
     assert np.count_nonzero(found[~near]) < 0.001 * drawn.size
     boxes, _, _ = segment.split_digits(found)
     assert len(boxes) == 1
+
+
+@pytest.mark.parametrize("slope", [0, 0.03, -0.07])
+def test_the_tilt_of_the_ruling_is_found_to_a_pixel_across_the_page(slope):
+    rows, columns = np.mgrid[0:500, 0:700]
+    lines = (np.abs((rows - columns * slope) % 60 - 30) > 29).astype(np.float32)  # 2 pixels wide
+    found = ruling.tilt(lines + np.random.default_rng(0).uniform(0, 0.05, lines.shape).astype(np.float32))
+    assert abs(found - slope) * 700 <= 1.5  # rows, at the far side of the page
+    assert found == 0 or slope != 0
+
+
+def turned(picture, degrees, fill):
+    """A grey picture (H, W) turned by `degrees` anticlockwise about its centre, as a page photographed
+    askew; corners filled with `fill`."""
+    image = PIL.Image.fromarray(picture.astype(np.float32), mode="F")
+    return np.asarray(image.rotate(degrees, PIL.Image.Resampling.BILINEAR, fillcolor=fill))
+
+
+@pytest.mark.parametrize("kind", ["ruled", "squared"])
+@pytest.mark.parametrize("degrees", [-3, 1.5])
+def test_the_ruling_of_a_page_photographed_askew_goes_too(kind, degrees):
+    drawn = np.pad(seven(), 60)
+    grey = on_paper(drawn, kind, np.random.default_rng(1))
+    found = ink.normalize(turned(grey, degrees, float(np.median(grey))))
+    stroke = turned(drawn, degrees, 0) > 0.5
+    assert np.mean(found[stroke] > 0) > 0.98
+    near = ink.sliding(ink.sliding(stroke.astype(np.float32), 11, np.maximum, 0), 11, np.maximum, 1) > 0
+    assert np.count_nonzero(found[~near]) < 0.001 * drawn.size
 
 
 def test_a_hard_shadow_across_the_digit_is_not_ink():

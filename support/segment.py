@@ -213,6 +213,8 @@ def join_fragments(boxes, digits):
     """The digits of a row (lists of group numbers, left to right, as join_by_columns gives them;
     boxes (count, 4) of all groups) with each fragment (see FRAGMENT) joined to the nearest digit
     that is none, by the columns between them."""
+    if not digits:  # a row whose groups all joined the row above (split_lines)
+        return digits
     spans = np.array([(*boxes[d, :2].min(axis=0), *boxes[d, 2:].max(axis=0)) for d in digits])
     heights, widths = spans[:, 2] - spans[:, 0], spans[:, 3] - spans[:, 1]
     small = np.maximum(heights, widths) < FRAGMENT * heights.max()

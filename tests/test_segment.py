@@ -59,6 +59,14 @@ def test_pieces_of_a_broken_stroke_join_the_digit_beside_them_and_make_none_of_t
     assert boxes.tolist() == [[20, 30, 161, 121], [20, 150, 170, 271]]
 
 
+def test_a_row_that_begins_where_the_one_above_ends_is_read_with_it_and_the_rows_below_still_are():
+    ink = np.zeros((230, 200), np.float32)
+    ink[20:70, 20:40] = ink[70:120, 120:140] = 1  # the second's first row is the first's last + 1
+    ink[150:200, 60:80] = 1
+    boxes, _, lines = segment.split_digits(ink)
+    assert boxes[:, 0].tolist() == [20, 70, 150] and lines.tolist() == [0, 0, 2]
+
+
 def touching(*inks, overlap):
     """The inks (each (h, w)) side by side, each next one's columns starting `overlap` columns before
     the last one's end: (h, sum of widths - overlaps)."""

@@ -40,6 +40,9 @@ MAX_SIDE = 2000
 # The paper under a shadow is measured over windows of this share of the picture's longer side: wider
 # than strokes, even of a digit that fills the picture, narrower than a shadow across part of it.
 SHADOW_WINDOW = 0.2
+# A hard shadow (a hand's, a phone's) leaves the paper in it at about half the light; paper found
+# darker than this share of the paper around it is a stroke, not paper in a shadow.
+DARKEST_SHADOW = 0.3
 SHADOWED = 0.25  # marks over more than this share of the picture are a shadow's edge, not ink
 # Pillow modes that Image.reduce takes (it averages LA and RGBA weighted by their opacity).
 REDUCIBLE = {"L", "LA", "RGB", "RGBA", "I", "F"}
@@ -192,7 +195,8 @@ def paper_under_shadows(grey, smooth, noise):
     """The paper's level at each pixel of a grey picture (H, W) with dark ink -> (H, W) float32: a
     grey closing of the picture (the brightest level within a square window SHADOW_WINDOW wide,
     then the darkest of those), less the grain that brings in; but the smooth surface `smooth`
-    (H, W) (paper_level's) under dark things that do not reach the picture's edge.
+    (H, W) (paper_level's) under dark things that do not reach the picture's edge, or that are
+    darker than a shadow makes paper (DARKEST_SHADOW).
 
     A closing fills every dark mark narrower than its window (strokes and their crossings, ruling)
     with the paper around it, yet keeps the edge of a dark region wider than the window where it
@@ -209,17 +213,21 @@ def paper_under_shadows(grey, smooth, noise):
     brightest = sliding(sliding(padded, size, np.maximum, 0), size, np.maximum, 1)
     closed = sliding(sliding(brightest, size, np.minimum, 0), size, np.minimum, 1)[size:-size, size:-size]
     paper = closed + np.median(grey - closed)
-    return np.where(inside_things(paper < smooth - noise, size), smooth, paper).astype(np.float32)
+    things = inside_things(paper < smooth - noise, paper < DARKEST_SHADOW * smooth, size)
+    return np.where(things, smooth, paper).astype(np.float32)
 
 
-def inside_things(dark, size):
+def inside_things(dark, darkest, size):
     """The pixels of the regions of `dark` (H, W) bool, at least a window of `size` pixels wide, that
-    do not touch the picture's edge: (H, W) bool. Judged on a grid of samples a tenth of a window
-    apart (such regions are wider than that), so that a photo's millions of pixels cost little."""
+    do not touch the picture's edge, or that hold pixels of `darkest` (H, W) bool, darker than a
+    shadow leaves paper (a stroke that the picture's edge cuts, in a digit cropped close): (H, W)
+    bool. Judged on a grid of samples a tenth of a window apart (such regions are wider than that),
+    so that a photo's millions of pixels cost little."""
     step = max(1, size // 10)
     labels, _ = segment.label_groups(dark[::step, ::step])
     edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
-    inside = (labels >= 0) & ~np.isin(labels, edge)
+    ink = np.unique(labels[darkest[::step, ::step] & (labels >= 0)])
+    inside = (labels >= 0) & (~np.isin(labels, edge) | np.isin(labels, ink))
     rows, columns = np.arange(dark.shape[0]) // step, np.arange(dark.shape[1]) // step
     return dark & inside[rows[:, None], columns]
 

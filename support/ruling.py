@@ -19,6 +19,11 @@ ALONG = 0.8
 # under this share of the strongest ink: a line of ink itself (the bar of a 7 across a tight crop)
 # is as strong as the ink.
 LIGHTER = 0.6
+# Ruling is thin: a line, blurred, is at most THICKEST of the picture's longer side across, or
+# THINNEST pixels in a small picture. A digit's stroke is thicker where the digit fills the picture
+# enough to mark ALONG of a row (a slanted 0's side, along the page's tilt).
+THICKEST = 0.03
+THINNEST = 4
 # A page photographed by hand is turned by up to MAX_TILT degrees; its tilt is found on the ink shrunk
 # to about TILT_SIDE pixels a side first.
 MAX_TILT = 5
@@ -50,8 +55,19 @@ def level_along_rows(ink, slope, noise):
     values.sort(axis=1)  # NaN, off the picture, last
     count = inside.sum(axis=1)
     level = values[np.arange(len(rows)), np.maximum(np.floor((1 - ALONG) * (count - 1)).astype(np.int64), 0)]
-    level = np.where((level > noise) & (count * 2 >= width), level, 0).astype(ink.dtype)
-    return level[np.arange(height)[:, None] - shift - first]
+    ruled = thin_runs((level > noise) & (count * 2 >= width), max(THICKEST * max(height, width), THINNEST))
+    return np.where(ruled, level, 0).astype(ink.dtype)[np.arange(height)[:, None] - shift - first]
+
+
+def thin_runs(ruled, thickest):
+    """ruled (R,) bool with its runs of neighbouring True over `thickest` long set False: a band of
+    rows that thick is a stroke of a digit that fills the picture, not a line of ruling."""
+    edges = np.diff(np.concatenate([[0], ruled.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    thick = np.zeros(len(ruled) + 1, np.int64)
+    np.add.at(thick, starts[ends - starts > thickest], 1)
+    np.add.at(thick, ends[ends - starts > thickest], -1)
+    return ruled & (np.cumsum(thick)[:-1] == 0)
 
 
 def tilt(ink):

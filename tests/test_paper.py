@@ -116,6 +116,33 @@ def test_a_faint_bar_across_most_of_a_cropped_picture_is_ink_not_ruling():
     assert not found[drawn == 0].any()
 
 
+def scanned_small(drawn, side=16, size=160):
+    """Ink (H, W) in [0, 1] as a digit scanned into a box of `side` pixels that it fills, the box
+    enlarged to `size` pixels (bilinear), dark on white: grey (size, size) float32."""
+    small = PIL.Image.fromarray(np.round(255 * (1 - drawn)).astype(np.uint8)).resize((side, side),
+                                                                                     PIL.Image.Resampling.BOX)
+    return np.asarray(small.resize((size, size), PIL.Image.Resampling.BILINEAR), np.float32) / 255
+
+
+def test_a_thick_bar_along_the_edge_of_a_close_crop_is_ink_not_a_shadow():
+    # The closing of the paper under shadows takes a dark region that the picture's edge cuts for a
+    # shadow falling from beyond it; but no shadow is as dark as ink.
+    rows, columns = np.mgrid[0:150, 0:150]
+    seven_ = ((rows < 28) | (np.abs(columns - 140 + 0.5 * rows) < 12)).astype(np.float32)
+    found = ink.normalize(scanned_small(seven_))
+    assert found[:10, 20:130].min() > 0.5
+
+
+def test_a_slanted_stroke_that_fills_the_picture_is_ink_not_ruling():
+    # Along the page's tilt, the stroke marks most of its tilted columns, as ruling does; but it is
+    # far thicker than a line of ruling.
+    rows, columns = np.mgrid[0:150, 0:150]
+    drawn = (np.abs(columns - 75 - 0.08 * (rows - 75)) < 12).astype(np.float32)
+    drawn[:, :40] = np.maximum(drawn[:, :40], rows[:, :40] > 135)  # a foot, so that not all the ink is one line
+    found = ink.normalize(scanned_small(drawn))
+    assert found[20:140, 76:84].min() > 0.5
+
+
 def test_a_dark_thing_on_the_paper_is_ink_all_over_but_a_shadow_from_the_edge_is_not():
     drawn = np.pad(shapes.ellipse((200, 160), (100, 80), (95, 75)), 100)  # wider than the shadow window
     grey = paint(drawn, paper=0.9, colour=0.35) + np.random.default_rng(3).normal(0, 0.01, drawn.shape)

@@ -10,7 +10,8 @@ Each picture is a page of grey paper with one digit on it, scanned: an MNIST dig
 pen would write it (tests/pages.py), or a flagged 1, barred 7 or closed 4 drawn by tests/forms.py.
 Each kind of writer changes the page: the pen thinned (a ballpoint) or thickened (a marker), the
 page shrunk until the digit is 8 to 16 pixels high and enlarged back (a scan at low resolution),
-the hand slanted. The page is saved as a PNG and read as predict.py reads a file. Prints a markdown
+the digit cut out and scanned into a 16-pixel square it fills (as USPS's and Semeion's digits
+were), the hand slanted. The page is saved as a PNG and read as predict.py reads a file. Prints a markdown
 table: for each kind, the share read right, and the wrong answers it gave most often.
 
 --split validation takes the last 10,000 training digits, which ./train.py --validation 10000 holds
@@ -39,6 +40,7 @@ VALIDATION = 10000  # the last training digits, as ./train.py --validation 10000
 PEN_SIZES = (90, 130)  # pixels of the 28-pixel MNIST frame on the page: the digit is 20/28 of it
 SCAN_SIZES = (8, 16)  # pixels high the digit is scanned at, at most
 GRAIN = 3  # the scanner's noise, grey levels of 255 (a standard deviation)
+CLOSE_SIZE = 16  # pixels a side of the square a digit cropped close is scanned into
 SLANT = (0.2, 0.45)  # a slanted hand's shear: x moves right by this much of each pixel it goes up
 
 
@@ -82,6 +84,24 @@ def low_resolution(page, rng):
     return np.asarray(small.resize(picture.size, enlarge))
 
 
+def cropped_close(page, rng):
+    """The page cut to the digit's box, scanned into a square of CLOSE_SIZE pixels that the digit
+    fills on its longer side (as USPS's and Semeion's digits were), half of them made black and
+    white, and enlarged to the page's size as a viewer does."""
+    dark = page < (paper_level(page) + int(page.min())) / 2
+    rows, columns = np.flatnonzero(dark.any(axis=1)), np.flatnonzero(dark.any(axis=0))
+    digit = PIL.Image.fromarray(page[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1])
+    scale = CLOSE_SIZE / max(digit.size)
+    small = digit.resize((max(1, round(digit.width * scale)), max(1, round(digit.height * scale))),
+                         PIL.Image.Resampling.BOX)
+    square = PIL.Image.new("L", (CLOSE_SIZE, CLOSE_SIZE), paper_level(page))
+    square.paste(small, ((CLOSE_SIZE - small.width) // 2, (CLOSE_SIZE - small.height) // 2))
+    if rng.random() < 0.5:
+        square = square.point(lambda level: 255 if level > (paper_level(page) + int(page.min())) / 2 else 0)
+    enlarge = rng.choice([PIL.Image.Resampling.NEAREST, PIL.Image.Resampling.BILINEAR, PIL.Image.Resampling.BICUBIC])
+    return np.asarray(square.resize((page.shape[1], page.shape[0]), enlarge))
+
+
 def slanted(page, rng):
     """The hand slanted forwards: each row moved right by SLANT of its height above the middle."""
     shear = rng.uniform(*SLANT)
@@ -114,7 +134,8 @@ def unchanged(page, rng):
     return page
 
 
-# name: (what the digit is: "mnist" or a form of forms.FORMS, or "any" of them, what the writer does to the page)
+# name: (what the digit is: "mnist", a form of forms.FORMS, "forms" (any of them) or "any" (any of
+# all), what the writer does to the page)
 KINDS = {
     "MNIST's digits": ("mnist", unchanged),
     "thin pen (ballpoint)": ("mnist", thin_pen),
@@ -128,15 +149,19 @@ KINDS = {
     "barred 7s, scanned at 8-16 px": ("barred-7", low_resolution),
     "closed 4s, scanned at 8-16 px": ("closed-4", low_resolution),
     "any of these, mixed": ("any", other_writer),
+    "MNIST's digits cropped close, scanned at 16 px": ("mnist", cropped_close),
+    "the three forms cropped close, scanned at 16 px": ("forms", cropped_close),
 }
 
 
 def page_of(source, images, labels, rng):
     """A page (PAGE, PAGE) uint8 of a digit from `source` (see KINDS) and its label: a random one of
     the MNIST images (N, 28, 28) with their labels (N,), or a drawing of the form. "any" chooses an
-    MNIST digit three times in four, else a form."""
+    MNIST digit three times in four, else a form; "forms" any of the forms."""
     if source == "any":
-        source = "mnist" if rng.random() < 0.75 else list(forms.FORMS)[rng.integers(len(forms.FORMS))]
+        source = "mnist" if rng.random() < 0.75 else "forms"
+    if source == "forms":
+        source = list(forms.FORMS)[rng.integers(len(forms.FORMS))]
     if source == "mnist":
         index = rng.integers(len(images))
         return mnist_page(images[index], rng), labels[index]

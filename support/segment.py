@@ -5,8 +5,9 @@
 A digit is a group of touching ink (label_groups) with the groups beside it that share much of its
 columns (join_by_columns): the strokes of one digit need not touch (the bar of a 5, a broken 4),
 while digits side by side share few columns; a piece far smaller than the digits of its row (a
-faint stroke broken up) joins the digit nearest to it (join_fragments). The groups are first put in
-rows (split_lines): groups whose rows overlap are one row, and a row far lower than the others (the
+faint stroke broken up) joins the digit nearest to it (join_fragments), and a line far taller than
+the other groups (a margin) is no digit (down_the_page). The groups are first put in rows
+(split_lines): groups whose rows overlap are one row, and a row far lower than the others (the
 bar of a 5 above its body) joins the nearest. A digit wider than digits are may be several that
 touch: it is cut into the parts, each of a digit's size, that a reader (the network) is surest of
 all together (cut_touching).
@@ -19,6 +20,10 @@ import numpy as np
 # are one digit when they share this share of the narrower one's columns.
 SPECK = 0.02
 SHARED_COLUMNS = 0.5
+# A group more than DOWN_THE_PAGE times as tall as any other, with less ink than all the others
+# together (the digits), is a line drawn down the page: a margin line as dark as pencil strokes,
+# which the ruling keeps as ink. It is no digit, and would join the rows it spans into one.
+DOWN_THE_PAGE = 2.5
 # A digit less than FRAGMENT times as large, on its longer side, as the tallest in its row is high is
 # a piece of a digit beside it: a faint or pixelated stroke broken up, a 5's bar apart from its body.
 FRAGMENT = 0.35
@@ -50,6 +55,7 @@ def split_digits(ink, judge=None):
     labels, count = label_groups(ink > 0)
     boxes, mass = group_boxes(labels, count, ink)
     kept = np.flatnonzero(mass >= SPECK * mass.max())
+    kept = kept[~down_the_page(boxes[kept], mass[kept])]
     rows = split_lines(boxes[kept])
     digits, lines = [], []
     for row in range(rows.max() + 1):
@@ -60,6 +66,18 @@ def split_digits(ink, judge=None):
     pieces = [cut_touching(box, digit, judge) if judge else ([box], [digit]) for box, digit in zip(digit_boxes, inks)]
     return (np.array([box for piece in pieces for box in piece[0]]), [crop for piece in pieces for crop in piece[1]],
             np.repeat(lines, [len(piece[0]) for piece in pieces]))
+
+
+def down_the_page(boxes, mass):
+    """Which of the groups with these boxes (n, 4) and masses of ink (n,) is a line down the page
+    (see DOWN_THE_PAGE): (n,) bool, True for the tallest group at most."""
+    heights = boxes[:, 2] - boxes[:, 0]
+    line = np.zeros(len(boxes), bool)
+    if len(boxes) > 1:
+        tallest = np.argmax(heights)
+        line[tallest] = (heights[tallest] > DOWN_THE_PAGE * np.delete(heights, tallest).max()
+                         and 2 * mass[tallest] < mass.sum())
+    return line
 
 
 def split_lines(boxes):

@@ -59,6 +59,16 @@ def test_pieces_of_a_broken_stroke_join_the_digit_beside_them_and_make_none_of_t
     assert boxes.tolist() == [[20, 30, 161, 121], [20, 150, 170, 271]]
 
 
+def test_a_line_down_the_page_is_no_digit_and_does_not_join_the_rows():
+    ink = np.zeros((400, 300), np.float32)
+    ink[:, 10:14] = 1  # a margin line, as dark as the strokes
+    ink[50:110, 60:80] = ink[50:110, 120:140] = ink[250:310, 60:80] = 1
+    boxes, _, lines = segment.split_digits(ink)
+    assert boxes[:, 1].tolist() == [60, 120, 60] and lines.tolist() == [0, 0, 1]
+    boxes, _, _ = segment.split_digits(ink[:, :100])  # with one digit beside it: which is the digit?
+    assert len(boxes) == 2
+
+
 def test_a_row_that_begins_where_the_one_above_ends_is_read_with_it_and_the_rows_below_still_are():
     ink = np.zeros((230, 200), np.float32)
     ink[20:70, 20:40] = ink[70:120, 120:140] = 1  # the second's first row is the first's last + 1

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """How well predict.py reads handwriting as people write it: numbers on notebook paper, in pencil and
-coloured ink, under shadows, touching, in several rows, and how often it says "no digit" rightly.
+coloured ink, under shadows, touching, in several rows, photographed askew, and how often it says
+"no digit" rightly.
 
     python bench/paper.py --model model.npz                    # MNIST test digits: the figures
     python bench/paper.py --model model.npz --split train      # training digits: for development
 
-Each picture is made by tests/pages.py from MNIST digits (test or training set), saved as a JPEG
+Each picture is made by tests/pages.py from MNIST digits (test or training set), for some kinds
+enlarged and turned as a phone held askew photographs a page (pages.askew), saved as a JPEG
 and read as predict.py reads a file. Prints a markdown table: for each kind of picture, how many,
 and the share read exactly (every digit of every row, and no other). Fashion-MNIST's pictures,
 photographed the same way, count as read when predict.py says there is no digit.
@@ -40,6 +42,9 @@ KINDS = {
                                                  colour=("pencil", "blue", "red", "green"))),
     "hard shadow, single digits": ([1], dict(paper_kind=("ruled", "plain"), shadow=True)),
     "hard shadow, rows of 5": ([5], dict(paper_kind=("ruled", "plain"), shadow=True)),
+    "photographed askew (up to 4°), rows of 5 over 4": ([5, 4], dict(paper_kind=("ruled", "squared"), askew=True)),
+    "the same in pencil and coloured ink": ([5, 4], dict(paper_kind=("ruled", "squared"), askew=True,
+                                                         colour=("pencil", "blue", "red", "green"))),
 }
 
 
@@ -60,8 +65,9 @@ def measure_kind(network, images, labels, counts, options, n, rng, folder):
         chosen = [rng.choice(len(images), count, replace=False) for count in counts]
         # A choice among kinds of paper or ink is made again for each picture.
         picked = {key: (value[rng.integers(len(value))] if isinstance(value, tuple) and key != "gap" else value)
-                  for key, value in options.items()}
+                  for key, value in options.items() if key != "askew"}
         picture = pages.notebook_page([images[c] for c in chosen], rng, **picked)
+        picture = pages.askew(picture, rng) if options.get("askew") else picture
         truth = " ".join("".join(map(str, labels[c])) for c in chosen)
         answer = read(network, pages.save(folder / f"page-{i}.jpg", picture))
         right += answer == truth

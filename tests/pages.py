@@ -131,6 +131,19 @@ def notebook_page(rows, rng, paper_kind="ruled", colour="black", gap=(8, 24), sh
     return photograph(write(paper(ink.shape, rng, paper_kind), ink, colour, rng), rng, shadow)
 
 
+def askew(picture, rng, degrees=4, enlarge=3):
+    """A picture (H, W, 3) in [0, 1] as a phone photographs a page held askew: `enlarge` times as
+    many pixels, turned by up to `degrees` either way, the turned corners cut off (an eighth of each
+    side), with the camera's grain again at its own pixels."""
+    image = PIL.Image.fromarray(np.round(255 * picture).astype(np.uint8))
+    image = image.resize((image.width * enlarge, image.height * enlarge), PIL.Image.Resampling.BICUBIC)
+    image = image.rotate(rng.uniform(-degrees, degrees), PIL.Image.Resampling.BICUBIC)
+    width, height = image.size
+    image = image.crop((width // 8, height // 8, width - width // 8, height - height // 8))
+    grainy = np.asarray(image, np.float32) / 255 + rng.normal(0, 0.015, (image.height, image.width, 3))
+    return np.clip(grainy, 0, 1).astype(np.float32)
+
+
 def save(path, picture):
     """Write an RGB picture (H, W, 3) in [0, 1]; JPEG at a phone's quality, else as the name says."""
     PIL.Image.fromarray(np.round(255 * picture).astype(np.uint8)).save(path, quality=90)

@@ -89,11 +89,11 @@ def best_slope(ink, slopes, every):
     """Of these slopes (n,), the one whose tilted rows and columns of ink (H, W) >= 0 have the sharpest
     profile (see tilt), summed over every `every`-th pixel along them; 0 when it is among the slopes
     and none is sharper."""
-    height, width = ink.shape
     sharpness = np.zeros(len(slopes))
     for along_rows in (True, False):
         picture = ink[:, ::every] if along_rows else ink.T[:, ::every]
         across, along = np.arange(len(picture))[:, None], np.arange(0, picture.shape[1] * every, every)
+        # Turning the page moves its columns' lines the other way along the rows than its rows' lines.
         for i, slope in enumerate(slopes if along_rows else -slopes):
             line = across - np.rint(along * slope).astype(np.int64)
             sharpness[i] += np.square(np.bincount((line - line.min()).ravel(), weights=picture.ravel())).sum()

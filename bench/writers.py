@@ -59,6 +59,11 @@ def paper_level(page):
     return int(np.percentile(page, 90))
 
 
+def halfway(page):
+    """The grey level halfway between the page's paper and its darkest ink: darker is ink."""
+    return (paper_level(page) + int(page.min())) / 2
+
+
 def thin_pen(page, rng):
     """The strokes narrowed by 2 or 3 pixels on each side: a ballpoint's lines."""
     return np.asarray(PIL.Image.fromarray(page).filter(PIL.ImageFilter.MaxFilter(int(rng.choice([5, 7])))))
@@ -72,7 +77,7 @@ def thick_pen(page, rng):
 def low_resolution(page, rng):
     """The page shrunk until the digit is SCAN_SIZES pixels high (each pixel the mean of those it
     covers, as a scanner's sensor, with its grain), then enlarged back as a viewer does: blocky, bilinear or bicubic."""
-    rows = np.flatnonzero((page < (paper_level(page) + int(page.min())) / 2).any(axis=1))
+    rows = np.flatnonzero((page < halfway(page)).any(axis=1))
     scale = rng.integers(SCAN_SIZES[0], SCAN_SIZES[1] + 1) / (rows[-1] - rows[0] + 1)
     picture = PIL.Image.fromarray(page)
     small = picture.resize((max(1, round(page.shape[1] * scale)), max(1, round(page.shape[0] * scale))),
@@ -88,7 +93,8 @@ def cropped_close(page, rng):
     """The page cut to the digit's box, scanned into a square of CLOSE_SIZE pixels that the digit
     fills on its longer side (as USPS's and Semeion's digits were), half of them made black and
     white, and enlarged to the page's size as a viewer does."""
-    dark = page < (paper_level(page) + int(page.min())) / 2
+    threshold = halfway(page)
+    dark = page < threshold
     rows, columns = np.flatnonzero(dark.any(axis=1)), np.flatnonzero(dark.any(axis=0))
     digit = PIL.Image.fromarray(page[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1])
     scale = CLOSE_SIZE / max(digit.size)
@@ -97,7 +103,7 @@ def cropped_close(page, rng):
     square = PIL.Image.new("L", (CLOSE_SIZE, CLOSE_SIZE), paper_level(page))
     square.paste(small, ((CLOSE_SIZE - small.width) // 2, (CLOSE_SIZE - small.height) // 2))
     if rng.random() < 0.5:
-        square = square.point(lambda level: 255 if level > (paper_level(page) + int(page.min())) / 2 else 0)
+        square = square.point(lambda level: 255 if level > threshold else 0)
     enlarge = rng.choice([PIL.Image.Resampling.NEAREST, PIL.Image.Resampling.BILINEAR, PIL.Image.Resampling.BICUBIC])
     return np.asarray(square.resize((page.shape[1], page.shape[0]), enlarge))
 

@@ -52,7 +52,7 @@ def test_the_tilt_of_the_ruling_is_found_to_a_pixel_across_the_page(slope):
 def turned(picture, degrees, fill):
     """A grey picture (H, W) turned by `degrees` anticlockwise about its centre, as a page photographed
     askew; corners filled with `fill`."""
-    image = PIL.Image.fromarray(picture.astype(np.float32), mode="F")
+    image = PIL.Image.fromarray(picture.astype(np.float32))  # float32: Pillow's mode F
     return np.asarray(image.rotate(degrees, PIL.Image.Resampling.BILINEAR, fillcolor=fill))
 
 

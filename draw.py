@@ -16,6 +16,10 @@ the 28 x 28 picture the network is given (framed as predict.py frames each digit
 probabilities, and the network's answer, named with the classes of the dataset the network was trained on.
 """
 
+from support import packages
+
+packages.require()  # before the imports that need them: one line, not a traceback, if they are missing
+
 import argparse
 import os
 from pathlib import Path

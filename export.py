@@ -11,6 +11,10 @@ folder holds index.html, the JavaScript that runs the network (recognizer.js, no
 weights; nothing in it comes from the internet.
 """
 
+from support import packages
+
+packages.require()  # before the imports that need them: one line, not a traceback, if they are missing
+
 import argparse
 
 from support import cli, exportable, files, model, web_export

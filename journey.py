@@ -6,6 +6,10 @@ table beside the figures the original printed, and one picture of test accuracy 
     ./journey.py --output screenshots/journey.png # the README's picture
 """
 
+from support import packages
+
+packages.require()  # before the imports that need them: one line, not a traceback, if they are missing
+
 import argparse
 import re
 import subprocess

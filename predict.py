@@ -26,8 +26,11 @@ networks' probabilities (support/committee.py).
 
 import signal
 
+from support import packages
+
 # Ctrl-C while the libraries load: stop at once, without a traceback (main takes Ctrl-C over later).
 signal.signal(signal.SIGINT, signal.SIG_DFL)
+packages.require()  # before the imports that need them: one line, not a traceback, if they are missing
 
 import argparse
 import sys

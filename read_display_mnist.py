@@ -8,6 +8,10 @@
 At most 100 digits are drawn at once, in ten columns.
 """
 
+from support import packages
+
+packages.require()  # before the imports that need them: one line, not a traceback, if they are missing
+
 import argparse
 import math
 import sys

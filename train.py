@@ -12,8 +12,11 @@
 
 import signal
 
+from support import packages
+
 # Ctrl-C while the libraries load: stop at once, without a traceback (main takes Ctrl-C over later).
 signal.signal(signal.SIGINT, signal.SIG_DFL)
+packages.require()  # before the imports that need them: one line, not a traceback, if they are missing
 
 import argparse
 import dataclasses
